@@ -1,0 +1,60 @@
+#pragma once
+// Decodes a batch of 30 s windows (from any recordings) as faster-whisper's
+// generate_segments does for one window: temperature fallback, no-speech skip, segment
+// split at timestamps and word timestamps. Windows in need of fallback are re-decoded
+// together at the next temperature.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "voiceman/asr/options.h"
+#include "voiceman/core/transcript.h"
+#include "voiceman/decoding/special_tokens.h"
+#include "voiceman/engine/models/whisper_model.h"
+#include "voiceman/tokenizer/tokenizer.h"
+
+namespace voiceman::asr {
+
+struct WindowRequest {
+  int seek = 0;          // mel frame where the window starts
+  int segment_size = 0;  // content frames in the window (<= 3000)
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> sot_seq;
+  std::string language;
+  double last_speech_timestamp = 0;
+};
+
+struct WindowResult {
+  std::vector<Segment> segments;  // before the empty-text filter
+  int next_seek = 0;
+  double last_speech_timestamp = 0;
+  float temperature = 0;  // the last temperature tried (drives the prompt reset)
+};
+
+class WindowDecoder {
+ public:
+  WindowDecoder(const models::WhisperModel& model, const tokenizer::Tokenizer& tok,
+                const ExecContext& ctx, const TranscribeOptions& options);
+
+  // Detected language code and probability over encoded windows [n, frames, d], as
+  // faster-whisper's detect_language: the first window above the threshold wins, otherwise
+  // the most frequent top language.
+  std::pair<std::string, float> detect_language(const Tensor& encoded, float threshold) const;
+
+  std::vector<WindowResult> decode(const Tensor& encoded,
+                                   const std::vector<WindowRequest>& windows) const;
+
+ private:
+  void add_words(models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
+                 WindowResult& result) const;
+
+  const models::WhisperModel& model_;
+  const tokenizer::Tokenizer& tok_;
+  ExecContext ctx_;
+  const TranscribeOptions& options_;
+  decoding::SpecialTokens specials_;
+  std::vector<int32_t> suppress_;
+};
+
+}  // namespace voiceman::asr

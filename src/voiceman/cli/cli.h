@@ -1,0 +1,15 @@
+#pragma once
+// The command line: parses arguments into option structs and calls the library.
+// It is the only place that maps errors to exit codes.
+
+namespace voiceman::cli {
+
+// Exit codes (documented in --help and the README).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSomeFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitIntegrity = 3;
+
+int main(int argc, char** argv);
+
+}  // namespace voiceman::cli

@@ -1,0 +1,29 @@
+#pragma once
+// Explicit device context: passed to every op instead of hidden per-device globals.
+#include <string>
+
+namespace voiceman {
+
+enum class DeviceKind { cpu, cuda };
+
+struct Device {
+  DeviceKind kind = DeviceKind::cpu;
+  int index = 0;
+
+  static Device cpu() { return {}; }
+  static Device cuda(int index = 0) { return {DeviceKind::cuda, index}; }
+  bool is_cpu() const { return kind == DeviceKind::cpu; }
+  bool operator==(const Device&) const = default;
+  std::string str() const {
+    return kind == DeviceKind::cpu ? std::string("cpu") : "cuda:" + std::to_string(index);
+  }
+};
+
+// Everything an op needs besides its operands: where to run and with how many threads.
+struct ExecContext {
+  Device device;
+  int threads = 1;  // CPU threads for GEMMs and parallel loops
+  void* stream = nullptr;  // cudaStream_t on CUDA devices
+};
+
+}  // namespace voiceman

@@ -1,0 +1,114 @@
+#include "voiceman/core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+
+#include "voiceman/core/errors.h"
+
+namespace voiceman {
+
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return 4;
+    case DType::i8: return 1;
+    case DType::i16: return 2;
+    case DType::i32: return 4;
+    case DType::f16: return 2;
+    case DType::bf16: return 2;
+  }
+  throw Error("unknown dtype");
+}
+
+std::string dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "float32";
+    case DType::i8: return "int8";
+    case DType::i16: return "int16";
+    case DType::i32: return "int32";
+    case DType::f16: return "float16";
+    case DType::bf16: return "bfloat16";
+  }
+  return "unknown";
+}
+
+int64_t shape_numel(const Shape& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+std::string shape_str(const Shape& shape) {
+  std::ostringstream out;
+  out << "(";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ")";
+  return out.str();
+}
+
+Buffer::Buffer(Device device, size_t bytes) : device_(device), bytes_(bytes) {
+  if (!device.is_cpu()) throw DeviceError("this build allocates CPU buffers only");
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  if (rounded && !data_) throw OutOfMemoryError("host allocation failed");
+}
+
+Buffer::~Buffer() { std::free(data_); }
+
+Tensor::Tensor(Shape shape, DType dtype, Device device)
+    : shape_(std::move(shape)), dtype_(dtype), device_(device) {
+  buffer_ = std::make_shared<Buffer>(device, static_cast<size_t>(numel()) * dtype_size(dtype));
+}
+
+Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
+  Tensor t(std::move(shape), dtype, device);
+  if (t.bytes()) std::memset(t.data<char>(), 0, t.bytes());
+  return t;
+}
+
+Tensor Tensor::from_vector(const std::vector<float>& values, Shape shape) {
+  Tensor t(std::move(shape), DType::f32);
+  if (static_cast<size_t>(t.numel()) != values.size())
+    throw Error("from_vector: size does not match shape " + shape_str(t.shape()));
+  std::memcpy(t.data<float>(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  if (shape_numel(shape) != numel())
+    throw Error("reshape " + shape_str(shape_) + " -> " + shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
+  if (shape_.empty() || begin < 0 || end > shape_[0] || begin > end)
+    throw Error("slice_rows out of range");
+  Tensor t = *this;
+  const int64_t row = numel() / (shape_[0] ? shape_[0] : 1);
+  t.offset_ = offset_ + static_cast<size_t>(begin * row) * dtype_size(dtype_);
+  t.shape_[0] = end - begin;
+  return t;
+}
+
+void Tensor::resize(Shape shape) {
+  const size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype_);
+  if (!buffer_ || buffer_->bytes() < need + offset_ || buffer_.use_count() > 1) {
+    buffer_ = std::make_shared<Buffer>(device_, need);
+    offset_ = 0;
+  }
+  shape_ = std::move(shape);
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(shape_, dtype_, device_);
+  if (bytes()) std::memcpy(t.data<char>(), data<char>(), bytes());
+  return t;
+}
+
+std::vector<float> Tensor::to_vector() const {
+  if (dtype_ != DType::f32 || !device_.is_cpu()) throw Error("to_vector needs a float32 CPU tensor");
+  return {data<float>(), data<float>() + numel()};
+}
+
+}  // namespace voiceman

@@ -1,0 +1,67 @@
+#include "voiceman/engine/models/whisper_config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/models/model_file.h"
+
+namespace voiceman::models {
+namespace {
+
+int count_layers(const ModelFile& file, const std::string& prefix) {
+  int n = 0;
+  while (file.has(prefix + "/layer_" + std::to_string(n) + "/ffn/linear_0/weight")) ++n;
+  return n;
+}
+
+}  // namespace
+
+WhisperConfig WhisperConfig::load(const std::filesystem::path& dir, const ModelFile& file) {
+  WhisperConfig c;
+  const auto& conv1 = file.info("encoder/conv1/weight").shape;
+  if (conv1.size() != 3) throw ModelError(file.path().string() + ": encoder/conv1/weight is not 3-D");
+  c.d_model = static_cast<int>(conv1[0]);
+  c.n_mels = static_cast<int>(conv1[1]);
+  c.encoder_layers = count_layers(file, "encoder");
+  c.decoder_layers = count_layers(file, "decoder");
+  if (c.encoder_layers == 0 || c.decoder_layers == 0)
+    throw ModelError(file.path().string() + ": model.bin has no encoder or decoder layers");
+  c.encoder_heads = static_cast<int>(file.scalar_int("encoder/num_heads"));
+  c.decoder_heads = static_cast<int>(file.scalar_int("decoder/num_heads"));
+  if (c.encoder_heads <= 0 || c.d_model % c.encoder_heads || c.decoder_heads <= 0 ||
+      c.d_model % c.decoder_heads)
+    throw ModelError(file.path().string() + ": head count does not divide the model width");
+  const auto& emb = file.info("decoder/embeddings/weight").shape;
+  c.vocab_size = static_cast<int>(emb.at(0));
+  c.max_target_positions = static_cast<int>(file.info("decoder/position_encodings/encodings").shape.at(0));
+  c.audio_frames = static_cast<int>(file.info("encoder/position_encodings/encodings").shape.at(0));
+  if (file.has("decoder/activation") && file.scalar_int("decoder/activation") != 3)
+    throw ModelError(file.path().string() + ": unsupported activation (GELU expected)");
+
+  const auto config_path = dir / "config.json";
+  std::ifstream in(config_path);
+  if (!in) throw ModelError(config_path.string() + ": cannot open config.json");
+  nlohmann::json json;
+  try {
+    in >> json;
+    for (const auto& pair : json.value("alignment_heads", nlohmann::json::array()))
+      c.alignment_heads.emplace_back(pair.at(0).get<int>(), pair.at(1).get<int>());
+    c.lang_ids = json.value("lang_ids", std::vector<int32_t>{});
+    c.suppress_ids = json.value("suppress_ids", std::vector<int32_t>{});
+    c.suppress_ids_begin = json.value("suppress_ids_begin", std::vector<int32_t>{});
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(config_path.string() + ": invalid config.json: " + e.what());
+  }
+  for (auto [layer, head] : c.alignment_heads)
+    if (layer < 0 || layer >= c.decoder_layers || head < 0 || head >= c.decoder_heads)
+      throw ModelError(config_path.string() + ": alignment head out of range");
+  if (c.alignment_heads.empty()) {
+    // Same default as openai-whisper: all heads of the second half of the decoder.
+    for (int l = c.decoder_layers / 2; l < c.decoder_layers; ++l)
+      for (int h = 0; h < c.decoder_heads; ++h) c.alignment_heads.emplace_back(l, h);
+  }
+  return c;
+}
+
+}  // namespace voiceman::models

@@ -1,0 +1,218 @@
+#include "voiceman/engine/models/whisper_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "voiceman/core/errors.h"
+
+namespace voiceman::models {
+
+WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx,
+                               const Tensor& encoded)
+    : model_(model), ctx_(ctx), windows_(encoded.dim(0)) {
+  const auto& c = model.config();
+  if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
+    throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) + "]");
+  cross_k_.resize(c.decoder_layers);
+  cross_v_.resize(c.decoder_layers);
+  for (int l = 0; l < c.decoder_layers; ++l)
+    model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l], cross_v_[l]);
+  k_cache_.resize(c.decoder_layers);
+  v_cache_.resize(c.decoder_layers);
+}
+
+void WhisperDecoder::ensure_capacity(int64_t rows, int64_t length) {
+  const int64_t d = model_.config().d_model;
+  const int64_t have_rows = k_cache_[0].empty() ? 0 : k_cache_[0].dim(0);
+  const int64_t have_len = k_cache_[0].empty() ? 0 : k_cache_[0].dim(1);
+  if (rows <= have_rows && length <= have_len) return;
+  // Grow geometrically so long decodes reallocate O(log n) times.
+  const int64_t new_rows = std::max(rows, have_rows);
+  const int64_t new_len = std::min<int64_t>(
+      model_.config().max_target_positions, std::max(length, std::max<int64_t>(64, 2 * have_len)));
+  for (auto* caches : {&k_cache_, &v_cache_}) {
+    for (Tensor& cache : *caches) {
+      Tensor grown = Tensor::zeros({new_rows, new_len, d});
+      for (int64_t r = 0; r < have_rows; ++r)
+        std::memcpy(grown.data<float>() + r * new_len * d, cache.data<float>() + r * have_len * d,
+                    sizeof(float) * have_len * d);
+      cache = std::move(grown);
+    }
+  }
+}
+
+void WhisperDecoder::run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
+                                  std::vector<Tensor>* alignment_weights) {
+  const auto& c = model_.config();
+  const int64_t t = static_cast<int64_t>(tokens.size()), d = c.d_model;
+  if (t > c.max_target_positions) throw Error("decoder: sequence longer than the model's positions");
+  ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
+  Tensor positions = model_.decoder_positions_.slice_rows(0, t);
+  ops::add(ctx_, hidden_, positions);
+  for (int l = 0; l < c.decoder_layers; ++l) {
+    const auto& layer = model_.decoder_layers_[l];
+    if (slot >= 0) {
+      layer.self_attention.forward(ctx_, hidden_, 1, true, ws_, &k_cache_[l], &v_cache_[l], slot);
+    } else {
+      layer.self_attention.forward(ctx_, hidden_, 1, true, ws_);
+    }
+    Tensor* weights = alignment_weights ? &(*alignment_weights)[l] : nullptr;
+    layer.cross_attention.forward(ctx_, hidden_, cross_k_[l], cross_v_[l], source, ws_, weights);
+    layer.ffn.forward(ctx_, hidden_, ws_);
+  }
+  (void)d;
+}
+
+void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& logits) {
+  model_.decoder_norm_.forward(ctx_, hidden_rows, normed_);
+  Tensor out;
+  ops::linear(ctx_, normed_, model_.projection_, out);
+  logits.assign(out.data<float>(), out.data<float>() + out.numel());
+}
+
+void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
+                           std::span<const int32_t> source, std::span<const int32_t> sot_index,
+                           std::vector<float>& last_logits, std::vector<float>& sot_logits) {
+  const int64_t n = static_cast<int64_t>(prompts.size());
+  const int64_t d = model_.config().d_model, vocab = vocab_size();
+  if (static_cast<int64_t>(source.size()) != n || static_cast<int64_t>(sot_index.size()) != n)
+    throw Error("decoder start: prompts, sources and sot indices differ in length");
+  int64_t longest = 1;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw Error("decoder start: empty prompt");
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(p.size()));
+  }
+  for (int32_t s : source)
+    if (s < 0 || s >= windows_) throw Error("decoder start: source window out of range");
+  lengths_.assign(n, 0);
+  sources_.assign(source.begin(), source.end());
+  ensure_capacity(n, longest + 1);
+  // Rows: the last position of every prompt, then the SOT position of those that ask.
+  Tensor last({n, d});
+  std::vector<int64_t> sot_rows;
+  Tensor sot_hidden({n, d});
+  for (int64_t i = 0; i < n; ++i) {
+    run_sequence(source[i], prompts[i], i, nullptr);
+    const int64_t t = static_cast<int64_t>(prompts[i].size());
+    std::memcpy(last.data<float>() + i * d, hidden_.data<float>() + (t - 1) * d, sizeof(float) * d);
+    if (sot_index[i] >= 0 && sot_index[i] < t) {
+      std::memcpy(sot_hidden.data<float>() + sot_rows.size() * d,
+                  hidden_.data<float>() + sot_index[i] * d, sizeof(float) * d);
+      sot_rows.push_back(i);
+    }
+    lengths_[i] = static_cast<int32_t>(t);
+  }
+  logits_for(last, last_logits);
+  if (!sot_rows.empty()) {
+    std::vector<float> sot;
+    logits_for(sot_hidden.slice_rows(0, static_cast<int64_t>(sot_rows.size())), sot);
+    sot_logits.resize(static_cast<size_t>(n * vocab));
+    for (size_t j = 0; j < sot_rows.size(); ++j)
+      std::copy_n(sot.begin() + j * vocab, vocab, sot_logits.begin() + sot_rows[j] * vocab);
+  }
+}
+
+void WhisperDecoder::select_rows(std::span<const int32_t> src) {
+  const int64_t n = static_cast<int64_t>(src.size()), d = model_.config().d_model;
+  for (int32_t s : src)
+    if (s < 0 || s >= rows()) throw Error("decoder select_rows: row out of range");
+  int32_t longest = 1;
+  for (int32_t s : src) longest = std::max(longest, lengths_[s]);
+  ensure_capacity(n, longest + 1);
+  const int64_t cap = k_cache_[0].dim(1);
+  std::vector<int32_t> lengths(n), sources(n);
+  for (auto* caches : {&k_cache_, &v_cache_}) {
+    for (Tensor& cache : *caches) {
+      Tensor next({cache.dim(0), cap, d});
+      for (int64_t r = 0; r < n; ++r)
+        std::memcpy(next.data<float>() + r * cap * d, cache.data<float>() + src[r] * cap * d,
+                    sizeof(float) * lengths_[src[r]] * d);
+      cache = std::move(next);
+    }
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    lengths[r] = lengths_[src[r]];
+    sources[r] = sources_[src[r]];
+  }
+  lengths_ = std::move(lengths);
+  sources_ = std::move(sources);
+}
+
+void WhisperDecoder::step(std::span<const int32_t> tokens, std::vector<float>& logits) {
+  const auto& c = model_.config();
+  const int64_t n = rows();
+  if (static_cast<int64_t>(tokens.size()) != n) throw Error("decoder step: one token per row expected");
+  int32_t longest = 0;
+  for (int32_t len : lengths_) longest = std::max(longest, len);
+  if (longest >= c.max_target_positions) throw Error("decoder step: sequence reached the model's maximum length");
+  ensure_capacity(n, longest + 1);
+  ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
+  const int64_t d = c.d_model;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* pos = model_.decoder_positions_.data<float>() + lengths_[r] * d;
+    float* x = hidden_.data<float>() + r * d;
+    for (int64_t i = 0; i < d; ++i) x[i] += pos[i];
+  }
+  for (int l = 0; l < c.decoder_layers; ++l) {
+    const auto& layer = model_.decoder_layers_[l];
+    layer.self_attention.step(ctx_, hidden_, k_cache_[l], v_cache_[l], lengths_, ws_);
+    layer.cross_attention.step(ctx_, hidden_, cross_k_[l], cross_v_[l], sources_, ws_);
+    layer.ffn.forward(ctx_, hidden_, ws_);
+  }
+  for (int32_t& len : lengths_) ++len;
+  logits_for(hidden_, logits);
+}
+
+std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
+                                                               std::span<const int32_t> lang_ids) {
+  const int64_t vocab = vocab_size(), d = model_.config().d_model;
+  Tensor rows({windows_, d});
+  const int32_t prompt[1] = {sot};
+  for (int64_t w = 0; w < windows_; ++w) {
+    run_sequence(static_cast<int32_t>(w), prompt, -1, nullptr);
+    std::memcpy(rows.data<float>() + w * d, hidden_.data<float>(), sizeof(float) * d);
+  }
+  std::vector<float> logits;
+  logits_for(rows, logits);
+  std::vector<std::vector<float>> probs(windows_);
+  for (int64_t w = 0; w < windows_; ++w) {
+    const float* row = logits.data() + w * vocab;
+    const float mx = *std::max_element(row, row + vocab);
+    double sum = 0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(row[i] - mx);
+    for (int32_t id : lang_ids) probs[w].push_back(static_cast<float>(std::exp(row[id] - mx) / sum));
+  }
+  return probs;
+}
+
+AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> sequence) {
+  const auto& c = model_.config();
+  const int64_t t = static_cast<int64_t>(sequence.size());
+  if (source < 0 || source >= windows_) throw Error("align: source window out of range");
+  std::vector<Tensor> weights(c.decoder_layers);
+  run_sequence(source, sequence, -1, &weights);
+  const int64_t frames = cross_k_[0].dim(1);
+  AlignmentData out;
+  out.weights = Tensor({static_cast<int64_t>(c.alignment_heads.size()), t, frames});
+  for (size_t i = 0; i < c.alignment_heads.size(); ++i) {
+    const auto [layer, head] = c.alignment_heads[i];
+    // weights[layer] is [1, heads, t, frames].
+    std::memcpy(out.weights.data<float>() + i * t * frames,
+                weights[layer].data<float>() + head * t * frames, sizeof(float) * t * frames);
+  }
+  std::vector<float> logits;
+  logits_for(hidden_, logits);
+  const int64_t vocab = vocab_size();
+  out.token_probs.assign(t, 1.f);
+  for (int64_t i = 1; i < t; ++i) {
+    const float* row = logits.data() + (i - 1) * vocab;
+    const float mx = *std::max_element(row, row + vocab);
+    double sum = 0;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(row[j] - mx);
+    out.token_probs[i] = static_cast<float>(std::exp(row[sequence[i]] - mx) / sum);
+  }
+  return out;
+}
+
+}  // namespace voiceman::models

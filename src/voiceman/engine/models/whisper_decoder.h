@@ -1,0 +1,58 @@
+#pragma once
+// A decoding session over a batch of encoded windows: per-row key/value caches that grow
+// on demand, cross-attention keys/values computed once per window.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "voiceman/decoding/step_model.h"
+#include "voiceman/engine/models/whisper_model.h"
+
+namespace voiceman::models {
+
+// What word alignment needs from the model for one token sequence.
+struct AlignmentData {
+  Tensor weights;                  // [alignment heads, sequence length, frames] attention probs
+  std::vector<float> token_probs;  // token_probs[i] = p(seq[i] | seq[<i]); token_probs[0] = 1
+};
+
+class WhisperDecoder final : public decoding::StepModel {
+ public:
+  WhisperDecoder(const WhisperModel& model, const ExecContext& ctx, const Tensor& encoded);
+
+  int vocab_size() const override { return model_.config().vocab_size; }
+  int rows() const override { return static_cast<int>(lengths_.size()); }
+  void start(const std::vector<std::vector<int32_t>>& prompts, std::span<const int32_t> source,
+             std::span<const int32_t> sot_index, std::vector<float>& last_logits,
+             std::vector<float>& sot_logits) override;
+  void select_rows(std::span<const int32_t> src) override;
+  void step(std::span<const int32_t> tokens, std::vector<float>& logits) override;
+
+  // Probabilities of the language tokens after <|startoftranscript|>, per window:
+  // [windows x lang_ids.size()], softmax over the full vocabulary as CTranslate2 does.
+  std::vector<std::vector<float>> language_probs(int32_t sot, std::span<const int32_t> lang_ids);
+
+  // Runs the whole sequence against window `source` and returns the alignment heads'
+  // cross-attention and the per-token probabilities. Does not touch the session's rows.
+  AlignmentData align(int32_t source, std::span<const int32_t> sequence);
+
+ private:
+  // Runs one sequence through the decoder (writing its cache slot when slot >= 0) and
+  // leaves the final hidden states [t, d] in hidden_.
+  void run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
+                    std::vector<Tensor>* alignment_weights);
+  void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
+  void ensure_capacity(int64_t rows, int64_t length);
+
+  const WhisperModel& model_;
+  ExecContext ctx_;
+  int64_t windows_ = 0;
+  std::vector<Tensor> cross_k_, cross_v_;  // per layer [windows, frames, d]
+  std::vector<Tensor> k_cache_, v_cache_;  // per layer [row capacity, length capacity, d]
+  std::vector<int32_t> lengths_;           // tokens already in each row's cache
+  std::vector<int32_t> sources_;           // window of each row
+  layers::Workspace ws_;
+  Tensor hidden_, normed_;
+};
+
+}  // namespace voiceman::models

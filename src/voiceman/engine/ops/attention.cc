@@ -1,0 +1,41 @@
+#include "voiceman/engine/ops/dispatch.h"
+#include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/ops/ops_cpu.h"
+
+namespace voiceman::ops {
+
+void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+               int num_heads, bool causal, Tensor& out, Tensor* weights) {
+  if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || k.shape() != v.shape() ||
+      q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2) || num_heads <= 0 || q.dim(2) % num_heads)
+    throw Error("attention: bad shapes q" + shape_str(q.shape()) + " k" + shape_str(k.shape()));
+  if (causal && q.dim(1) > k.dim(1)) throw Error("attention: more queries than keys");
+  out.resize(q.shape());
+  if (weights) weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)});
+  VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out) {
+  if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
+      static_cast<int64_t>(kv_index.size()) != q.dim(0) || lengths.size() != kv_index.size() ||
+      num_heads <= 0 || q.dim(1) % num_heads)
+    throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
+                shape_str(k.shape()));
+  for (size_t r = 0; r < kv_index.size(); ++r)
+    if (kv_index[r] < 0 || kv_index[r] >= k.dim(0) || lengths[r] <= 0 || lengths[r] > k.dim(1))
+      throw Error("cached_attention: row " + std::to_string(r) + " out of range");
+  out.resize(q.shape());
+  VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
+  if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  for (int32_t id : ids)
+    if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");
+  y.resize({static_cast<int64_t>(ids.size()), table.dim(1)});
+  VOICEMAN_DISPATCH(ctx, embedding, ctx, table, ids, y);
+}
+
+}  // namespace voiceman::ops

@@ -1,0 +1,154 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "voiceman/engine/ops/ops_cpu.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
+
+namespace voiceman::ops::cpu {
+
+namespace prim = primitives::cpu;
+
+namespace {
+
+void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
+  for (int64_t i = 0; i < tq; ++i) {
+    float* row = scores + i * tk;
+    const int64_t visible = causal ? tk - tq + i + 1 : tk;
+    const float mx = *std::max_element(row, row + visible);
+    double sum = 0;
+    for (int64_t j = 0; j < visible; ++j) {
+      row[j] = std::exp(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
+    for (int64_t j = visible; j < tk; ++j) row[j] = 0.f;
+  }
+}
+
+// Few queries (decoder steps): plain loops, parallel over (batch, head) pairs. BLAS is
+// not called from inside the parallel region.
+void attention_small(const float* q, const float* k, const float* v, float* out, float* weights,
+                     int64_t batch, int64_t tq, int64_t tk, int64_t model, int num_heads,
+                     bool causal, int threads) {
+  const int64_t dh = model / num_heads;
+  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  const int64_t pairs = batch * num_heads;
+#pragma omp parallel num_threads(threads) if (pairs * tq * tk * dh > 32768)
+  {
+    std::vector<float> scores(static_cast<size_t>(tq * tk));
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < pairs; ++p) {
+      const int64_t b = p / num_heads, h = p % num_heads;
+      const float* qp = q + b * tq * model + h * dh;
+      const float* kp = k + b * tk * model + h * dh;
+      const float* vp = v + b * tk * model + h * dh;
+      float* op = out + b * tq * model + h * dh;
+      for (int64_t i = 0; i < tq; ++i)
+        for (int64_t j = 0; j < tk; ++j) {
+          float acc = 0.f;
+          for (int64_t d = 0; d < dh; ++d) acc += qp[i * model + d] * kp[j * model + d];
+          scores[i * tk + j] = acc * scale;
+        }
+      softmax_rows(scores.data(), tq, tk, causal);
+      if (weights) std::memcpy(weights + p * tq * tk, scores.data(), sizeof(float) * tq * tk);
+      for (int64_t i = 0; i < tq; ++i) {
+        float* orow = op + i * model;
+        std::fill(orow, orow + dh, 0.f);
+        for (int64_t j = 0; j < tk; ++j) {
+          const float w = scores[i * tk + j];
+          const float* vrow = vp + j * model;
+          for (int64_t d = 0; d < dh; ++d) orow[d] += w * vrow[d];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// Heads stay interleaved in memory ([T, H*Dh]); a leading dimension of H*Dh lets each
+// (batch, head) product read its slice in place, with no transposes.
+void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+               int num_heads, bool causal, Tensor& out, Tensor* weights) {
+  const int64_t batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), model = q.dim(2);
+  const int64_t dh = model / num_heads;
+  float* w_out = weights ? weights->data<float>() : nullptr;
+  if (tq < 16) {
+    attention_small(q.data<float>(), k.data<float>(), v.data<float>(), out.data<float>(), w_out,
+                    batch, tq, tk, model, num_heads, causal, ctx.threads);
+    return;
+  }
+  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  std::vector<float> scores(static_cast<size_t>(tq * tk));
+  for (int64_t p = 0; p < batch * num_heads; ++p) {
+    const int64_t b = p / num_heads, h = p % num_heads;
+    const float* qp = q.data<float>() + b * tq * model + h * dh;
+    const float* kp = k.data<float>() + b * tk * model + h * dh;
+    const float* vp = v.data<float>() + b * tk * model + h * dh;
+    float* op = out.data<float>() + b * tq * model + h * dh;
+    prim::sgemm(false, true, static_cast<int>(tq), static_cast<int>(tk), static_cast<int>(dh),
+                scale, qp, static_cast<int>(model), kp, static_cast<int>(model), 0.f, scores.data(),
+                static_cast<int>(tk), ctx.threads);
+    softmax_rows(scores.data(), tq, tk, causal);
+    if (w_out) std::memcpy(w_out + p * tq * tk, scores.data(), sizeof(float) * tq * tk);
+    prim::sgemm(false, false, static_cast<int>(tq), static_cast<int>(dh), static_cast<int>(tk), 1.f,
+                scores.data(), static_cast<int>(tk), vp, static_cast<int>(model), 0.f, op,
+                static_cast<int>(model), ctx.threads);
+  }
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out) {
+  const int64_t rows = q.dim(0), model = q.dim(1), capacity = k.dim(1);
+  const int64_t dh = model / num_heads;
+  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  const int64_t pairs = rows * num_heads;
+  int64_t work = 0;
+  for (int32_t len : lengths) work += len;
+#pragma omp parallel num_threads(ctx.threads) if (work * model > 65536)
+  {
+    std::vector<float> scores(static_cast<size_t>(capacity));
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < pairs; ++p) {
+      const int64_t r = p / num_heads, h = p % num_heads;
+      const int64_t len = lengths[r];
+      const float* qp = q.data<float>() + r * model + h * dh;
+      const float* kp = k.data<float>() + kv_index[r] * capacity * model + h * dh;
+      const float* vp = v.data<float>() + kv_index[r] * capacity * model + h * dh;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < len; ++j) {
+        const float* kr = kp + j * model;
+        float acc = 0.f;
+        for (int64_t d = 0; d < dh; ++d) acc += qp[d] * kr[d];
+        scores[j] = acc * scale;
+        mx = std::max(mx, scores[j]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < len; ++j) {
+        scores[j] = std::exp(scores[j] - mx);
+        sum += scores[j];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      float* op = out.data<float>() + r * model + h * dh;
+      std::fill(op, op + dh, 0.f);
+      for (int64_t j = 0; j < len; ++j) {
+        const float w = scores[j] * inv;
+        const float* vr = vp + j * model;
+        for (int64_t d = 0; d < dh; ++d) op[d] += w * vr[d];
+      }
+    }
+  }
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
+  const int64_t d = table.dim(1);
+  for (size_t i = 0; i < ids.size(); ++i)
+    std::memcpy(y.data<float>() + i * d, table.data<float>() + ids[i] * d, sizeof(float) * d);
+}
+
+}  // namespace voiceman::ops::cpu

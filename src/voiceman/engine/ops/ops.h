@@ -1,0 +1,60 @@
+#pragma once
+// The engine's operations. Each op validates shapes once here, then runs on the device
+// named by the ExecContext. Ops know nothing about models.
+#include <cstdint>
+#include <span>
+
+#include "voiceman/core/device.h"
+#include "voiceman/core/tensor.h"
+
+namespace voiceman::ops {
+
+// A linear layer's weight: float32 [out, in], or int8 [out, in] with one scale per row.
+struct LinearWeight {
+  Tensor weight;
+  Tensor scales;  // float32 [out] when weight is int8
+  Tensor bias;    // float32 [out] or empty
+  int64_t out_features() const { return weight.dim(0); }
+  int64_t in_features() const { return weight.dim(1); }
+};
+
+// y[rows, out] = x[rows, in] * W^T + b
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+
+// y = (x - mean) / sqrt(var + eps) * gamma + beta, over the last dimension.
+void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                float eps, Tensor& y);
+
+// In place: x = gelu(x), the exact (erf) form Whisper uses.
+void gelu(const ExecContext& ctx, Tensor& x);
+
+// In place: x += y (same shape).
+void add(const ExecContext& ctx, Tensor& x, const Tensor& y);
+
+// In place softmax over the last dimension; log_softmax when log is true.
+void softmax(const ExecContext& ctx, Tensor& x, bool log = false);
+
+// y[B, Cout, Tout] = conv1d(x[B, Cin, T], w[Cout, Cin, K]) + b, with stride and zero padding.
+void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
+            int padding, Tensor& y);
+
+// y[n, D] = table[ids[i], :] (+ position rows when positions are given).
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y);
+
+// Multi-head scaled dot-product attention for a batch of independent sequences.
+// q [B, Tq, H*Dh], k/v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]. With causal, query i sees
+// keys [0, Tk - Tq + i]. When weights is non-null it receives softmax(QK^T) [B, H, Tq, Tk].
+void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+               int num_heads, bool causal, Tensor& out, Tensor* weights = nullptr);
+
+// One query per row against a key/value cache: q [rows, H*Dh]; k/v [slots, capacity, H*Dh].
+// Row r attends to the first lengths[r] entries of slot kv_index[r]. This is the decoder's
+// step attention (self-attention over its cache, cross-attention over encoder states).
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out);
+
+// Transposes the last two dimensions: x [B, M, N] -> y [B, N, M].
+void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
+
+}  // namespace voiceman::ops

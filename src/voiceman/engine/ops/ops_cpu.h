@@ -1,0 +1,23 @@
+#pragma once
+// CPU kernels behind ops.h; the dispatcher calls these after shape checks.
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::ops::cpu {
+
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                float eps, Tensor& y);
+void gelu(const ExecContext& ctx, Tensor& x);
+void add(const ExecContext& ctx, Tensor& x, const Tensor& y);
+void softmax(const ExecContext& ctx, Tensor& x, bool log);
+void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
+            int padding, Tensor& y);
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y);
+void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+               int num_heads, bool causal, Tensor& out, Tensor* weights);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out);
+void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
+
+}  // namespace voiceman::ops::cpu

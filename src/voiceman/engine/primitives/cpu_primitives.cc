@@ -1,0 +1,140 @@
+#include "voiceman/engine/primitives/cpu_primitives.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#ifdef VOICEMAN_HAVE_OPENBLAS
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int num_threads);
+#endif
+
+namespace voiceman::primitives::cpu {
+
+#ifdef VOICEMAN_HAVE_OPENBLAS
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+  openblas_set_num_threads(std::max(1, threads));
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#else
+// Portable blocked SGEMM for builds without BLAS (e.g. the lent GPU machine's CPU side).
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+  auto A = [&](int i, int p) { return trans_a ? a[p * lda + i] : a[i * lda + p]; };
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
+  for (int i = 0; i < m; ++i) {
+    std::vector<float> acc(n, 0.f);
+    for (int p = 0; p < k; ++p) {
+      const float av = A(i, p);
+      if (av == 0.f) continue;
+      if (trans_b) {
+        for (int j = 0; j < n; ++j) acc[j] += av * b[j * ldb + p];
+      } else {
+        const float* brow = b + p * ldb;
+        for (int j = 0; j < n; ++j) acc[j] += av * brow[j];
+      }
+    }
+    float* crow = c + i * ldc;
+    for (int j = 0; j < n; ++j) crow[j] = alpha * acc[j] + (beta == 0.f ? 0.f : beta * crow[j]);
+  }
+}
+#endif
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      mant &= 0x3ff;
+      bits = sign | (exp << 23) | (mant << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200 : 0));
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    const int shift = 14 - exp;
+    uint32_t half = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1);
+    const uint32_t mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) ++half;  // round to nearest even
+  return static_cast<uint16_t>(half);
+}
+
+float bf16_to_float(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+void half_to_float(const uint16_t* src, float* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
+}
+
+void bf16_to_float(const uint16_t* src, float* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(src[i]);
+}
+
+void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales) {
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + static_cast<int64_t>(r) * cols;
+    float amax = 0.f;
+    for (int c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    const float scale = amax > 0.f ? 127.f / amax : 1.f;
+    scales[r] = scale;
+    int8_t* out = q + static_cast<int64_t>(r) * cols;
+    for (int c = 0; c < cols; ++c) out[c] = static_cast<int8_t>(std::nearbyint(row[c] * scale));
+  }
+}
+
+void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
+             const float* b_scales, float* c, int threads) {
+#pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) schedule(static)
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      const int8_t* ar = a + static_cast<int64_t>(i) * k;
+      const int8_t* br = b + static_cast<int64_t>(j) * k;
+      int32_t acc = 0;
+      for (int p = 0; p < k; ++p) acc += static_cast<int32_t>(ar[p]) * static_cast<int32_t>(br[p]);
+      c[static_cast<int64_t>(i) * n + j] = static_cast<float>(acc) / (a_scales[i] * b_scales[j]);
+    }
+  }
+}
+
+}  // namespace voiceman::primitives::cpu

@@ -1,0 +1,29 @@
+#pragma once
+// Low-level CPU math used by the ops' CPU implementations. No tensors, no shapes:
+// raw pointers and sizes, so the ops decide layouts.
+#include <cstddef>
+#include <cstdint>
+
+namespace voiceman::primitives::cpu {
+
+// C[m x n] = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m x k, op(B) is k x n.
+// Multithreaded with `threads` threads (OpenBLAS when available).
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc, int threads);
+
+// IEEE half / bfloat16 to float.
+float half_to_float(uint16_t h);
+float bf16_to_float(uint16_t h);
+uint16_t float_to_half(float f);
+void half_to_float(const uint16_t* src, float* dst, size_t n);
+void bf16_to_float(const uint16_t* src, float* dst, size_t n);
+
+// Symmetric per-row int8 quantisation: q = round(x * scale), scale = 127 / max|row|.
+void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales);
+
+// C[m x n] = dequant(A_q[m x k] * B_q[n x k]^T): int8 activations and int8 weights with
+// per-row scales, int32 accumulation. Used by the int8 compute type.
+void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
+             const float* b_scales, float* c, int threads);
+
+}  // namespace voiceman::primitives::cpu

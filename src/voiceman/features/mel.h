@@ -1,0 +1,42 @@
+#pragma once
+// Whisper's log-mel spectrogram, computed exactly as faster-whisper 1.2.1's
+// FeatureExtractor does (same STFT framing, filter bank, log and dynamic-range clamp).
+#include <span>
+#include <vector>
+
+#include "voiceman/features/fft.h"
+
+namespace voiceman::features {
+
+class MelExtractor {
+ public:
+  explicit MelExtractor(int n_mels = 80);  // 80, or 128 for large-v3
+
+  // Log-mel spectrogram [n_mels x frames], row-major, as FeatureExtractor.__call__(audio,
+  // padding=padding): `padding` zeros are appended, frames = (size + padding) / kHop.
+  // The -8 dynamic-range floor is taken from the maximum over the whole input, so the
+  // result for a slice of a recording differs from the slice of the whole result.
+  std::vector<float> compute(std::span<const float> audio, int padding = 160,
+                             int* frames_out = nullptr) const;
+
+  int n_mels() const { return n_mels_; }
+  // The filter bank [n_mels x kBins] as float32, the values faster-whisper multiplies by.
+  const std::vector<float>& filters() const { return filters_; }
+
+  static constexpr int kNfft = 400, kHop = 160, kChunkFrames = 3000;  // 30 s window
+  static constexpr int kBins = kNfft / 2 + 1;
+  static constexpr int kSampleRate = 16000;
+
+  // Slaney-style mel filters as librosa/faster-whisper build them, in double precision.
+  static std::vector<double> mel_filters(int n_mels, int sample_rate = kSampleRate,
+                                         int n_fft = kNfft);
+
+ private:
+  int n_mels_;
+  std::vector<float> filters_;
+  std::vector<int> band_begin_, band_end_;  // nonzero bin range of each filter
+  std::vector<float> window_;               // periodic Hann, float32 like numpy's cast
+  RealFft fft_;
+};
+
+}  // namespace voiceman::features
