@@ -83,3 +83,30 @@ inline void set_probs(std::span<float> out, std::initializer_list<std::pair<int3
 }
 
 }  // namespace voiceman::decoding::testing
+
+#include "voiceman/decoding/special_tokens.h"
+
+namespace voiceman::decoding::testing {
+
+// A 30-token vocabulary with Whisper's layout: text 0..9 (0 is the blank " "), then
+// <|endoftext|> 10, <|sot|> 11, <|en|> 12, translate 13, transcribe 14, startoflm 15,
+// startofprev 16, nospeech 17, notimestamps 18, timestamps 19..29 (<|0.00|>..<|0.20|>).
+inline constexpr int kTinyVocab = 30;
+
+inline SpecialTokens tiny_specials() {
+  SpecialTokens s;
+  s.eot = 10;
+  s.sot = 11;
+  s.lang_ids = {12};
+  s.translate = 13;
+  s.transcribe = 14;
+  s.sot_lm = 15;
+  s.sot_prev = 16;
+  s.no_speech = 17;
+  s.no_timestamps = 18;
+  s.timestamp_begin = 19;
+  s.suppress_ids_begin = {0, 10};
+  return s;
+}
+
+}  // namespace voiceman::decoding::testing

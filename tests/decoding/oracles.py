@@ -166,3 +166,24 @@ if __name__ == "__main__":
     alignment = alignment_end_to_end()
     add_words(alignment, [dict(start=12.34, end=12.8, tokens=[TS, 1000, 1001, 1002, 13, TS + 20]),
                           dict(start=12.8, end=13.0, tokens=[TS + 20, 1003, TS + 30])], 1234, 11.0)
+
+
+def random_attention():
+    rng = np.random.default_rng(7)
+    heads, tokens, frames, sot_len, text_len = 2, 8, 16, 2, 4
+    logits = rng.normal(size=(heads, tokens, frames)) * 1.5
+    for t in range(tokens):
+        logits[:, t, min(frames - 1, 2 * t)] += 2.0
+    w = np.exp(logits)
+    w = (w / w.sum(-1, keepdims=True)).astype(np.float32)
+    print("weights", ", ".join(f"{v:.9g}f" for v in w.ravel()))
+    path = ct2_align_path(w, sot_len, text_len)
+    print("path text", path[0].tolist())
+    print("path time", path[1].tolist())
+    # Without the per-frame standardization the path differs (the test depends on it).
+    m = w.mean(axis=0)[sot_len:sot_len + text_len + 1]
+    print("unnormalized path text", dtw(-m)[0].tolist())
+
+
+if __name__ == "__main__":
+    random_attention()

@@ -28,7 +28,7 @@ inline const Tokenizer* cached_tokenizer(const std::string& model) {
 }  // namespace voiceman::tokenizer::test
 
 // Declares `const Tokenizer* var` for the model folder, or skips the test without it.
-#define TOKENIZER_OR_SKIP(var, model)                                           \
-  const ::voiceman::tokenizer::Tokenizer* var =                                 \
-      ::voiceman::tokenizer::test::cached_tokenizer(model);                     \
+#define TOKENIZER_OR_SKIP(var, model)                       \
+  const ::voiceman::tokenizer::Tokenizer* var =             \
+      ::voiceman::tokenizer::test::cached_tokenizer(model); \
   if (var == nullptr) GTEST_SKIP() << "models/" << (model) << " is not present"

@@ -99,7 +99,8 @@ TEST(Tokenizer, DecodeJoinsCharactersSpanningTokens) {
 
 TEST(Tokenizer, DecodeWithSpecials) {
   TOKENIZER_OR_SKIP(tok, "base");
-  const std::vector<int32_t> ids = {50258, 50264, 50359, 50364, 49200, 11, 50414, 50257};
+  const std::vector<int32_t> ids = {50258, 50264, 50359, 50364, 49200,
+                                    12831, 15377, 11,    50414, 50257};
   EXPECT_EQ(tok->decode_with_specials(ids),
             "<|startoftranscript|><|ko|><|transcribe|><|0.00|>안녕하세요,<|1.00|><|endoftext|>");
   EXPECT_EQ(tok->decode(ids), "안녕하세요,");
@@ -179,9 +180,9 @@ std::string synthetic_json(const nlohmann::json& extra, const nlohmann::json& me
   nlohmann::json added = nlohmann::json::array();
   if (with_specials) {
     int id = 1000;
-    for (const char* name : {"<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>",
-                             "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
-                             "<|nocaptions|>", "<|notimestamps|>"})
+    for (const char* name :
+         {"<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>", "<|transcribe|>",
+          "<|startoflm|>", "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>"})
       added.push_back({{"id", id++}, {"content", name}, {"special", true}});
   }
   nlohmann::json root = {{"version", "1.0"},
@@ -195,8 +196,7 @@ std::string synthetic_json(const nlohmann::json& extra, const nlohmann::json& me
 TEST(Tokenizer, SyntheticVocabMergesByRank) {
   // "b c" outranks "a b", so "abc" becomes a + bc, never ab + c.
   const nlohmann::json extra = {{"ab", 300}, {"bc", 301}, {"abc", 302}, {"Ġa", 303}};
-  const auto dir = folder_with(
-      "synthetic", synthetic_json(extra, {"b c", "a b", "a bc", "Ġ a"}));
+  const auto dir = folder_with("synthetic", synthetic_json(extra, {"b c", "a b", "a bc", "Ġ a"}));
   const Tokenizer tok = Tokenizer::load(dir);
   EXPECT_EQ(tok.encode("abc"), (std::vector<int32_t>{302}));
   EXPECT_EQ(tok.encode("ab"), (std::vector<int32_t>{300}));
@@ -211,8 +211,21 @@ TEST(Tokenizer, SyntheticVocabMergesByRank) {
   // The newer ["left", "right"] spelling of merges means the same.
   const auto pairs = folder_with(
       "synthetic_pairs",
-      synthetic_json(extra, {{"b", "c"}, {"a", "b"}, {"a", "bc"}, {"Ġ", "a"}}));
+      synthetic_json(extra,
+                     nlohmann::json::array(
+                         {nlohmann::json::array({"b", "c"}), nlohmann::json::array({"a", "b"}),
+                          nlohmann::json::array({"a", "bc"}), nlohmann::json::array({"Ġ", "a"})})));
   EXPECT_EQ(Tokenizer::load(pairs).encode("abc a"), (std::vector<int32_t>{302, 303}));
+}
+
+TEST(Tokenizer, IgnoreMergesTakesWholeVocabPieces) {
+  const nlohmann::json extra = {{"ab", 300}, {"abc", 302}};
+  auto root = nlohmann::json::parse(synthetic_json(extra, {"a b"}));
+  EXPECT_EQ(Tokenizer::load(folder_with("merging", root.dump())).encode("abc"),
+            (std::vector<int32_t>{300, 'c'}));
+  root["model"]["ignore_merges"] = true;
+  EXPECT_EQ(Tokenizer::load(folder_with("ignoring", root.dump())).encode("abc"),
+            (std::vector<int32_t>{302}));
 }
 
 TEST(Tokenizer, InconsistentTablesThrowModelError) {

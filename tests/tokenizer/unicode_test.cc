@@ -1,11 +1,12 @@
 // Character classes, lossy UTF-8 decoding and the GPT-2 pre-tokenizer; no model needed.
+#include "voiceman/tokenizer/unicode.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "voiceman/tokenizer/byte_level.h"
-#include "voiceman/tokenizer/unicode.h"
 
 namespace voiceman::tokenizer {
 namespace {

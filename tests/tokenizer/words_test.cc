@@ -59,9 +59,15 @@ TEST(SplitWords, ChineseOnBase) {
 TEST(SplitWords, ChineseCharactersSpanningTokensOnTinyEn) {
   TOKENIZER_OR_SKIP(tok, "tiny.en");
   // GPT-2's vocab has few CJK tokens: most characters take two or three byte tokens.
-  expect_split(*tok, {10545, 230, 239, 20015, 105, 20015, 232, 25465, 28156, 222, 27670, 248, 16764},
+  expect_split(*tok,
+               {10545, 230, 239, 20015, 105, 20015, 232, 25465, 28156, 222, 27670, 248, 16764},
                "zh", {" 我", "们", "今", "天", "开", "会", "。"},
-               {{10545, 230, 239}, {20015, 105}, {20015, 232}, {25465}, {28156, 222}, {27670, 248},
+               {{10545, 230, 239},
+                {20015, 105},
+                {20015, 232},
+                {25465},
+                {28156, 222},
+                {27670, 248},
                 {16764}});
 }
 

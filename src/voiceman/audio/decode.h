@@ -25,7 +25,9 @@ struct Audio {
 Audio decode_file(const std::filesystem::path& path, const DecodeOptions& options = {});
 
 // Reads a RIFF/WAVE file (PCM 8/16/24/32-bit or IEEE float) without FFmpeg, resampling
-// to 16 kHz when needed. Used where FFmpeg is absent (the lent GPU machine).
+// to 16 kHz when needed. Used where FFmpeg is absent (the lent GPU machine). At 16 kHz it
+// equals the FFmpeg path bit for bit (16-bit mono); resampled, it differs from swresample
+// by < 1e-3 max / 3e-5 rms (different anti-alias filters). Channels downmix by mean.
 Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options = {});
 
 // Whether this build can decode more than WAV.

@@ -172,8 +172,8 @@ class MonoConverter {
     swr_.reset(raw);
     if (rc >= 0) rc = swr_init(swr_.get());
     if (rc < 0) {
-      throw_media_error(path_, "corrupt or truncated media (cannot resample: " + av_error(rc) +
-                                   ")");
+      throw_media_error(path_,
+                        "corrupt or truncated media (cannot resample: " + av_error(rc) + ")");
     }
   }
 
@@ -183,8 +183,8 @@ class MonoConverter {
     auto* out = reinterpret_cast<uint8_t*>(buffer_.data());
     const int made = swr_convert(swr_.get(), &out, capacity, input, count);
     if (made < 0) {
-      throw_media_error(path_, "corrupt or truncated media (resampling failed: " +
-                                   av_error(made) + ")");
+      throw_media_error(path_,
+                        "corrupt or truncated media (resampling failed: " + av_error(made) + ")");
     }
     for (int i = 0; i < made; ++i) out_.push_back(static_cast<float>(buffer_[i]) / 32768.0f);
     return made;
@@ -237,8 +237,8 @@ Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions&
     if (format->nb_streams == 0 && format->probe_score < kConfidentProbe) {
       throw_media_error(path, "not audio (unrecognised format)");
     }
-    throw_media_error(path, "no audio stream (" + std::to_string(format->nb_streams) +
-                                " other stream(s) found)");
+    throw_media_error(
+        path, "no audio stream (" + std::to_string(format->nb_streams) + " other stream(s) found)");
   }
   for (unsigned i = 0; i < format->nb_streams; ++i) {
     if (static_cast<int>(i) != stream_index) format->streams[i]->discard = AVDISCARD_ALL;
@@ -263,8 +263,8 @@ Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions&
   const int declared_channels = decoder->ch_layout.nb_channels;
   if (declared_channels > 0 && options.channel >= declared_channels) {
     throw_media_error(path, "channel " + std::to_string(options.channel) +
-                                " requested but the file has " +
-                                std::to_string(declared_channels) + " channel(s)");
+                                " requested but the file has " + std::to_string(declared_channels) +
+                                " channel(s)");
   }
 
   Audio audio;

@@ -73,8 +73,7 @@ double Resampler::kernel(double t) const {
 }
 
 void Resampler::emit(std::vector<float>& output, int64_t available_end, bool final) {
-  const int64_t total_out =
-      final ? (total_in_ * out_rate_ + in_rate_ / 2) / in_rate_ : INT64_MAX;
+  const int64_t total_out = final ? (total_in_ * out_rate_ + in_rate_ / 2) / in_rate_ : INT64_MAX;
   while (next_out_ < total_out) {
     // Exact rational position of this output sample on the input time axis.
     const int64_t num = next_out_ * in_rate_;
@@ -82,10 +81,9 @@ void Resampler::emit(std::vector<float>& output, int64_t available_end, bool fin
     const double t = static_cast<double>(whole) +
                      static_cast<double>(num % out_rate_) / static_cast<double>(out_rate_);
     const Phase* phase =
-        phases_.empty() ? nullptr
-                        : &phases_[static_cast<size_t>((num % out_rate_) / phase_step_)];
-    const int64_t first = phase ? whole + phase->first
-                                : static_cast<int64_t>(std::ceil(t - half_width_));
+        phases_.empty() ? nullptr : &phases_[static_cast<size_t>((num % out_rate_) / phase_step_)];
+    const int64_t first =
+        phase ? whole + phase->first : static_cast<int64_t>(std::ceil(t - half_width_));
     const int64_t hi = phase ? first + static_cast<int64_t>(phase->taps.size()) - 1
                              : static_cast<int64_t>(std::floor(t + half_width_));
     if (!final && hi >= available_end) break;
@@ -135,8 +133,7 @@ std::vector<float> resample(std::span<const float> input, int in_rate, int out_r
   if (in_rate == out_rate) return {input.begin(), input.end()};
   Resampler resampler(in_rate, out_rate);
   std::vector<float> output;
-  output.reserve(static_cast<size_t>(
-      static_cast<int64_t>(input.size()) * out_rate / in_rate + 1));
+  output.reserve(static_cast<size_t>(static_cast<int64_t>(input.size()) * out_rate / in_rate + 1));
   resampler.push(input, output);
   resampler.finish(output);
   return output;

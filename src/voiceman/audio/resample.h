@@ -10,8 +10,9 @@ namespace voiceman::audio {
 
 class Resampler {
  public:
-  // Cutoff sits at 95% of the lower Nyquist rate; 32 zero crossings per side with a
-  // Kaiser window (beta 8.6) keep passband error near 1e-4 and the stopband below -80 dB.
+  // Cutoff at 95% of the lower Nyquist rate, 32 zero crossings per side, Kaiser window
+  // (beta 8.6). Measured against ideal tones (to 16 kHz from 8k..96k and odd rates):
+  // error < 2e-5 of full scale up to 6 kHz, 4e-4 at 7 kHz; 10 kHz leaks < 1e-4.
   Resampler(int in_rate, int out_rate);
 
   // Feeds input samples and appends every output sample that is now fully determined.
@@ -29,9 +30,9 @@ class Resampler {
 
   int in_rate_;
   int out_rate_;
-  double half_width_;           // in input samples
-  double table_step_;           // kernel table resolution (input samples per entry)
-  std::vector<double> table_;   // kernel at 0, step, 2*step, ... half_width (+ guard)
+  double half_width_;          // in input samples
+  double table_step_;          // kernel table resolution (input samples per entry)
+  std::vector<double> table_;  // kernel at 0, step, 2*step, ... half_width (+ guard)
   // For rates with a small ratio denominator (44.1k, 48k, 22.05k, 8k... to 16k) every output
   // sample falls on one of few input phases; their taps are computed once.
   struct Phase {

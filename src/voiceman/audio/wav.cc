@@ -59,8 +59,7 @@ float sample_at(const unsigned char* p, const WavFormat& f) {
       return static_cast<float>(static_cast<double>(v) / 8388608.0);
     }
     default:
-      return static_cast<float>(static_cast<double>(static_cast<int32_t>(le32(p))) /
-                                2147483648.0);
+      return static_cast<float>(static_cast<double>(static_cast<int32_t>(le32(p))) / 2147483648.0);
   }
 }
 
@@ -120,7 +119,8 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
     const uint64_t body = pos + 8;
     if (std::memcmp(header, "fmt ", 4) == 0 || std::memcmp(header, "ds64", 4) == 0) {
       std::vector<unsigned char> chunk(std::min<uint32_t>(size, 256));
-      if (!in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(chunk.size())))
+      if (!in.read(reinterpret_cast<char*>(chunk.data()),
+                   static_cast<std::streamsize>(chunk.size())))
         throw_media_error(path, "corrupt or truncated media (WAV header cut short)");
       if (header[0] == 'f') {
         format = parse_fmt(path, chunk.data(), static_cast<uint32_t>(chunk.size()));
@@ -148,8 +148,8 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
   }
   if (options.channel >= format.channels) {
     throw_media_error(path, "channel " + std::to_string(options.channel) +
-                                " requested but the file has " +
-                                std::to_string(format.channels) + " channel(s)");
+                                " requested but the file has " + std::to_string(format.channels) +
+                                " channel(s)");
   }
 
   Audio audio;

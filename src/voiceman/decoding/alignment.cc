@@ -80,8 +80,7 @@ DtwPath attention_to_path(std::span<const float> weights, int heads, int tokens,
   return negative_dtw(matrix, rows, frames);
 }
 
-std::vector<WordTiming> find_alignment(const DtwPath& path,
-                                       std::span<const float> text_token_probs,
+std::vector<WordTiming> find_alignment(const DtwPath& path, std::span<const float> text_token_probs,
                                        const std::vector<std::string>& words,
                                        const std::vector<std::vector<int32_t>>& word_tokens) {
   std::vector<WordTiming> out;
@@ -117,8 +116,8 @@ std::vector<WordTiming> find_alignment(const DtwPath& path,
     const size_t end = std::min(boundaries[w + 1], text_token_probs.size());
     double sum = 0;
     for (size_t i = begin; i < end; ++i) sum += text_token_probs[i];
-    timing.probability = end > begin ? float(sum / double(end - begin))
-                                     : std::numeric_limits<float>::quiet_NaN();
+    timing.probability =
+        end > begin ? float(sum / double(end - begin)) : std::numeric_limits<float>::quiet_NaN();
     out.push_back(std::move(timing));
   }
   return out;

@@ -39,8 +39,7 @@ DtwPath attention_to_path(std::span<const float> weights, int heads, int tokens,
 // split_to_word_tokens(text_tokens + [eot]) (the last word is <|endoftext|>);
 // text_token_probs: one probability per text token. Times are relative to the window.
 // Returns no words when the split has at most one word.
-std::vector<WordTiming> find_alignment(const DtwPath& path,
-                                       std::span<const float> text_token_probs,
+std::vector<WordTiming> find_alignment(const DtwPath& path, std::span<const float> text_token_probs,
                                        const std::vector<std::string>& words,
                                        const std::vector<std::vector<int32_t>>& word_tokens);
 

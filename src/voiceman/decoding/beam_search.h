@@ -19,9 +19,9 @@ struct Beam {
 };
 
 struct BeamCandidate {
-  int32_t beam = 0;   // index into the beams the step was computed from
+  int32_t beam = 0;  // index into the beams the step was computed from
   int32_t token = 0;
-  float score = 0;    // cumulative log-prob with this token
+  float score = 0;  // cumulative log-prob with this token
 };
 
 // The k best of cum[b] + log_probs[b * vocab + v], best first; ties go to the lower b, then v.

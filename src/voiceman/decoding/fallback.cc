@@ -14,8 +14,8 @@ double compression_ratio(std::string_view text) {
   uLongf size = compressBound(static_cast<uLong>(text.size()));
   std::vector<Bytef> out(size);
   // compress2 uses the same zlib stream settings as Python's zlib.compress (wbits 15, memLevel 8).
-  const int rc = compress2(out.data(), &size, src, static_cast<uLong>(text.size()),
-                           Z_DEFAULT_COMPRESSION);
+  const int rc =
+      compress2(out.data(), &size, src, static_cast<uLong>(text.size()), Z_DEFAULT_COMPRESSION);
   if (rc != Z_OK) throw Error("zlib compress2 failed");
   return double(text.size()) / double(size);
 }

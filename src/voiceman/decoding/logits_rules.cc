@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "voiceman/decoding/fast_math.h"
+
 namespace voiceman::decoding {
 
 namespace {
@@ -144,9 +146,7 @@ void apply_rules(const LogitsRules& rules, std::span<float> logits,
 void log_softmax(std::span<const float> logits, std::span<float> out) {
   if (logits.empty()) return;
   const float max = *std::max_element(logits.begin(), logits.end());
-  double sum = 0;
-  for (float x : logits) sum += std::exp(double(x) - max);
-  const float log_sum = static_cast<float>(std::log(sum));
+  const float log_sum = static_cast<float>(std::log(sum_exp(logits, max)));
   for (size_t i = 0; i < logits.size(); ++i) out[i] = (logits[i] - max) - log_sum;
 }
 

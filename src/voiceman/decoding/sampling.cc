@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "voiceman/decoding/fast_math.h"
+
 namespace voiceman::decoding {
 
 namespace {
@@ -34,12 +36,10 @@ int32_t sample_token(std::span<const float> log_probs, float temperature, std::m
   float max = -INFINITY;
   for (float x : log_probs) max = std::max(max, x * inv_t);
   if (!std::isfinite(max)) return argmax(log_probs);  // nothing left to sample from
-  std::vector<double> weights(log_probs.size());
+  std::vector<float> weights(log_probs.size());
   double total = 0;
-  for (size_t i = 0; i < log_probs.size(); ++i) {
-    weights[i] = std::exp(double(log_probs[i] * inv_t) - double(max));
-    total += weights[i];
-  }
+  for (size_t i = 0; i < log_probs.size(); ++i) weights[i] = fast_exp(log_probs[i] * inv_t - max);
+  for (float w : weights) total += w;
   const double target = uniform01(rng) * total;
   double cumulative = 0;
   int32_t last_nonzero = 0;

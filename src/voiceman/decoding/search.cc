@@ -198,9 +198,9 @@ std::vector<SearchResult> search(StepModel& model, const std::vector<SearchReque
         st.rows[size_t(k)].rng.seed(mix_seed(options.seed, req.seed, uint64_t(k)));
       }
     } else {
-      st.beam = std::make_unique<BeamRequest>(options.beam_size, options.patience,
-                                              options.length_penalty, specials.eot, st.prefix,
-                                              st.max_steps, vocab);
+      st.beam =
+          std::make_unique<BeamRequest>(options.beam_size, options.patience, options.length_penalty,
+                                        specials.eot, st.prefix, st.max_steps, vocab);
       st.beam_rows.assign(st.beam->beams().size(), row);
     }
   }

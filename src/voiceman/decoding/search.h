@@ -20,11 +20,12 @@
 namespace voiceman::decoding {
 
 struct SearchRequest {
-  std::vector<int32_t> prompt;  // [<|startofprev|> ...] <|sot|> [lang] [task] [notimestamps] [prefix]
-  int32_t source = 0;           // encoder window this request attends to
-  int32_t sot_index = -1;       // >= 0: position of <|startoftranscript|>, for no_speech_prob
-  uint64_t seed = 0;            // this request's sampling stream (mixed with options.seed), so
-                                // samples do not depend on the other requests in the batch
+  // [<|startofprev|> ...] <|sot|> [lang] [task] [<|notimestamps|>] [prefix ...]
+  std::vector<int32_t> prompt;
+  int32_t source = 0;      // encoder window this request attends to
+  int32_t sot_index = -1;  // >= 0: position of <|startoftranscript|>, for no_speech_prob
+  uint64_t seed = 0;       // this request's sampling stream (mixed with options.seed), so
+                           // samples do not depend on the other requests in the batch
 };
 
 struct Hypothesis {

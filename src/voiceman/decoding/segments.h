@@ -22,7 +22,7 @@ struct SegmentTokens {
 
 struct SplitResult {
   std::vector<SegmentTokens> segments;
-  int seek = 0;                  // seek of the next window
+  int seek = 0;  // seek of the next window
   bool single_timestamp_ending = false;
 };
 
@@ -33,7 +33,6 @@ using DecodeFn = std::function<std::string(std::span<const int32_t>)>;
 // segment_size: content frames in the window; segment_duration = segment_size * 0.01 s.
 SplitResult split_segments_by_timestamps(std::span<const int32_t> tokens, int32_t timestamp_begin,
                                          int32_t eot, double time_offset, int segment_size,
-                                         double segment_duration, int seek,
-                                         const DecodeFn& decode);
+                                         double segment_duration, int seek, const DecodeFn& decode);
 
 }  // namespace voiceman::decoding

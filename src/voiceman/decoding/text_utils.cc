@@ -40,12 +40,18 @@ size_t decode_utf8(std::string_view text, size_t pos, char32_t& out) {
 
 bool is_python_space(char32_t c) {
   switch (c) {
-    case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
-      return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) ||
-             (c >= 0x2000 && c <= 0x200A);
+      return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || (c >= 0x2000 && c <= 0x200A);
   }
 }
 

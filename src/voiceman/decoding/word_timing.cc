@@ -80,8 +80,7 @@ WordTimestampsResult add_word_timestamps(std::span<SegmentTokens> segments,
   if (segments.empty()) return out;
 
   bool any_duration = false;
-  const double median_duration =
-      std::min(0.7, median_nonzero_duration(alignment, any_duration));
+  const double median_duration = std::min(0.7, median_nonzero_duration(alignment, any_duration));
   const double max_duration = median_duration * 2;
 
   // Words at sentence boundaries may not be longer than twice the median word.
@@ -104,8 +103,8 @@ WordTimestampsResult add_word_timestamps(std::span<SegmentTokens> segments,
   out.words.resize(segments.size());
   for (size_t s = 0; s < segments.size(); ++s) {
     SegmentTokens& seg = segments[s];
-    const size_t text_tokens = size_t(std::count_if(
-        seg.tokens.begin(), seg.tokens.end(), [eot](int32_t t) { return t < eot; }));
+    const size_t text_tokens = size_t(
+        std::count_if(seg.tokens.begin(), seg.tokens.end(), [eot](int32_t t) { return t < eot; }));
     std::vector<WordTiming>& words = out.words[s];
     // Hand out words until they cover this segment's text tokens.
     size_t saved_tokens = 0;

@@ -90,7 +90,8 @@ void ComplexFft::pass(const cd* in, int stride, cd* out, int n, int level) const
         const int pstep = n_ / p;  // twiddles_[pstep * j] = exp(-2 pi i j / p)
         for (int q = 0; q < p; ++q) {
           cd sum = t[0];
-          for (int r = 1; r < p; ++r) sum += t[r] * twiddles_[static_cast<size_t>(pstep * ((r * q) % p))];
+          for (int r = 1; r < p; ++r)
+            sum += t[r] * twiddles_[static_cast<size_t>(pstep * ((r * q) % p))];
           out[k + q * m] = sum;
         }
       }
@@ -101,7 +102,8 @@ void ComplexFft::pass(const cd* in, int stride, cd* out, int n, int level) const
 RealFft::RealFft(int n) : n_(n), half_(n / 2) {
   if (n < 2 || n % 2 != 0) throw std::invalid_argument("real FFT size must be even and >= 2");
   twiddles_.resize(static_cast<size_t>(n / 2 + 1));
-  for (int k = 0; k <= n / 2; ++k) twiddles_[static_cast<size_t>(k)] = unit(static_cast<double>(k) / n);
+  for (int k = 0; k <= n / 2; ++k)
+    twiddles_[static_cast<size_t>(k)] = unit(static_cast<double>(k) / n);
 }
 
 void RealFft::forward(const double* in, cd* out) const {

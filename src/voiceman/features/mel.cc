@@ -118,7 +118,8 @@ std::vector<float> MelExtractor::compute(std::span<const float> audio, int paddi
     for (int m = 0; m < n_mels_; ++m) {
       const float* row = filters_.data() + static_cast<size_t>(m) * kBins;
       double sum = 0.0;
-      for (int k = band_begin_[static_cast<size_t>(m)]; k < band_end_[static_cast<size_t>(m)]; ++k) {
+      for (int k = band_begin_[static_cast<size_t>(m)]; k < band_end_[static_cast<size_t>(m)];
+           ++k) {
         sum += static_cast<double>(row[k]) * power[k];
       }
       const float value = std::log10(std::max(static_cast<float>(sum), 1e-10f));

@@ -16,6 +16,8 @@ namespace {
 using json = nlohmann::json;
 using Impl = Tokenizer::Impl;
 
+constexpr int64_t kMaxTokenId = 1 << 22;  // Whisper needs ~52k; leave room for other BPEs
+
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
   throw ModelError(file.string() + ": " + what);
 }
@@ -75,13 +77,18 @@ class Handler : public nlohmann::json_sax<json> {
     if (stack_.size() == 1) {
       ctx = Ctx::root;
     } else if (top().ctx == Ctx::root) {
-      if (top().key == "model") ctx = Ctx::model, out_.has_model = true;
+      if (top().key == "model") {
+        ctx = Ctx::model;
+        out_.has_model = true;
+      }
       if (top().key == "pre_tokenizer") ctx = Ctx::pre;
       if (top().key == "normalizer") out_.has_normalizer = true;
     } else if (top().ctx == Ctx::model && top().key == "vocab") {
-      ctx = Ctx::vocab, out_.has_vocab = true;
+      ctx = Ctx::vocab;
+      out_.has_vocab = true;
     } else if (top().ctx == Ctx::added) {
-      ctx = Ctx::added_token, token_ = {"", -1};
+      ctx = Ctx::added_token;
+      token_ = {"", -1};
     }
     stack_.push_back({ctx, {}});
     return true;
@@ -97,8 +104,14 @@ class Handler : public nlohmann::json_sax<json> {
   bool start_array(std::size_t) override {
     Ctx ctx = Ctx::other;
     if (top().ctx == Ctx::root && top().key == "added_tokens") ctx = Ctx::added;
-    if (top().ctx == Ctx::model && top().key == "merges") ctx = Ctx::merges, out_.has_merges = true;
-    if (top().ctx == Ctx::merges) ctx = Ctx::merge_pair, pair_.clear();
+    if (top().ctx == Ctx::model && top().key == "merges") {
+      ctx = Ctx::merges;
+      out_.has_merges = true;
+    }
+    if (top().ctx == Ctx::merges) {
+      ctx = Ctx::merge_pair;
+      pair_.clear();
+    }
     stack_.push_back({ctx, {}});
     return true;
   }
@@ -122,12 +135,15 @@ class Handler : public nlohmann::json_sax<json> {
   Frame& top() { return stack_.back(); }
   bool number(int64_t v) {
     Frame& f = top();
-    if (v < 0 || v > INT32_MAX) {
-      if (f.ctx == Ctx::vocab || f.ctx == Ctx::added_token) fail(impl_.file, "bad token id");
-      return true;
+    const bool is_id = f.ctx == Ctx::vocab || (f.ctx == Ctx::added_token && f.key == "id");
+    if (!is_id) return true;
+    // Ids index dense tables; a wild one must not turn into a huge allocation.
+    if (v < 0 || v >= kMaxTokenId) fail(impl_.file, "bad token id " + std::to_string(v));
+    if (f.ctx == Ctx::vocab) {
+      impl_.set_token(static_cast<int32_t>(v), std::move(f.key));
+    } else {
+      token_.id = static_cast<int32_t>(v);
     }
-    if (f.ctx == Ctx::vocab) impl_.set_token(static_cast<int32_t>(v), std::move(f.key));
-    if (f.ctx == Ctx::added_token && f.key == "id") token_.id = static_cast<int32_t>(v);
     return true;
   }
 

@@ -35,7 +35,8 @@ void Impl::merge_symbols(std::vector<int32_t>* symbols) const {
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
   auto consider = [&](int32_t pos) {
     if (pos < 0 || next[pos] < 0) return;
-    const uint64_t key = (static_cast<uint64_t>(ids[pos]) << 32) | static_cast<uint32_t>(ids[next[pos]]);
+    const uint64_t key =
+        (static_cast<uint64_t>(ids[pos]) << 32) | static_cast<uint32_t>(ids[next[pos]]);
     const auto it = merges.find(key);
     if (it != merges.end()) queue.push({it->second.rank, pos, ids[pos], ids[next[pos]]});
   };
@@ -66,7 +67,7 @@ void Impl::bpe(std::string_view piece, std::vector<int32_t>* out) const {
   const bool cacheable = piece.size() <= kCacheMaxPiece;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex);
-    const auto it = cache.find(std::string(piece));
+    const auto it = cache.find(piece);
     if (it != cache.end()) {
       out->insert(out->end(), it->second.begin(), it->second.end());
       return;

@@ -59,8 +59,7 @@ class Tokenizer {
     std::vector<std::string> words;
     std::vector<std::vector<int32_t>> tokens;
   };
-  WordTokens split_to_word_tokens(std::span<const int32_t> tokens,
-                                  std::string_view language) const;
+  WordTokens split_to_word_tokens(std::span<const int32_t> tokens, std::string_view language) const;
 
   struct Impl;
 

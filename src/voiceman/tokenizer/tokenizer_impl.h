@@ -35,8 +35,8 @@ struct Tokenizer::Impl {
   std::vector<std::string> tokens;  // id -> token as spelled in tokenizer.json
   std::vector<std::string> bytes;   // id -> raw bytes the token stands for
   std::unordered_map<std::string, int32_t, TokenHash, std::equal_to<>> ids;  // vocab + added
-  std::array<int32_t, 256> byte_ids{};           // single-byte tokens
-  std::unordered_map<uint64_t, Merge> merges;    // (left id << 32 | right id) -> merge
+  std::array<int32_t, 256> byte_ids{};                                       // single-byte tokens
+  std::unordered_map<uint64_t, Merge> merges;  // (left id << 32 | right id) -> merge
   bool ignore_merges = false;
   std::vector<Added> added;  // longest first, for splitting them out of text
   std::array<bool, 256> added_first_byte{};
@@ -50,7 +50,7 @@ struct Tokenizer::Impl {
 
   // Pieces already run through BPE; guarded because encode() is const and may be shared.
   mutable std::mutex cache_mutex;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, TokenHash, std::equal_to<>> cache;
 
   static constexpr int32_t kTimestampCount = 1501;  // <|0.00|> ... <|30.00|>
 

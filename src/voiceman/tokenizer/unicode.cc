@@ -11,8 +11,8 @@ const std::array<CharClass, 128> kAsciiClasses = [] {
   std::array<CharClass, 128> classes{};
   for (char32_t c = 0; c < 128; ++c) {
     const CharRange* end = kCharRanges + kCharRangeCount;
-    const CharRange* it = std::upper_bound(
-        kCharRanges, end, c, [](char32_t v, const CharRange& r) { return v < r.lo; });
+    const CharRange* it = std::upper_bound(kCharRanges, end, c,
+                                           [](char32_t v, const CharRange& r) { return v < r.lo; });
     classes[c] = (it != kCharRanges && c <= (it - 1)->hi) ? (it - 1)->cls : O;
   }
   return classes;
@@ -51,7 +51,10 @@ int valid_prefix(std::string_view text, std::size_t pos, int need) {
 
 char32_t assemble(std::string_view text, std::size_t pos, int len) {
   const auto lead = static_cast<unsigned char>(text[pos]);
-  char32_t c = len == 1 ? lead : len == 2 ? (lead & 0x1F) : len == 3 ? (lead & 0x0F) : (lead & 0x07);
+  char32_t c = len == 1   ? lead
+               : len == 2 ? (lead & 0x1F)
+               : len == 3 ? (lead & 0x0F)
+                          : (lead & 0x07);
   for (int i = 1; i < len; ++i) c = (c << 6) | (static_cast<unsigned char>(text[pos + i]) & 0x3F);
   return c;
 }

@@ -15,7 +15,7 @@ using Impl = Tokenizer::Impl;
 
 // Languages written without spaces between words.
 constexpr std::array<std::string_view, 6> kUnspacedLanguages = {"zh", "ja", "th",
-                                                                 "lo", "my", "yue"};
+                                                                "lo", "my", "yue"};
 
 // Python's string.punctuation.
 constexpr std::string_view kPunctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
@@ -46,8 +46,9 @@ Split split_on_unicode(const Impl& impl, std::span<const int32_t> tokens) {
     const std::size_t bad = decoded.find(unicode::kReplacement);
     // A U+FFFD that the full text also has is genuine; one only here means a character
     // is still incomplete and the next token must join this word.
-    const bool complete = bad == std::u32string::npos ||
-                          (bad + offset < full.size() && full[bad + offset] == unicode::kReplacement);
+    const bool complete =
+        bad == std::u32string::npos ||
+        (bad + offset < full.size() && full[bad + offset] == unicode::kReplacement);
     if (!complete) continue;
     out.words.push_back(unicode::to_utf8(decoded));
     out.tokens.push_back(std::move(current));

@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
+#ifdef VOICEMAN_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 #ifdef VOICEMAN_HAVE_OPENBLAS
 #include <cblas.h>
 extern "C" void openblas_set_num_threads(int num_threads);
@@ -14,7 +18,15 @@ extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace voiceman::primitives::cpu {
 
-#ifdef VOICEMAN_HAVE_OPENBLAS
+#if defined(VOICEMAN_HAVE_DNNL)
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+  omp_set_num_threads(std::max(1, threads));  // oneDNN runs on the caller's OpenMP pool
+  if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
+                 ldc) != dnnl_success)
+    throw std::runtime_error("oneDNN sgemm failed");
+}
+#elif defined(VOICEMAN_HAVE_OPENBLAS)
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, int threads) {
   openblas_set_num_threads(std::max(1, threads));
@@ -125,6 +137,22 @@ void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales)
 
 void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
              const float* b_scales, float* c, int threads) {
+#ifdef VOICEMAN_HAVE_DNNL
+  {
+    std::vector<int32_t> acc(static_cast<size_t>(m) * n);
+    const int32_t zero = 0;
+    omp_set_num_threads(std::max(1, threads));
+    if (dnnl_gemm_s8s8s32('N', 'T', 'F', m, n, k, 1.f, a, k, 0, b, k, 0, 0.f, acc.data(), n,
+                          &zero) != dnnl_success)
+      throw std::runtime_error("oneDNN s8s8s32 gemm failed");
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static) if (m * n > 16384)
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j)
+        c[static_cast<int64_t>(i) * n + j] =
+            static_cast<float>(acc[static_cast<size_t>(i) * n + j]) / (a_scales[i] * b_scales[j]);
+    return;
+  }
+#endif
 #pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) schedule(static)
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {

@@ -1,0 +1,225 @@
+// Each op against a naive reference on random data, and the device dispatch.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
+
+namespace voiceman::ops {
+namespace {
+
+Tensor random_tensor(Shape shape, uint32_t seed, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  Tensor t(std::move(shape));
+  for (float& v : t.span<float>()) v = dist(rng);
+  return t;
+}
+
+float max_abs_diff(const Tensor& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < b.size(); ++i) m = std::max(m, std::fabs(a.data<float>()[i] - b[i]));
+  return m;
+}
+
+ExecContext cpu(int threads = 2) {
+  ExecContext ctx;
+  ctx.threads = threads;
+  return ctx;
+}
+
+TEST(Ops, LinearFloatMatchesNaive) {
+  const Tensor x = random_tensor({7, 33}, 1);
+  LinearWeight w{random_tensor({5, 33}, 2), {}, random_tensor({5}, 3)};
+  Tensor y;
+  linear(cpu(), x, w, y);
+  std::vector<float> ref(7 * 5);
+  for (int i = 0; i < 7; ++i)
+    for (int j = 0; j < 5; ++j) {
+      double acc = w.bias.data<float>()[j];
+      for (int k = 0; k < 33; ++k) acc += x.data<float>()[i * 33 + k] * w.weight.data<float>()[j * 33 + k];
+      ref[i * 5 + j] = static_cast<float>(acc);
+    }
+  EXPECT_EQ(y.shape(), (Shape{7, 5}));
+  EXPECT_LT(max_abs_diff(y, ref), 1e-4f);
+}
+
+TEST(Ops, LinearInt8IsCloseToFloat) {
+  const Tensor x = random_tensor({4, 256}, 4);
+  const Tensor wf = random_tensor({64, 256}, 5, 0.05f);
+  LinearWeight f{wf, {}, {}};
+  LinearWeight q{Tensor({64, 256}, DType::i8), Tensor({64}), {}};
+  primitives::cpu::quantize_rows(wf.data<float>(), 64, 256, q.weight.data<int8_t>(), q.scales.data<float>());
+  Tensor yf, yq;
+  linear(cpu(), x, f, yf);
+  linear(cpu(), x, q, yq);
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < yf.numel(); ++i) {
+    num += std::pow(yf.data<float>()[i] - yq.data<float>()[i], 2);
+    den += std::pow(yf.data<float>()[i], 2);
+  }
+  EXPECT_LT(std::sqrt(num / den), 0.02);  // int8 weights and activations: ~1% error
+  EXPECT_GT(std::sqrt(num / den), 0.0);   // and it really did quantise
+}
+
+TEST(Ops, LayerNormAndGelu) {
+  Tensor x = random_tensor({3, 16}, 6, 3.f);
+  const Tensor g = random_tensor({16}, 7), b = random_tensor({16}, 8);
+  Tensor y;
+  layer_norm(cpu(), x, g, b, 1e-5f, y);
+  for (int r = 0; r < 3; ++r) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < 16; ++i) mean += x.data<float>()[r * 16 + i];
+    mean /= 16;
+    for (int i = 0; i < 16; ++i) var += std::pow(x.data<float>()[r * 16 + i] - mean, 2);
+    var /= 16;
+    for (int i = 0; i < 16; ++i) {
+      const double want = (x.data<float>()[r * 16 + i] - mean) / std::sqrt(var + 1e-5) *
+                              g.data<float>()[i] + b.data<float>()[i];
+      EXPECT_NEAR(y.data<float>()[r * 16 + i], want, 1e-4);
+    }
+  }
+  Tensor z = Tensor::from_vector({-3.f, -1.f, 0.f, 0.5f, 2.f}, {5});
+  gelu(cpu(), z);
+  const float want[] = {-0.0040496f, -0.1586553f, 0.f, 0.3457312f, 1.9544997f};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(z.data<float>()[i], want[i], 1e-5);
+}
+
+TEST(Ops, SoftmaxAndLogSoftmax) {
+  Tensor x = Tensor::from_vector({1.f, 2.f, 3.f, 1000.f, 1000.f, 1000.f}, {2, 3});
+  Tensor l = x.clone();
+  softmax(cpu(), x);
+  softmax(cpu(), l, true);
+  EXPECT_NEAR(x.data<float>()[2], 0.66524096f, 1e-6);
+  EXPECT_NEAR(x.data<float>()[4], 1.f / 3, 1e-6);
+  EXPECT_NEAR(l.data<float>()[0], std::log(0.09003057f), 1e-5);
+}
+
+TEST(Ops, Conv1dMatchesNaive) {
+  const Tensor x = random_tensor({2, 3, 11}, 9), w = random_tensor({4, 3, 3}, 10),
+               b = random_tensor({4}, 11);
+  for (int stride : {1, 2}) {
+    Tensor y;
+    conv1d(cpu(), x, w, b, stride, 1, y);
+    const int t_out = (11 + 2 - 3) / stride + 1;
+    ASSERT_EQ(y.shape(), (Shape{2, 4, t_out}));
+    std::vector<float> ref(2 * 4 * t_out);
+    for (int n = 0; n < 2; ++n)
+      for (int o = 0; o < 4; ++o)
+        for (int t = 0; t < t_out; ++t) {
+          double acc = b.data<float>()[o];
+          for (int c = 0; c < 3; ++c)
+            for (int k = 0; k < 3; ++k) {
+              const int src = t * stride + k - 1;
+              if (src >= 0 && src < 11)
+                acc += w.data<float>()[(o * 3 + c) * 3 + k] * x.data<float>()[(n * 3 + c) * 11 + src];
+            }
+          ref[(n * 4 + o) * t_out + t] = static_cast<float>(acc);
+        }
+    EXPECT_LT(max_abs_diff(y, ref), 1e-4f) << "stride " << stride;
+  }
+}
+
+// Naive multi-head attention for one batch item: out[i] = softmax(q_i k^T / sqrt(dh)) v.
+std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads,
+                                   bool causal) {
+  const int64_t b_n = q.dim(0), tq = q.dim(1), tk = k.dim(1), d = q.dim(2), dh = d / heads;
+  std::vector<float> out(q.numel());
+  for (int64_t b = 0; b < b_n; ++b)
+    for (int h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < tq; ++i) {
+        const int64_t visible = causal ? tk - tq + i + 1 : tk;
+        std::vector<double> s(visible);
+        double mx = -1e30, sum = 0;
+        for (int64_t j = 0; j < visible; ++j) {
+          double acc = 0;
+          for (int64_t e = 0; e < dh; ++e)
+            acc += q.data<float>()[(b * tq + i) * d + h * dh + e] * k.data<float>()[(b * tk + j) * d + h * dh + e];
+          s[j] = acc / std::sqrt(static_cast<double>(dh));
+          mx = std::max(mx, s[j]);
+        }
+        for (auto& v_ : s) sum += (v_ = std::exp(v_ - mx));
+        for (int64_t e = 0; e < dh; ++e) {
+          double acc = 0;
+          for (int64_t j = 0; j < visible; ++j) acc += s[j] / sum * v.data<float>()[(b * tk + j) * d + h * dh + e];
+          out[(b * tq + i) * d + h * dh + e] = static_cast<float>(acc);
+        }
+      }
+  return out;
+}
+
+TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {
+  for (int64_t tq : {1, 3, 40}) {  // small (< 16 queries) and BLAS paths
+    for (bool causal : {false, true}) {
+      const Tensor q = random_tensor({2, tq, 24}, 12), k = random_tensor({2, 40, 24}, 13),
+                   v = random_tensor({2, 40, 24}, 14);
+      Tensor out, weights;
+      attention(cpu(), q, k, v, 4, causal, out, &weights);
+      EXPECT_LT(max_abs_diff(out, naive_attention(q, k, v, 4, causal)), 1e-4f)
+          << "tq " << tq << " causal " << causal;
+      EXPECT_EQ(weights.shape(), (Shape{2, 4, tq, 40}));
+      double row = 0;
+      for (int j = 0; j < 40; ++j) row += weights.data<float>()[j];
+      EXPECT_NEAR(row, 1.0, 1e-5);
+    }
+  }
+}
+
+TEST(Ops, CachedAttentionMatchesFullAttentionPerRow) {
+  // Two cache slots with different lengths; each row must equal plain attention over its prefix.
+  const Tensor k = random_tensor({2, 10, 16}, 15), v = random_tensor({2, 10, 16}, 16);
+  const Tensor q = random_tensor({3, 16}, 17);
+  const int32_t slots[] = {1, 0, 1}, lengths[] = {7, 10, 2};
+  Tensor out;
+  cached_attention(cpu(), q, k, v, slots, lengths, 2, out);
+  for (int r = 0; r < 3; ++r) {
+    const int64_t len = lengths[r];
+    Tensor qr({1, 1, 16}), kr({1, len, 16}), vr({1, len, 16});
+    std::copy_n(q.data<float>() + r * 16, 16, qr.data<float>());
+    std::copy_n(k.data<float>() + slots[r] * 160, len * 16, kr.data<float>());
+    std::copy_n(v.data<float>() + slots[r] * 160, len * 16, vr.data<float>());
+    const auto ref = naive_attention(qr, kr, vr, 2, false);
+    for (int e = 0; e < 16; ++e) EXPECT_NEAR(out.data<float>()[r * 16 + e], ref[e], 1e-5);
+  }
+}
+
+TEST(Ops, ShapeErrorsAreReported) {
+  Tensor y;
+  LinearWeight w{random_tensor({5, 8}, 1), {}, {}};
+  EXPECT_THROW(linear(cpu(), random_tensor({2, 7}, 2), w, y), Error);
+  EXPECT_THROW(attention(cpu(), random_tensor({1, 2, 6}, 3), random_tensor({1, 2, 8}, 4),
+                         random_tensor({1, 2, 8}, 5), 2, false, y),
+               Error);
+}
+
+TEST(Dispatch, CudaContextWithoutBackendThrowsDeviceError) {
+#ifndef VOICEMAN_CUDA
+  ExecContext ctx;
+  ctx.device = Device::cuda(0);
+  Tensor x = random_tensor({2, 3}, 1);
+  try {
+    softmax(ctx, x);
+    FAIL() << "expected DeviceError";
+  } catch (const DeviceError& e) {
+    EXPECT_NE(std::string(e.what()).find("softmax"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos);
+  }
+#else
+  GTEST_SKIP() << "CUDA build: dispatch goes to the CUDA kernels";
+#endif
+}
+
+TEST(Primitives, HalfConversionRoundTrips) {
+  for (float f : {0.f, 1.f, -2.5f, 65504.f, 6.1035156e-05f, 5.9604645e-08f, 0.1f}) {
+    const float back = primitives::cpu::half_to_float(primitives::cpu::float_to_half(f));
+    EXPECT_NEAR(back, f, std::fabs(f) * 1e-3f) << f;
+  }
+  EXPECT_TRUE(std::isinf(primitives::cpu::half_to_float(0x7c00)));
+  EXPECT_EQ(primitives::cpu::bf16_to_float(0x3f80), 1.f);
+}
+
+}  // namespace
+}  // namespace voiceman::ops
