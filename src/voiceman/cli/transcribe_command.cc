@@ -1,3 +1,4 @@
+#include <chrono>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -7,6 +8,7 @@
 #include "voiceman/cli/cli.h"
 #include "voiceman/cli/commands.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/core/log.h"
 #include "voiceman/writers/json_writer.h"
 
 namespace voiceman::cli {
@@ -64,11 +66,19 @@ int run_transcribe(const TranscribeArgs& args) {
     throw ConfigError("--device " + a.device + ": this build has no GPU backend yet");
   ExecContext ctx;
   ctx.threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   const auto model = models::WhisperModel::load(a.model_dir, models::parse_compute_type(a.compute_type));
   auto tok = tokenizer::Tokenizer::load(a.model_dir);
   const asr::Transcriber transcriber(model, std::move(tok), ctx);
+  const auto t1 = clock::now();
   const audio::Audio audio = audio::decode_file(a.file);
+  const auto t2 = clock::now();
   const Transcript result = transcriber.transcribe(audio.samples, a.options);
+  const auto t3 = clock::now();
+  const auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  log::debug("model load ", secs(t1 - t0), " s, decode ", secs(t2 - t1), " s, transcribe ",
+             secs(t3 - t2), " s for ", audio.duration_s(), " s of audio");
   if (a.json) {
     std::cout << writers::to_json(result).dump(2) << "\n";
   } else {

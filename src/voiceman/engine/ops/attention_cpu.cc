@@ -6,6 +6,8 @@
 
 #include "voiceman/engine/ops/ops_cpu.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
+#include "voiceman/engine/primitives/fast_math.h"
+#include "voiceman/engine/primitives/simd.h"
 
 namespace voiceman::ops::cpu {
 
@@ -13,17 +15,21 @@ namespace prim = primitives::cpu;
 
 namespace {
 
-void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
+VOICEMAN_MULTIVERSION void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
   for (int64_t i = 0; i < tq; ++i) {
     float* row = scores + i * tk;
     const int64_t visible = causal ? tk - tq + i + 1 : tk;
-    const float mx = *std::max_element(row, row + visible);
-    double sum = 0;
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < visible; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < visible; ++j) {
-      row[j] = std::exp(row[j] - mx);
+      row[j] = primitives::fast_exp(row[j] - mx);
       sum += row[j];
     }
-    const float inv = static_cast<float>(1.0 / sum);
+    const float inv = 1.f / sum;
+#pragma omp simd
     for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
     for (int64_t j = visible; j < tk; ++j) row[j] = 0.f;
   }
@@ -31,7 +37,7 @@ void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
 
 // Few queries (decoder steps): plain loops, parallel over (batch, head) pairs. BLAS is
 // not called from inside the parallel region.
-void attention_small(const float* q, const float* k, const float* v, float* out, float* weights,
+VOICEMAN_MULTIVERSION void attention_small(const float* q, const float* k, const float* v, float* out, float* weights,
                      int64_t batch, int64_t tq, int64_t tk, int64_t model, int num_heads,
                      bool causal, int threads) {
   const int64_t dh = model / num_heads;
@@ -65,6 +71,37 @@ void attention_small(const float* q, const float* k, const float* v, float* out,
         }
       }
     }
+  }
+}
+
+// One query against `len` keys/values spaced `stride` floats apart: the decoder's inner
+// loop, compiled per ISA level so the dh-long dot products vectorise.
+VOICEMAN_MULTIVERSION void attend_one(const float* q, const float* k, const float* v, int64_t len,
+                                      int64_t stride, int64_t dh, float scale, float* scores,
+                                      float* out) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < len; ++j) {
+    const float* kr = k + j * stride;
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t d = 0; d < dh; ++d) acc += q[d] * kr[d];
+    scores[j] = acc * scale;
+  }
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < len; ++j) mx = scores[j] > mx ? scores[j] : mx;
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < len; ++j) {
+    scores[j] = primitives::fast_exp(scores[j] - mx);
+    sum += scores[j];
+  }
+  const float inv = 1.f / sum;
+  std::fill(out, out + dh, 0.f);
+  for (int64_t j = 0; j < len; ++j) {
+    const float w = scores[j] * inv;
+    const float* vr = v + j * stride;
+#pragma omp simd
+    for (int64_t d = 0; d < dh; ++d) out[d] += w * vr[d];
   }
 }
 
@@ -116,31 +153,10 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < pairs; ++p) {
       const int64_t r = p / num_heads, h = p % num_heads;
-      const int64_t len = lengths[r];
-      const float* qp = q.data<float>() + r * model + h * dh;
-      const float* kp = k.data<float>() + kv_index[r] * capacity * model + h * dh;
-      const float* vp = v.data<float>() + kv_index[r] * capacity * model + h * dh;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < len; ++j) {
-        const float* kr = kp + j * model;
-        float acc = 0.f;
-        for (int64_t d = 0; d < dh; ++d) acc += qp[d] * kr[d];
-        scores[j] = acc * scale;
-        mx = std::max(mx, scores[j]);
-      }
-      double sum = 0;
-      for (int64_t j = 0; j < len; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      float* op = out.data<float>() + r * model + h * dh;
-      std::fill(op, op + dh, 0.f);
-      for (int64_t j = 0; j < len; ++j) {
-        const float w = scores[j] * inv;
-        const float* vr = vp + j * model;
-        for (int64_t d = 0; d < dh; ++d) op[d] += w * vr[d];
-      }
+      const int64_t base = kv_index[r] * capacity * model + h * dh;
+      attend_one(q.data<float>() + r * model + h * dh, k.data<float>() + base,
+                 v.data<float>() + base, lengths[r], model, dh, scale, scores.data(),
+                 out.data<float>() + r * model + h * dh);
     }
   }
 }

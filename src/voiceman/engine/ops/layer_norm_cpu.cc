@@ -1,10 +1,11 @@
 #include <cmath>
 
 #include "voiceman/engine/ops/ops_cpu.h"
+#include "voiceman/engine/primitives/simd.h"
 
 namespace voiceman::ops::cpu {
 
-void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+VOICEMAN_MULTIVERSION void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                 float eps, Tensor& y) {
   const int64_t d = x.dim(-1);
   const int64_t rows = x.numel() / d;

@@ -1,4 +1,5 @@
 #include "voiceman/engine/primitives/cpu_primitives.h"
+#include "voiceman/engine/primitives/simd.h"
 
 #include <omp.h>
 
@@ -116,14 +117,20 @@ float bf16_to_float(uint16_t h) {
 }
 
 void half_to_float(const uint16_t* src, float* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
+  // A 256 KiB table turns the per-element bit fiddling into one load (model loading).
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t h = 0; h < 65536; ++h) t[h] = half_to_float(static_cast<uint16_t>(h));
+    return t;
+  }();
+  for (size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
 }
 
 void bf16_to_float(const uint16_t* src, float* dst, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(src[i]);
 }
 
-void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales) {
+VOICEMAN_MULTIVERSION void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales) {
   for (int r = 0; r < rows; ++r) {
     const float* row = x + static_cast<int64_t>(r) * cols;
     float amax = 0.f;
