@@ -4,12 +4,13 @@
 #include <string>
 
 #include "voiceman/asr/options.h"
+#include "voiceman/pipeline/run_options.h"
 
 namespace voiceman::cli {
 
 struct TranscribeArgs {
   std::string file;
-  std::string model_dir = "models/tiny.en";
+  std::string model_dir;  // empty: default_model_dir()
   std::string compute_type = "float32";
   std::string device = "cpu";
   int threads = 0;  // 0 = all cores
@@ -21,5 +22,28 @@ struct TranscribeArgs {
 
 CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args);
 int run_transcribe(const TranscribeArgs& args);
+
+// `voiceman run`: options that need parsing are kept as text, the rest go straight
+// into the pipeline's option struct.
+struct RunArgs {
+  std::string model_dir;  // empty: default_model_dir()
+  std::string language = "auto";
+  std::string temperatures;  // comma list; empty = faster-whisper's schedule
+  bool no_condition = false;
+  std::string formats = "json,srt,vtt,txt";
+  std::string retry_backoff = "5,15,30";
+  bool no_resume = false;
+  pipeline::RunOptions options;
+};
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& args);
+int run_run(const RunArgs& args);
+
+struct VerifyArgs {
+  std::string out_dir;
+};
+
+CLI::App* add_verify_command(CLI::App& app, VerifyArgs& args);
+int run_verify(const VerifyArgs& args);
 
 }  // namespace voiceman::cli

@@ -7,6 +7,7 @@
 #include "voiceman/audio/decode.h"
 #include "voiceman/cli/cli.h"
 #include "voiceman/cli/commands.h"
+#include "voiceman/cli/defaults.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
 #include "voiceman/writers/json_writer.h"
@@ -34,7 +35,9 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
   auto& o = args.options;
   CLI::App* cmd = app.add_subcommand("transcribe", "Transcribe one recording and print its segments");
   cmd->add_option("FILE", args.file, "Audio or video file")->required();
-  cmd->add_option("--model", args.model_dir, "CTranslate2 Whisper model folder")->capture_default_str();
+  cmd->add_option("--model", args.model_dir,
+                  "CTranslate2 Whisper model folder (default: models/tiny.en, fetched by "
+                  "scripts/fetch-models.sh)");
   cmd->add_option("--compute-type", args.compute_type, "float32 or int8")->capture_default_str();
   cmd->add_option("--device", args.device, "cpu (cuda arrives with the CUDA backend)")->capture_default_str();
   cmd->add_option("--threads", args.threads, "CPU threads (0 = all cores)")->capture_default_str();
@@ -59,6 +62,7 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
 
 int run_transcribe(const TranscribeArgs& args) {
   TranscribeArgs a = args;
+  if (a.model_dir.empty()) a.model_dir = default_model_dir().string();
   if (!a.temperatures.empty()) a.options.temperatures = parse_floats(a.temperatures);
   a.options.condition_on_previous_text = !a.no_condition;
   asr::validate(a.options);
