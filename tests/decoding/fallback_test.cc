@@ -10,7 +10,8 @@
 namespace voiceman::decoding {
 namespace {
 
-// Expected values: len(b) / len(zlib.compress(b)) in Python (tests/decoding/oracles.py).
+// Expected values: len(b) / len(zlib.compress(b)) in Python
+// (tests/decoding/faster_whisper_oracle.py).
 TEST(CompressionRatio, MatchesPythonZlib) {
   EXPECT_DOUBLE_EQ(compression_ratio("hello world"), 11.0 / 19.0);
   EXPECT_DOUBLE_EQ(compression_ratio("the the the the the the the the the the the the"),

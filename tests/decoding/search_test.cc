@@ -345,6 +345,31 @@ TEST(Search, RejectsBadInput) {
   EXPECT_TRUE(search(model, {}, base_options(1), tiny_specials()).empty());
 }
 
+TEST(SearchOptions, ValidateNamesBadFields) {
+  EXPECT_NO_THROW(validate(SearchOptions{}));
+  const auto bad = [](auto mutate) {
+    SearchOptions o;
+    mutate(o);
+    EXPECT_THROW(validate(o), ConfigError);
+  };
+  bad([](SearchOptions& o) { o.beam_size = 0; });
+  bad([](SearchOptions& o) { o.patience = 0; });
+  bad([](SearchOptions& o) { o.patience = 0.05f; });  // round(5 * 0.05) = 0 hypotheses
+  bad([](SearchOptions& o) { o.repetition_penalty = 0; });
+  bad([](SearchOptions& o) { o.no_repeat_ngram_size = -1; });
+  bad([](SearchOptions& o) { o.max_length = 0; });
+  bad([](SearchOptions& o) { o.temperature = -0.1f; });
+  bad([](SearchOptions& o) { o.temperature = NAN; });
+  bad([](SearchOptions& o) { o.num_hypotheses = 0; });
+  bad([](SearchOptions& o) { o.max_initial_timestamp_index = -1; });
+  bad([](SearchOptions& o) { o.suppress_tokens = {5, -1}; });
+  bad([](SearchOptions& o) { o.length_penalty = INFINITY; });
+  SearchOptions sampling;
+  sampling.temperature = 0.5f;
+  sampling.patience = 0.05f;  // irrelevant when sampling
+  EXPECT_NO_THROW(validate(sampling));
+}
+
 TEST(Search, TaskPromptLength) {
   const SpecialTokens s = tiny_specials();
   EXPECT_EQ(task_prompt_length(Tokens{11, 12, 14, 18, 19, 3}, s), 4u);

@@ -5,8 +5,8 @@
 namespace voiceman::decoding {
 namespace {
 
-// Expected values from faster-whisper's _split_segments_by_timestamps (oracles.py), with
-// seek 1234 (time_offset 12.34) and a full 3000-frame window.
+// Expected values from faster-whisper's _split_segments_by_timestamps (faster_whisper_oracle.py),
+// with seek 1234 (time_offset 12.34) and a full 3000-frame window.
 constexpr int32_t kEot = 50257;
 constexpr int32_t kTs = 50364;
 using Tokens = std::vector<int32_t>;
@@ -15,7 +15,9 @@ std::string decode_ids(std::span<const int32_t> tokens) {
   std::string s;
   for (int32_t t : tokens) {
     EXPECT_LT(t, kEot) << "only text tokens reach decode";
-    s += "<" + std::to_string(t) + ">";
+    s.push_back('<');
+    s.append(std::to_string(t));
+    s.push_back('>');
   }
   return s;
 }

@@ -8,7 +8,7 @@ namespace voiceman::decoding {
 namespace {
 
 // Expected values come from faster-whisper 1.2.1's own merge_punctuations,
-// find_alignment and add_word_timestamps (tests/decoding/oracles.py).
+// find_alignment and add_word_timestamps (tests/decoding/faster_whisper_oracle.py).
 constexpr int32_t kEot = 50257;
 constexpr int32_t kTs = 50364;
 using Tokens = std::vector<int32_t>;
@@ -180,8 +180,8 @@ TEST(Alignment, AttentionToWordsEndToEnd) {
   EXPECT_EQ(r.last_speech_timestamp, 12.76);
 }
 
-// numpy reference (oracles.py random_attention): random softmaxed attention, 2 heads over
-// sot(2) + notimestamps + 4 text tokens + eot, 16 frames. Sensitive to every align() step.
+// numpy reference (faster_whisper_oracle.py random_attention): random softmaxed attention, 2 heads
+// over sot(2) + notimestamps + 4 text tokens + eot, 16 frames. Sensitive to every align() step.
 TEST(Alignment, RandomAttentionMatchesTheNumpyReference) {
   const std::vector<float> weights = {
       0.254700482f,    0.0538585633f,  0.0228062887f,  0.00904629566f, 0.0173959415f,

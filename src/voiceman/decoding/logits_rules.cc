@@ -26,8 +26,8 @@ bool timestamp_mass_wins(std::span<const float> logits, const TimestampRules& r)
   const size_t text_end = std::min<size_t>(r.timestamp_begin, logits.size());
   const size_t ts_end = std::min<size_t>(size_t(r.timestamp_end) + 1, logits.size());
   if (text_end >= ts_end) return false;
-  const float max_text = *std::max_element(logits.begin(), logits.begin() + text_end);
-  const float max_ts = *std::max_element(logits.begin() + text_end, logits.begin() + ts_end);
+  const float max_text = max_value(logits.subspan(0, text_end));
+  const float max_ts = max_value(logits.subspan(text_end, ts_end - text_end));
   double sum = 0;
   for (size_t i = text_end; i < ts_end; ++i) sum += std::exp(double(logits[i]) - max_ts);
   const double logsumexp = double(max_ts) + std::log(sum);
@@ -145,7 +145,7 @@ void apply_rules(const LogitsRules& rules, std::span<float> logits,
 
 void log_softmax(std::span<const float> logits, std::span<float> out) {
   if (logits.empty()) return;
-  const float max = *std::max_element(logits.begin(), logits.end());
+  const float max = max_value(logits);
   const float log_sum = static_cast<float>(std::log(sum_exp(logits, max)));
   for (size_t i = 0; i < logits.size(); ++i) out[i] = (logits[i] - max) - log_sum;
 }

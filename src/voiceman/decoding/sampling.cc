@@ -20,8 +20,7 @@ uint64_t splitmix64(uint64_t x) {
 }  // namespace
 
 int32_t argmax(std::span<const float> log_probs) {
-  return static_cast<int32_t>(std::max_element(log_probs.begin(), log_probs.end()) -
-                              log_probs.begin());
+  return static_cast<int32_t>(argmax_index(log_probs));
 }
 
 double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
@@ -33,12 +32,12 @@ uint64_t mix_seed(uint64_t base, uint64_t request, uint64_t index) {
 int32_t sample_token(std::span<const float> log_probs, float temperature, std::mt19937_64& rng) {
   // CTranslate2 scales the log-probs by 1/T in the model's float type, then takes a softmax.
   const float inv_t = 1.0f / temperature;
-  float max = -INFINITY;
-  for (float x : log_probs) max = std::max(max, x * inv_t);
+  // Scaling by 1/T > 0 keeps the maximum in place.
+  const float max = max_value(log_probs) * inv_t;
   if (!std::isfinite(max)) return argmax(log_probs);  // nothing left to sample from
   std::vector<float> weights(log_probs.size());
   double total = 0;
-  for (size_t i = 0; i < log_probs.size(); ++i) weights[i] = fast_exp(log_probs[i] * inv_t - max);
+  exp_into(log_probs, max, inv_t, weights);
   for (float w : weights) total += w;
   const double target = uniform01(rng) * total;
   double cumulative = 0;

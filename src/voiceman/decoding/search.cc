@@ -57,15 +57,15 @@ void advance_rows(RequestState& st, const std::vector<float>& logits, int vocab,
   const bool sampling = options.temperature > 0;
   for (SampleRow& r : st.rows) {
     if (r.done) continue;
-    const auto src = row_of(logits, r.row, vocab);
-    work.assign(src.begin(), src.end());
-    apply_rules(*st.rules, work, r.tokens, st.prefix.size());
-    log_softmax(work, work);
     int32_t id = 0;
     float logprob = 0;  // forced prefix tokens score 0, as in CTranslate2
     if (step < st.prefix.size()) {
       id = st.prefix[step];
     } else {
+      const auto src = row_of(logits, r.row, vocab);
+      work.assign(src.begin(), src.end());
+      apply_rules(*st.rules, work, r.tokens, st.prefix.size());
+      log_softmax(work, work);
       id = sampling ? sample_token(work, options.temperature, r.rng) : argmax(work);
       logprob = work[size_t(id)];
     }

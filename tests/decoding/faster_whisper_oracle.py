@@ -1,6 +1,6 @@
 """Expected values for the decoding tests, computed with faster-whisper 1.2.1's own functions.
 
-Run with the reference venv (faster-whisper installed):  python tests/decoding/oracles.py
+Run with the reference venv (faster-whisper installed):  python tests/decoding/faster_whisper_oracle.py
 The CTranslate2 align() steps (normalize over tokens, median filter, mean of heads, negative
 DTW) are not reachable from Python without a model, so `ct2_align_path` restates them in numpy.
 """
@@ -153,21 +153,6 @@ def merge():
     print([(a["word"], a["tokens"]) for a in alignment])
 
 
-if __name__ == "__main__":
-    compression()
-    split([TS, 1, 2, TS + 100, TS + 100, 3, 4, TS + 200])
-    split([TS, 1, 2, TS + 100, TS + 100, 3, 4, TS + 200, TS + 200, 5])
-    split([TS, 1, 2, TS + 50])
-    split([1, 2, 3])
-    split([TS, 1, 2])
-    split([])
-    merge()
-    word_rules()
-    alignment = alignment_end_to_end()
-    add_words(alignment, [dict(start=12.34, end=12.8, tokens=[TS, 1000, 1001, 1002, 13, TS + 20]),
-                          dict(start=12.8, end=13.0, tokens=[TS + 20, 1003, TS + 30])], 1234, 11.0)
-
-
 def random_attention():
     rng = np.random.default_rng(7)
     heads, tokens, frames, sot_len, text_len = 2, 8, 16, 2, 4
@@ -186,4 +171,16 @@ def random_attention():
 
 
 if __name__ == "__main__":
+    compression()
+    split([TS, 1, 2, TS + 100, TS + 100, 3, 4, TS + 200])
+    split([TS, 1, 2, TS + 100, TS + 100, 3, 4, TS + 200, TS + 200, 5])
+    split([TS, 1, 2, TS + 50])
+    split([1, 2, 3])
+    split([TS, 1, 2])
+    split([])
+    merge()
+    word_rules()
+    alignment = alignment_end_to_end()
+    add_words(alignment, [dict(start=12.34, end=12.8, tokens=[TS, 1000, 1001, 1002, 13, TS + 20]),
+                          dict(start=12.8, end=13.0, tokens=[TS + 20, 1003, TS + 30])], 1234, 11.0)
     random_attention()
