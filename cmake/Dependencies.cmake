@@ -49,6 +49,8 @@ if(VOICEMAN_BUILD_APP)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswresample libavutil)
   find_package(CLI11 REQUIRED)
+  find_package(OpenSSL REQUIRED)   # MD5/SHA-256 for the custody manifest
+  find_package(SQLite3 REQUIRED)   # the resume journal
 endif()
 
 if(VOICEMAN_BUILD_TESTS)

@@ -76,7 +76,7 @@ def test_encoder(clips, oracle, voiceman, scratch, figures):
         np.save(inp, oracle.window0(c["path"]))
         out = scratch / f"enc-out-{c['id']}.npy"
         voiceman.dev("encode", "--model", oracle.model_dir, "--features", inp, "--out", out,
-                     "--compute-type", "float32")
+                     "--compute-type", "float32", "--threads", voiceman.threads)
         results[c["id"]] = as_float32(out)
     for i in range(0, len(rest), ENC_BATCH):
         batch = rest[i:i + ENC_BATCH]
@@ -84,7 +84,7 @@ def test_encoder(clips, oracle, voiceman, scratch, figures):
         np.save(inp, np.stack([oracle.window0(c["path"]) for c in batch]))
         out = scratch / f"enc-out-batch{i}.npy"
         voiceman.dev("encode", "--model", oracle.model_dir, "--features", inp, "--out", out,
-                     "--compute-type", "float32")
+                     "--compute-type", "float32", "--threads", voiceman.threads)
         ours = as_float32(out)
         assert ours.ndim == 3 and ours.shape[0] == len(batch), \
             f"encode of a batch of {len(batch)} gave shape {ours.shape}"

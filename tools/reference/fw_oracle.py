@@ -290,6 +290,8 @@ def main(argv=None) -> int:
     ap.add_argument("--what", default="mel,encoder,greedy,beam5,words")
     ap.add_argument("--clips", default="", help="comma-separated clip ids (default: all)")
     args = ap.parse_args(argv)
+    # Passive OpenMP waiting: far faster on shared cores, same results (see conftest.py).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     oracle = Oracle(args.model, args.cache, args.threads, args.compute_type)
     clips = load_manifest(args.data)

@@ -18,7 +18,8 @@ constexpr const char* kExitCodes =
     "  0  all inputs done\n"
     "  1  some inputs failed (see failed_files.json)\n"
     "  2  usage or configuration error\n"
-    "  3  integrity violation (an original changed, or verify found a mismatch)\n";
+    "  3  integrity violation (an original changed, or verify found a mismatch)\n"
+    "  130  run interrupted by SIGINT/SIGTERM (re-run the same command to resume)\n";
 
 void install_stderr_logger(bool verbose, bool quiet) {
   const log::Level level = verbose ? log::Level::debug : quiet ? log::Level::warn : log::Level::info;
@@ -32,6 +33,8 @@ void install_stderr_logger(bool verbose, bool quiet) {
 
 }  // namespace
 
+const char* exit_codes_help() { return kExitCodes; }
+
 int main(int argc, char** argv) {
   CLI::App app{"voiceman: evidence-safe transcription with word timestamps and speakers"};
   app.footer(kExitCodes);
@@ -43,6 +46,10 @@ int main(int argc, char** argv) {
 
   TranscribeArgs transcribe;
   CLI::App* transcribe_cmd = add_transcribe_command(app, transcribe);
+  RunArgs run;
+  CLI::App* run_cmd = add_run_command(app, run);
+  VerifyArgs verify;
+  CLI::App* verify_cmd = add_verify_command(app, verify);
 
   try {
     app.parse(argc, argv);
@@ -52,6 +59,8 @@ int main(int argc, char** argv) {
   install_stderr_logger(verbose, quiet);
   try {
     if (transcribe_cmd->parsed()) return run_transcribe(transcribe);
+    if (run_cmd->parsed()) return run_run(run);
+    if (verify_cmd->parsed()) return run_verify(verify);
     return kExitUsage;
   } catch (const ConfigError& e) {
     log::error(e.what());

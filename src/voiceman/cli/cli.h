@@ -9,6 +9,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitSomeFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIntegrity = 3;
+inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM; the run can be resumed
+
+// The exit-code table shown in --help.
+const char* exit_codes_help();
 
 int main(int argc, char** argv);
 

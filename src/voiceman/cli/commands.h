@@ -30,6 +30,7 @@ struct RunArgs {
   std::string language = "auto";
   std::string temperatures;  // comma list; empty = faster-whisper's schedule
   bool no_condition = false;
+  bool no_word_timestamps = false;
   std::string formats = "json,srt,vtt,txt";
   std::string retry_backoff = "5,15,30";
   bool no_resume = false;

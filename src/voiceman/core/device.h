@@ -23,7 +23,10 @@ struct Device {
 struct ExecContext {
   Device device;
   int threads = 1;  // CPU threads for GEMMs and parallel loops
-  void* stream = nullptr;  // cudaStream_t on CUDA devices
+  // cudaStream_t on CUDA devices; null is the legacy default stream. It must be a
+  // blocking stream (cuda::Stream is): tensor uploads, downloads and zeroing run on the
+  // legacy default stream and rely on that ordering.
+  void* stream = nullptr;
 };
 
 }  // namespace voiceman

@@ -47,4 +47,11 @@ class DeviceError : public Error {
   using Error::Error;
 };
 
+// A read or write that failed in a way worth retrying (EIO on a flaky share, ENOSPC
+// after space was freed...). Transient, unlike MediaError.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace voiceman

@@ -6,6 +6,9 @@
 #include <sstream>
 
 #include "voiceman/core/errors.h"
+#ifdef VOICEMAN_CUDA
+#include "voiceman/engine/cuda/runtime.h"  // the device memory pool
+#endif
 
 namespace voiceman {
 
@@ -45,14 +48,53 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
+namespace {
+
+#ifndef VOICEMAN_CUDA
+[[noreturn]] void no_cuda(Device device) {
+  throw DeviceError(device.str() +
+                    ": this build has no CUDA backend (built with VOICEMAN_CUDA=OFF)");
+}
+#endif
+
+// Copies between host and device memory, or within one of them.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    if (bytes) std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::copy(dst, dst_device, src, src_device, bytes);
+#else
+  no_cuda(dst_device.is_cpu() ? src_device : dst_device);
+#endif
+}
+
+}  // namespace
+
 Buffer::Buffer(Device device, size_t bytes) : device_(device), bytes_(bytes) {
-  if (!device.is_cpu()) throw DeviceError("this build allocates CPU buffers only");
+  if (!device.is_cpu()) {
+#ifdef VOICEMAN_CUDA
+    data_ = cuda::allocate(device, bytes);  // OutOfMemoryError over the pool's cap
+    return;
+#else
+    no_cuda(device);
+#endif
+  }
   const size_t rounded = (bytes + 63) / 64 * 64;
   data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   if (rounded && !data_) throw OutOfMemoryError("host allocation failed");
 }
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::~Buffer() {
+  if (device_.is_cpu()) {
+    std::free(data_);
+    return;
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::deallocate(device_, data_);
+#endif
+}
 
 Tensor::Tensor(Shape shape, DType dtype, Device device)
     : shape_(std::move(shape)), dtype_(dtype), device_(device) {
@@ -61,7 +103,14 @@ Tensor::Tensor(Shape shape, DType dtype, Device device)
 
 Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
   Tensor t(std::move(shape), dtype, device);
-  if (t.bytes()) std::memset(t.data<char>(), 0, t.bytes());
+  if (!t.bytes()) return t;
+  if (device.is_cpu()) {
+    std::memset(t.data<char>(), 0, t.bytes());
+  } else {
+#ifdef VOICEMAN_CUDA
+    cuda::fill_zero(device, t.data<char>(), t.bytes());
+#endif
+  }
   return t;
 }
 
@@ -91,6 +140,16 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
   return t;
 }
 
+void Tensor::resize(Shape shape, DType dtype, Device device) {
+  if (dtype != dtype_ || device != device_) {
+    buffer_.reset();
+    offset_ = 0;
+    dtype_ = dtype;
+    device_ = device;
+  }
+  resize(std::move(shape));
+}
+
 void Tensor::resize(Shape shape) {
   const size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype_);
   if (!buffer_ || buffer_->bytes() < need + offset_ || buffer_.use_count() > 1) {
@@ -100,10 +159,19 @@ void Tensor::resize(Shape shape) {
   shape_ = std::move(shape);
 }
 
-Tensor Tensor::clone() const {
-  Tensor t(shape_, dtype_, device_);
-  if (bytes()) std::memcpy(t.data<char>(), data<char>(), bytes());
+Tensor Tensor::clone() const { return to(device_); }
+
+Tensor Tensor::to(Device device) const {
+  Tensor t(shape_, dtype_, device);
+  if (bytes()) copy_bytes(t.data<char>(), device, data<char>(), device_, bytes());
   return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  if (src.shape_ != shape_ || src.dtype_ != dtype_)
+    throw Error("copy_from: " + shape_str(src.shape_) + " " + dtype_name(src.dtype_) + " into " +
+                shape_str(shape_) + " " + dtype_name(dtype_));
+  if (bytes()) copy_bytes(data<char>(), device_, src.data<char>(), src.device_, bytes());
 }
 
 std::vector<float> Tensor::to_vector() const {

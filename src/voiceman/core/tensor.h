@@ -21,7 +21,8 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);
 
-// Raw device memory; the CPU version is 64-byte aligned host memory.
+// Raw device memory: 64-byte aligned host memory, or a block of a CUDA device's memory
+// pool (cuda::allocate, which throws OutOfMemoryError over the pool's cap).
 class Buffer {
  public:
   Buffer(Device device, size_t bytes);
@@ -79,7 +80,14 @@ class Tensor {
   Tensor slice_rows(int64_t begin, int64_t end) const;
   // Resizes in place, reallocating only when the capacity is too small.
   void resize(Shape shape);
+  // The same, and also switches dtype/device (dropping the storage when either changes):
+  // how ops make their outputs live where the op runs.
+  void resize(Shape shape, DType dtype, Device device);
   Tensor clone() const;
+  // A copy on `device` (same dtype); host <-> GPU copies are synchronous.
+  Tensor to(Device device) const;
+  // Copies src's contents (same shape and dtype, any device) into this tensor's storage.
+  void copy_from(const Tensor& src);
   std::vector<float> to_vector() const;  // f32 CPU tensors only
 
  private:

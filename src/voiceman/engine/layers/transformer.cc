@@ -1,18 +1,16 @@
 #include "voiceman/engine/layers/transformer.h"
 
-#include <cstring>
 #include <vector>
 
 namespace voiceman::layers {
 namespace {
 
 // Copies columns [col, col + width) of a [rows, stride] matrix into dst [rows, width].
-void take_columns(const Tensor& src, int64_t col, int64_t width, Tensor& dst) {
+void take_columns(const ExecContext& ctx, const Tensor& src, int64_t col, int64_t width,
+                  Tensor& dst) {
   const int64_t rows = src.dim(0), stride = src.dim(1);
-  dst.resize({rows, width});
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst.data<float>() + r * width, src.data<float>() + r * stride + col,
-                sizeof(float) * width);
+  dst.resize({rows, width}, src.dtype(), ctx.device);
+  ops::copy_rows(ctx, src, col, stride, dst, 0, width, rows, width);
 }
 
 }  // namespace
@@ -31,18 +29,16 @@ void SelfAttention::forward(const ExecContext& ctx, Tensor& x, int64_t batch, bo
   const int64_t rows = x.dim(0), d = x.dim(1), t = rows / batch;
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, qkv, ws.qkv);
-  take_columns(ws.qkv, 0, d, ws.q);
-  take_columns(ws.qkv, d, d, ws.k);
-  take_columns(ws.qkv, 2 * d, d, ws.v);
+  take_columns(ctx, ws.qkv, 0, d, ws.q);
+  take_columns(ctx, ws.qkv, d, d, ws.k);
+  take_columns(ctx, ws.qkv, 2 * d, d, ws.v);
   if (k_cache && v_cache) {
+    // Sequence b's [t, d] keys/values go to the start of cache slot cache_slot + b.
     const int64_t capacity = k_cache->dim(1);
-    for (int64_t b = 0; b < batch; ++b) {
-      const size_t bytes = sizeof(float) * t * d;
-      std::memcpy(k_cache->data<float>() + (cache_slot + b) * capacity * d,
-                  ws.k.data<float>() + b * t * d, bytes);
-      std::memcpy(v_cache->data<float>() + (cache_slot + b) * capacity * d,
-                  ws.v.data<float>() + b * t * d, bytes);
-    }
+    ops::copy_rows(ctx, ws.k, 0, t * d, *k_cache, cache_slot * capacity * d, capacity * d, batch,
+                   t * d);
+    ops::copy_rows(ctx, ws.v, 0, t * d, *v_cache, cache_slot * capacity * d, capacity * d, batch,
+                   t * d);
   }
   const Tensor q3 = ws.q.reshape({batch, t, d});
   const Tensor k3 = ws.k.reshape({batch, t, d});
@@ -58,16 +54,19 @@ void SelfAttention::step(const ExecContext& ctx, Tensor& x, Tensor& k_cache, Ten
   const int64_t rows = x.dim(0), d = x.dim(1), capacity = k_cache.dim(1);
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, qkv, ws.qkv);
-  take_columns(ws.qkv, 0, d, ws.q);
+  take_columns(ctx, ws.qkv, 0, d, ws.q);
+  // Row r's new key/value go to position lengths[r] of cache slot r.
   std::vector<int32_t> slots(rows), visible(rows);
+  std::vector<int64_t> k_from(rows), v_from(rows), to(rows), widths(rows, d);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* src = ws.qkv.data<float>() + r * 3 * d;
-    std::memcpy(k_cache.data<float>() + (r * capacity + lengths[r]) * d, src + d, sizeof(float) * d);
-    std::memcpy(v_cache.data<float>() + (r * capacity + lengths[r]) * d, src + 2 * d,
-                sizeof(float) * d);
+    k_from[r] = r * 3 * d + d;
+    v_from[r] = r * 3 * d + 2 * d;
+    to[r] = (r * capacity + lengths[r]) * d;
     slots[r] = static_cast<int32_t>(r);
     visible[r] = lengths[r] + 1;
   }
+  ops::copy_runs(ctx, ws.qkv, k_from, k_cache, to, widths);
+  ops::copy_runs(ctx, ws.qkv, v_from, v_cache, to, widths);
   ops::cached_attention(ctx, ws.q, k_cache, v_cache, slots, visible, num_heads, ws.context);
   ops::linear(ctx, ws.context, out, ws.projected);
   ops::add(ctx, x, ws.projected);
@@ -80,8 +79,8 @@ void CrossAttention::project_memory(const ExecContext& ctx, const Tensor& memory
   Tensor both;
   ops::linear(ctx, flat, kv, both);
   Tensor k2, v2;
-  take_columns(both, 0, d, k2);
-  take_columns(both, d, d, v2);
+  take_columns(ctx, both, 0, d, k2);
+  take_columns(ctx, both, d, d, v2);
   keys = k2.reshape({batch, frames, d});
   values = v2.reshape({batch, frames, d});
 }

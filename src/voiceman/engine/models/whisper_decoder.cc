@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/ops/ops.h"
 
 namespace voiceman::models {
 
@@ -33,13 +34,18 @@ void WhisperDecoder::ensure_capacity(int64_t rows, int64_t length) {
       model_.config().max_target_positions, std::max(length, std::max<int64_t>(64, 2 * have_len)));
   for (auto* caches : {&k_cache_, &v_cache_}) {
     for (Tensor& cache : *caches) {
-      Tensor grown = Tensor::zeros({new_rows, new_len, d});
-      for (int64_t r = 0; r < have_rows; ++r)
-        std::memcpy(grown.data<float>() + r * new_len * d, cache.data<float>() + r * have_len * d,
-                    sizeof(float) * have_len * d);
+      Tensor grown = Tensor::zeros({new_rows, new_len, d}, model_.dtype(), model_.device());
+      if (have_rows)
+        ops::copy_rows(ctx_, cache, 0, have_len * d, grown, 0, new_len * d, have_rows,
+                       have_len * d);
       cache = std::move(grown);
     }
   }
+}
+
+void WhisperDecoder::copy_hidden_row(int64_t from, Tensor& dst, int64_t to) {
+  const int64_t d = model_.config().d_model;
+  ops::copy_rows(ctx_, hidden_, from * d, d, dst, to * d, d, 1, d);
 }
 
 void WhisperDecoder::run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
@@ -68,6 +74,12 @@ void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& l
   model_.decoder_norm_.forward(ctx_, hidden_rows, normed_);
   Tensor out;
   ops::linear(ctx_, normed_, model_.projection_, out);
+  if (!out.device().is_cpu()) out = out.to(Device::cpu());  // waits for the device
+  if (out.dtype() != DType::f32) {
+    Tensor f;
+    ops::cast(ExecContext{}, out, DType::f32, f);
+    out = f;
+  }
   logits.assign(out.data<float>(), out.data<float>() + out.numel());
 }
 
@@ -89,16 +101,15 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
   sources_.assign(source.begin(), source.end());
   ensure_capacity(n, longest + 1);
   // Rows: the last position of every prompt, then the SOT position of those that ask.
-  Tensor last({n, d});
+  Tensor last({n, d}, model_.dtype(), model_.device());
   std::vector<int64_t> sot_rows;
-  Tensor sot_hidden({n, d});
+  Tensor sot_hidden({n, d}, model_.dtype(), model_.device());
   for (int64_t i = 0; i < n; ++i) {
     run_sequence(source[i], prompts[i], i, nullptr);
     const int64_t t = static_cast<int64_t>(prompts[i].size());
-    std::memcpy(last.data<float>() + i * d, hidden_.data<float>() + (t - 1) * d, sizeof(float) * d);
+    copy_hidden_row(t - 1, last, i);
     if (sot_index[i] >= 0 && sot_index[i] < t) {
-      std::memcpy(sot_hidden.data<float>() + sot_rows.size() * d,
-                  hidden_.data<float>() + sot_index[i] * d, sizeof(float) * d);
+      copy_hidden_row(sot_index[i], sot_hidden, static_cast<int64_t>(sot_rows.size()));
       sot_rows.push_back(i);
     }
     lengths_[i] = static_cast<int32_t>(t);
@@ -122,12 +133,17 @@ void WhisperDecoder::select_rows(std::span<const int32_t> src) {
   ensure_capacity(n, longest + 1);
   const int64_t cap = k_cache_[0].dim(1);
   std::vector<int32_t> lengths(n), sources(n);
+  // Row r's cache becomes the first lengths_[src[r]] entries of row src[r]'s.
+  std::vector<int64_t> from(n), to(n), widths(n);
+  for (int64_t r = 0; r < n; ++r) {
+    from[r] = src[r] * cap * d;
+    to[r] = r * cap * d;
+    widths[r] = lengths_[src[r]] * d;
+  }
   for (auto* caches : {&k_cache_, &v_cache_}) {
     for (Tensor& cache : *caches) {
-      Tensor next({cache.dim(0), cap, d});
-      for (int64_t r = 0; r < n; ++r)
-        std::memcpy(next.data<float>() + r * cap * d, cache.data<float>() + src[r] * cap * d,
-                    sizeof(float) * lengths_[src[r]] * d);
+      Tensor next({cache.dim(0), cap, d}, cache.dtype(), cache.device());
+      ops::copy_runs(ctx_, cache, from, next, to, widths);
       cache = std::move(next);
     }
   }
@@ -148,12 +164,9 @@ void WhisperDecoder::step(std::span<const int32_t> tokens, std::vector<float>& l
   if (longest >= c.max_target_positions) throw Error("decoder step: sequence reached the model's maximum length");
   ensure_capacity(n, longest + 1);
   ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
-  const int64_t d = c.d_model;
-  for (int64_t r = 0; r < n; ++r) {
-    const float* pos = model_.decoder_positions_.data<float>() + lengths_[r] * d;
-    float* x = hidden_.data<float>() + r * d;
-    for (int64_t i = 0; i < d; ++i) x[i] += pos[i];
-  }
+  // Row r is at position lengths_[r]: gather those position rows and add them.
+  ops::embedding(ctx_, model_.decoder_positions_, lengths_, positions_);
+  ops::add(ctx_, hidden_, positions_);
   for (int l = 0; l < c.decoder_layers; ++l) {
     const auto& layer = model_.decoder_layers_[l];
     layer.self_attention.step(ctx_, hidden_, k_cache_[l], v_cache_[l], lengths_, ws_);
@@ -167,11 +180,11 @@ void WhisperDecoder::step(std::span<const int32_t> tokens, std::vector<float>& l
 std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
                                                                std::span<const int32_t> lang_ids) {
   const int64_t vocab = vocab_size(), d = model_.config().d_model;
-  Tensor rows({windows_, d});
+  Tensor rows({windows_, d}, model_.dtype(), model_.device());
   const int32_t prompt[1] = {sot};
   for (int64_t w = 0; w < windows_; ++w) {
     run_sequence(static_cast<int32_t>(w), prompt, -1, nullptr);
-    std::memcpy(rows.data<float>() + w * d, hidden_.data<float>(), sizeof(float) * d);
+    copy_hidden_row(0, rows, w);
   }
   std::vector<float> logits;
   logits_for(rows, logits);
@@ -197,7 +210,8 @@ AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> seq
   out.weights = Tensor({static_cast<int64_t>(c.alignment_heads.size()), t, frames});
   for (size_t i = 0; i < c.alignment_heads.size(); ++i) {
     const auto [layer, head] = c.alignment_heads[i];
-    // weights[layer] is [1, heads, t, frames].
+    // weights[layer] is [1, heads, t, frames], float32 on the model's device.
+    if (!weights[layer].device().is_cpu()) weights[layer] = weights[layer].to(Device::cpu());
     std::memcpy(out.weights.data<float>() + i * t * frames,
                 weights[layer].data<float>() + head * t * frames, sizeof(float) * t * frames);
   }

@@ -43,6 +43,8 @@ class WhisperDecoder final : public decoding::StepModel {
                     std::vector<Tensor>* alignment_weights);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
   void ensure_capacity(int64_t rows, int64_t length);
+  // Copies row `from` of hidden_ to row `to` of dst (same device and dtype).
+  void copy_hidden_row(int64_t from, Tensor& dst, int64_t to);
 
   const WhisperModel& model_;
   ExecContext ctx_;
@@ -52,7 +54,7 @@ class WhisperDecoder final : public decoding::StepModel {
   std::vector<int32_t> lengths_;           // tokens already in each row's cache
   std::vector<int32_t> sources_;           // window of each row
   layers::Workspace ws_;
-  Tensor hidden_, normed_;
+  Tensor hidden_, normed_, positions_;
 };
 
 }  // namespace voiceman::models

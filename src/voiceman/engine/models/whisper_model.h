@@ -11,25 +11,43 @@
 
 namespace voiceman::models {
 
-enum class ComputeType { float32, int8 };
+// float32 and int8 run on every device. float16/bfloat16 need a CUDA device; there int8
+// means int8 weights with float16 activations (CTranslate2's int8_float16).
+enum class ComputeType { float32, int8, float16, bfloat16 };
 ComputeType parse_compute_type(const std::string& name);  // throws ConfigError
 std::string compute_type_name(ComputeType type);
+// The dtype of activations and float weights for a compute type on a device.
+DType activation_dtype(ComputeType type, Device device);
 
 class WhisperDecoder;
+class WeightSource;  // whisper_model.cc: a model.bin, or random weights
 
 class WhisperModel {
  public:
   // Loads a CTranslate2 Whisper folder (config.json + model.bin). int8 quantises the
-  // linear layers' weights per output row at load time (CTranslate2's CPU scheme).
+  // linear layers' weights per output row at load time (CTranslate2's CPU scheme). On a
+  // CUDA device the weights are converted to the compute type's dtype and uploaded;
+  // DeviceError when that device is not there.
   static std::shared_ptr<const WhisperModel> load(const std::filesystem::path& dir,
                                                   ComputeType compute_type,
                                                   Device device = Device::cpu());
 
+  // The architecture of `config` with random weights (uniform, std 0.02; layer norms at
+  // 1 and 0), the same for a given seed on every device: for throughput benchmarks and
+  // CPU-versus-GPU parity, where only the arithmetic matters.
+  static std::shared_ptr<const WhisperModel> random(const WhisperConfig& config,
+                                                    ComputeType compute_type,
+                                                    Device device = Device::cpu(),
+                                                    uint64_t seed = 1);
+
   const WhisperConfig& config() const { return config_; }
   ComputeType compute_type() const { return compute_type_; }
+  Device device() const { return device_; }
+  DType dtype() const { return dtype_; }  // activations and float weights
   const std::filesystem::path& dir() const { return dir_; }
 
-  // features [batch, n_mels, 2 * audio_frames] -> encoder states [batch, audio_frames, d].
+  // features [batch, n_mels, 2 * audio_frames] (float32, any device) -> encoder states
+  // [batch, audio_frames, d] on the model's device, in dtype(). ctx must name that device.
   Tensor encode(const ExecContext& ctx, const Tensor& features) const;
 
   // A decoding session over encoder states [batch, frames, d] (cross keys/values are
@@ -40,7 +58,15 @@ class WhisperModel {
   friend class WhisperDecoder;
   WhisperConfig config_;
   ComputeType compute_type_ = ComputeType::float32;
+  Device device_;
+  DType dtype_ = DType::f32;
   std::filesystem::path dir_;
+
+  // Reads every weight from `source` (model.bin or random), then places them.
+  void build(const WeightSource& source);
+  // Converts the float weights to dtype_ and moves everything to device_.
+  void place_weights();
+  void check_context(const ExecContext& ctx) const;
 
   Tensor conv1_w_, conv1_b_, conv2_w_, conv2_b_, encoder_positions_;
   std::vector<layers::EncoderLayer> encoder_layers_;

@@ -10,8 +10,10 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
       q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2) || num_heads <= 0 || q.dim(2) % num_heads)
     throw Error("attention: bad shapes q" + shape_str(q.shape()) + " k" + shape_str(k.shape()));
   if (causal && q.dim(1) > k.dim(1)) throw Error("attention: more queries than keys");
-  out.resize(q.shape());
-  if (weights) weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)});
+  out.resize(q.shape(), q.dtype(), ctx.device);
+  // Probabilities stay float32 on every device: word alignment reads them.
+  if (weights)
+    weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)}, DType::f32, ctx.device);
   VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
 }
 
@@ -26,7 +28,7 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   for (size_t r = 0; r < kv_index.size(); ++r)
     if (kv_index[r] < 0 || kv_index[r] >= k.dim(0) || lengths[r] <= 0 || lengths[r] > k.dim(1))
       throw Error("cached_attention: row " + std::to_string(r) + " out of range");
-  out.resize(q.shape());
+  out.resize(q.shape(), q.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
@@ -34,7 +36,7 @@ void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int3
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");
   for (int32_t id : ids)
     if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");
-  y.resize({static_cast<int64_t>(ids.size()), table.dim(1)});
+  y.resize({static_cast<int64_t>(ids.size()), table.dim(1)}, table.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, embedding, ctx, table, ids, y);
 }
 

@@ -10,13 +10,13 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
     throw Error("conv1d: input " + shape_str(x.shape()) + " does not fit weight " +
                 shape_str(w.shape()));
   const int64_t t_out = (x.dim(2) + 2 * padding - w.dim(2)) / stride + 1;
-  y.resize({x.dim(0), w.dim(0), t_out});
+  y.resize({x.dim(0), w.dim(0), t_out}, x.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, conv1d, ctx, x, w, b, stride, padding, y);
 }
 
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y) {
   if (x.rank() != 3) throw Error("transpose_last2: rank 3 expected");
-  y.resize({x.dim(0), x.dim(2), x.dim(1)});
+  y.resize({x.dim(0), x.dim(2), x.dim(1)}, x.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, transpose_last2, ctx, x, y);
 }
 

@@ -6,6 +6,9 @@
 
 #include "voiceman/core/device.h"
 #include "voiceman/core/errors.h"
+#ifdef VOICEMAN_CUDA
+#include "voiceman/engine/ops/ops_cuda.h"
+#endif
 
 namespace voiceman::ops {
 

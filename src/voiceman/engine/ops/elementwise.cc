@@ -11,4 +11,10 @@ void add(const ExecContext& ctx, Tensor& x, const Tensor& y) {
   VOICEMAN_DISPATCH(ctx, add, ctx, x, y);
 }
 
+void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y) {
+  if (&x == &y) throw Error("cast: input and output must differ");
+  y.resize(x.shape(), dtype, ctx.device);
+  VOICEMAN_DISPATCH(ctx, cast, ctx, x, dtype, y);
+}
+
 }  // namespace voiceman::ops

@@ -8,7 +8,7 @@ void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, co
                 float eps, Tensor& y) {
   if (x.rank() < 1 || gamma.numel() != x.dim(-1) || beta.numel() != x.dim(-1))
     throw Error("layer_norm: shape mismatch " + shape_str(x.shape()));
-  y.resize(x.shape());
+  y.resize(x.shape(), x.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, layer_norm, ctx, x, gamma, beta, eps, y);
 }
 

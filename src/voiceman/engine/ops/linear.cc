@@ -10,7 +10,7 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
                 shape_str(w.weight.shape()));
   if (w.weight.dtype() == DType::i8 && w.scales.numel() != w.out_features())
     throw Error("linear: int8 weight needs one scale per output row");
-  y.resize({x.dim(0), w.out_features()});
+  y.resize({x.dim(0), w.out_features()}, x.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, linear, ctx, x, w, y);
 }
 

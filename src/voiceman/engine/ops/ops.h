@@ -1,6 +1,7 @@
 #pragma once
 // The engine's operations. Each op validates shapes once here, then runs on the device
-// named by the ExecContext. Ops know nothing about models.
+// named by the ExecContext. Ops know nothing about models. Outputs are (re)allocated on
+// the context's device with the input's dtype; the CPU kernels take float32 only.
 #include <cstdint>
 #include <span>
 
@@ -31,6 +32,9 @@ void gelu(const ExecContext& ctx, Tensor& x);
 // In place: x += y (same shape).
 void add(const ExecContext& ctx, Tensor& x, const Tensor& y);
 
+// y = x converted to dtype (float32, float16 or bfloat16; round to nearest even).
+void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y);
+
 // In place softmax over the last dimension; log_softmax when log is true.
 void softmax(const ExecContext& ctx, Tensor& x, bool log = false);
 
@@ -56,5 +60,18 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 
 // Transposes the last two dimensions: x [B, M, N] -> y [B, N, M].
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
+
+// Data movement inside one device, in elements of the tensors' (shared) dtype. These are
+// how layers and models move activations and cache entries without touching memory
+// from the host.
+//
+// Strided: run r (r < rows) copies `width` elements from src[src_offset + r * src_pitch]
+// to dst[dst_offset + r * dst_pitch].
+void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
+               Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
+// Arbitrary runs: run r copies widths[r] elements from src[src_offsets[r]] to
+// dst[dst_offsets[r]]. Runs must not overlap when src and dst are the same tensor.
+void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
+               Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
 
 }  // namespace voiceman::ops

@@ -9,6 +9,7 @@ void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, co
                 float eps, Tensor& y);
 void gelu(const ExecContext& ctx, Tensor& x);
 void add(const ExecContext& ctx, Tensor& x, const Tensor& y);
+void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y);
 void softmax(const ExecContext& ctx, Tensor& x, bool log);
 void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
             int padding, Tensor& y);
@@ -19,5 +20,9 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
+void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
+               Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
+void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
+               Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
 
 }  // namespace voiceman::ops::cpu

@@ -15,6 +15,7 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 float half_to_float(uint16_t h);
 float bf16_to_float(uint16_t h);
 uint16_t float_to_half(float f);
+uint16_t float_to_bf16(float f);  // round to nearest even, NaN stays NaN
 void half_to_float(const uint16_t* src, float* dst, size_t n);
 void bf16_to_float(const uint16_t* src, float* dst, size_t n);
 

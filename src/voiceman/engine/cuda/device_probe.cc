@@ -1,0 +1,94 @@
+#include "voiceman/engine/cuda/device_probe.h"
+
+#include <cstdio>
+
+#include "voiceman/engine/cuda/nvml.h"
+
+#ifdef VOICEMAN_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace voiceman::cuda {
+
+std::string GpuProbe::summary() const {
+  if (!available) return reason;
+  std::string s = "cuda: " + std::to_string(devices.size()) + " device(s):";
+  for (const GpuInfo& d : devices) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), " (sm_%d%d, %.1f GiB free)", d.compute_major, d.compute_minor,
+                  d.memory_free / 1073741824.0);
+    s += " cuda:" + std::to_string(d.index) + " " + d.name + buf;
+  }
+  return s;
+}
+
+GpuProbe probe_gpus() {
+  GpuProbe p;
+#ifndef VOICEMAN_CUDA
+  p.reason = "GPU not available: this build has no CUDA backend (built with VOICEMAN_CUDA=OFF)";
+  return p;
+#else
+  p.built_with_cuda = true;
+  cudaRuntimeGetVersion(&p.runtime_version);
+  // With the static runtime this is where libcuda.so.1 gets dlopened; without a driver it
+  // reports 0 rather than failing.
+  cudaDriverGetVersion(&p.driver_version);
+  if (p.driver_version == 0) {
+    p.reason = "GPU not available: no NVIDIA driver (libcuda.so.1 not found)";
+    return p;
+  }
+  int count = 0;
+  if (const cudaError_t rc = cudaGetDeviceCount(&count); rc != cudaSuccess || count == 0) {
+    p.reason = std::string("GPU not available: ") +
+               (rc == cudaSuccess ? "no CUDA device" : cudaGetErrorString(rc));
+    cudaGetLastError();  // do not leave the error for the next runtime call to report
+    return p;
+  }
+  if (p.driver_version < p.runtime_version) {
+    p.reason = "GPU not available: the driver supports CUDA " +
+               std::to_string(p.driver_version / 1000) + "." +
+               std::to_string(p.driver_version % 1000 / 10) + ", this build needs " +
+               std::to_string(p.runtime_version / 1000) + "." +
+               std::to_string(p.runtime_version % 1000 / 10);
+    return p;
+  }
+  std::optional<Nvml> nvml = Nvml::open();
+  if (nvml) p.nvml_driver = nvml->driver_version();
+  int current = 0;
+  bool switched = false;  // since CUDA 12 cudaSetDevice creates a context: avoid it if we can
+  cudaGetDevice(&current);
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    GpuInfo info;
+    info.index = i;
+    info.name = prop.name;
+    info.compute_major = prop.major;
+    info.compute_minor = prop.minor;
+    info.memory_total = prop.totalGlobalMem;
+    // NVML first: it reads memory without creating a CUDA context (hundreds of MiB).
+    char bus_id[32] = {};
+    std::optional<NvmlDeviceInfo> n;
+    if (nvml && cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), i) == cudaSuccess)
+      n = nvml->device_by_pci(bus_id);
+    if (n && n->memory_total) {
+      info.memory_free = n->memory_total - n->memory_used;
+      info.utilization = n->utilization;
+    } else {
+      size_t free_bytes = 0, total_bytes = 0;
+      switched = true;
+      if (cudaSetDevice(i) == cudaSuccess &&
+          cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess)
+        info.memory_free = free_bytes;
+    }
+    p.devices.push_back(std::move(info));
+  }
+  if (switched) cudaSetDevice(current);
+  cudaGetLastError();
+  p.available = !p.devices.empty();
+  if (!p.available) p.reason = "GPU not available: no device could be queried";
+  return p;
+#endif
+}
+
+}  // namespace voiceman::cuda

@@ -1,0 +1,35 @@
+#pragma once
+// What GPUs this process can use, for `--device auto|cuda`. Never throws and never
+// crashes without a GPU or driver: `available` is false and `reason` says why.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace voiceman::cuda {
+
+struct GpuInfo {
+  int index = 0;          // CUDA device index (cuda:N)
+  std::string name;       // "NVIDIA H100 80GB HBM3"
+  int compute_major = 0;  // compute capability, e.g. 9.0
+  int compute_minor = 0;
+  uint64_t memory_total = 0;  // bytes
+  uint64_t memory_free = 0;   // bytes, as the CUDA runtime sees it
+  int utilization = -1;       // percent busy (NVML), -1 when NVML is unavailable
+};
+
+struct GpuProbe {
+  bool built_with_cuda = false;  // this binary has the CUDA backend
+  bool available = false;        // at least one usable device
+  std::string reason;            // why not, e.g. "GPU not available: no NVIDIA driver"
+  int driver_version = 0;        // CUDA driver API version (13000 is CUDA 13.0), 0 if none
+  int runtime_version = 0;       // CUDA runtime this binary carries
+  std::string nvml_driver;       // NVIDIA driver version string from NVML, if loaded
+  std::vector<GpuInfo> devices;
+
+  // One line for logs: "cuda: 1 device(s): cuda:0 NVIDIA H100 (sm_90, 79.1 GiB free)".
+  std::string summary() const;
+};
+
+GpuProbe probe_gpus();
+
+}  // namespace voiceman::cuda

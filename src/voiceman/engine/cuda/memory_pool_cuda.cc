@@ -1,0 +1,166 @@
+// A caching device allocator with a hard cap. cudaMalloc/cudaFree are slow and
+// cudaFree synchronises the device, so freed blocks are kept and reused; `reserved`
+// (what the pool holds from the driver) never exceeds the cap, which is how the
+// scheduler's memory budget becomes a promise rather than a hope.
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/cuda_internal.h"
+#include "voiceman/engine/cuda/runtime.h"
+
+namespace voiceman::cuda {
+namespace {
+
+constexpr int kMaxDevices = 64;
+constexpr size_t kSmall = size_t{1} << 20;
+constexpr double kDefaultCapFraction = 0.95;
+
+struct Pool {
+  std::mutex mu;
+  bool ready = false;
+  uint64_t requested_cap = 0;  // 0: the default fraction of total
+  MemoryStats stats;
+  std::multimap<size_t, void*> cached;       // unused blocks by size
+  std::unordered_map<void*, size_t> blocks;  // every block handed out -> its size
+};
+
+// Never destroyed: tensors may outlive static destruction order, and freeing device
+// memory after the runtime has shut down would fail anyway.
+Pool& pool(Device device) {
+  static Pool* pools = new Pool[kMaxDevices];
+  if (device.index < 0 || device.index >= kMaxDevices)
+    throw DeviceError(device.str() + ": device index out of range");
+  return pools[device.index];
+}
+
+size_t round_up(size_t bytes) {
+  const size_t unit = bytes <= kSmall ? 512 : (size_t{2} << 20);
+  return (bytes + unit - 1) / unit * unit;
+}
+
+// Caller holds the lock and has made the device current.
+void init(Pool& p) {
+  if (p.ready) return;
+  size_t free_bytes = 0, total = 0;
+  check(cudaMemGetInfo(&free_bytes, &total), "cudaMemGetInfo");
+  p.stats.total = total;
+  p.stats.cap = p.requested_cap
+                    ? p.requested_cap
+                    : static_cast<uint64_t>(kDefaultCapFraction * static_cast<double>(total));
+  p.ready = true;
+}
+
+void release_locked(Pool& p) {
+  for (auto& [size, ptr] : p.cached) {
+    cudaFree(ptr);
+    p.stats.reserved -= size;
+    p.blocks.erase(ptr);
+  }
+  p.cached.clear();
+}
+
+std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+void* allocate(Device device, size_t bytes) {
+  if (bytes == 0) return nullptr;
+  set_device(device);
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  init(p);
+  const size_t size = round_up(bytes);
+  // Best fit among cached blocks, wasting at most a quarter of the block.
+  if (auto it = p.cached.lower_bound(size); it != p.cached.end() && it->first - size <= size / 4) {
+    void* ptr = it->second;
+    p.stats.in_use += it->first;
+    p.cached.erase(it);
+    p.stats.peak = std::max(p.stats.peak, p.stats.in_use);
+    return ptr;
+  }
+  if (p.stats.reserved + size > p.stats.cap) release_locked(p);
+  if (p.stats.reserved + size > p.stats.cap)
+    throw OutOfMemoryError(device.str() + ": out of memory: " + mib(size) + " requested, " +
+                           mib(p.stats.in_use) + " in use, cap " + mib(p.stats.cap));
+  void* ptr = nullptr;
+  cudaError_t rc = cudaMalloc(&ptr, size);
+  if (rc == cudaErrorMemoryAllocation) {  // another process holds memory: drop our cache, retry
+    cudaGetLastError();
+    release_locked(p);
+    rc = cudaMalloc(&ptr, size);
+  }
+  if (rc == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw OutOfMemoryError(device.str() + ": out of memory: the device could not provide " +
+                           mib(size) + " (" + mib(p.stats.in_use) + " in use by this pool)");
+  }
+  check(rc, "cudaMalloc");
+  p.blocks[ptr] = size;
+  p.stats.reserved += size;
+  p.stats.in_use += size;
+  p.stats.peak = std::max(p.stats.peak, p.stats.in_use);
+  return ptr;
+}
+
+void deallocate(Device device, void* ptr) noexcept {
+  if (!ptr || device.index < 0 || device.index >= kMaxDevices) return;
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  auto it = p.blocks.find(ptr);
+  if (it == p.blocks.end()) return;
+  p.stats.in_use -= it->second;
+  p.cached.emplace(it->second, ptr);
+}
+
+MemoryStats memory_stats(Device device) {
+  set_device(device);
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  init(p);
+  return p.stats;
+}
+
+void set_memory_cap(Device device, uint64_t bytes) {
+  set_device(device);
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.requested_cap = bytes;
+  p.ready = false;
+  init(p);
+  if (p.stats.reserved > p.stats.cap) release_locked(p);
+}
+
+void release_cached(Device device) {
+  set_device(device);
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  release_locked(p);
+}
+
+void reset_peak(Device device) {
+  Pool& p = pool(device);
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.stats.peak = p.stats.in_use;
+}
+
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  set_device(dst_device.is_cpu() ? src_device : dst_device);
+  // Unified addressing lets the runtime tell host from device pointers.
+  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy");
+}
+
+void fill_zero(Device device, void* ptr, size_t bytes) {
+  if (bytes == 0) return;
+  set_device(device);
+  check(cudaMemset(ptr, 0, bytes), "cudaMemset");
+}
+
+}  // namespace voiceman::cuda

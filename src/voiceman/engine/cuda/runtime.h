@@ -1,0 +1,68 @@
+#pragma once
+// The CUDA runtime as the rest of the engine sees it: plain C++, no CUDA headers, so it
+// can be included from code compiled without nvcc. Implemented in runtime_cuda.cc and
+// memory_pool_cuda.cc; only declared in builds with VOICEMAN_CUDA.
+#include <cstddef>
+#include <cstdint>
+
+#include "voiceman/core/device.h"
+
+namespace voiceman::cuda {
+
+// Usable CUDA devices: 0 when there is no driver or no device. Never throws.
+int device_count();
+
+// Makes `device` current for the calling thread. Throws DeviceError ("cuda:1: no CUDA
+// device ...") when it is not a CUDA device this process can use.
+void set_device(Device device);
+
+// Blocks until the work queued on the context's stream has finished; surfaces
+// asynchronous kernel errors as DeviceError.
+void synchronize(const ExecContext& ctx);
+
+// An owned CUDA stream for an ExecContext. It is a blocking stream, ordered with the
+// legacy default stream that tensor allocation, zeroing and copies use.
+class Stream {
+ public:
+  explicit Stream(Device device);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  void* get() const { return stream_; }
+
+ private:
+  Device device_;
+  void* stream_ = nullptr;
+};
+
+// ---- Device memory: a caching pool per device with a hard cap ----
+
+struct MemoryStats {
+  uint64_t in_use = 0;    // bytes handed out to tensors
+  uint64_t reserved = 0;  // bytes obtained from cudaMalloc (in use + cached)
+  uint64_t peak = 0;      // highest in_use since start or reset_peak
+  uint64_t cap = 0;       // reserved never exceeds this
+  uint64_t total = 0;     // the device's memory
+};
+
+// Device memory from the pool of `device`. Over the cap, or when the device itself is
+// out of memory after the cache was released, throws OutOfMemoryError.
+void* allocate(Device device, size_t bytes);
+// Returns memory to the pool's cache, where the next allocation may take it at once.
+// Safe when one stream per device does the work (the engine today): later kernels are
+// queued behind earlier ones. With several streams, synchronise a stream before dropping
+// tensors its queued kernels still use.
+void deallocate(Device device, void* ptr) noexcept;
+
+MemoryStats memory_stats(Device device);
+// Hard cap in bytes; 0 restores the default, 95% of the device's memory.
+void set_memory_cap(Device device, uint64_t bytes);
+// Frees the cached (unused) blocks back to the driver.
+void release_cached(Device device);
+void reset_peak(Device device);
+
+// Synchronous copy between any two devices (host memory is plain pageable memory).
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void fill_zero(Device device, void* ptr, size_t bytes);
+
+}  // namespace voiceman::cuda

@@ -1,0 +1,56 @@
+#pragma once
+// CUDA kernels behind ops.h (files *_cuda.cu), called by the dispatcher after the shape
+// checks. Activations may be float32, float16 or bfloat16; all operands of one call
+// share that dtype, except int8 linear weights (with float32 scales) and attention
+// weights (always float32). Arithmetic is float32 throughout.
+#include <initializer_list>
+#include <string>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::ops::cuda {
+
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                float eps, Tensor& y);
+void gelu(const ExecContext& ctx, Tensor& x);
+void add(const ExecContext& ctx, Tensor& x, const Tensor& y);
+void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y);
+void softmax(const ExecContext& ctx, Tensor& x, bool log);
+void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
+            int padding, Tensor& y);
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+               Tensor& y);
+void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+               int num_heads, bool causal, Tensor& out, Tensor* weights);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out);
+void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
+void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
+               Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
+void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
+               Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
+
+// Makes ctx.device current (DeviceError when there is no such device) and checks that
+// every given operand lives on it.
+inline void enter(const ExecContext& ctx, const char* op,
+                  std::initializer_list<const Tensor*> operands) {
+  voiceman::cuda::set_device(ctx.device);
+  for (const Tensor* t : operands)
+    if (t && !t->empty() && t->device() != ctx.device)
+      throw DeviceError(std::string("op ") + op + ": an operand is on " + t->device().str() +
+                        " but the op runs on " + ctx.device.str());
+}
+
+// Checks that the given operands have the activation dtype of the call.
+inline void same_dtype(const char* op, DType dtype, std::initializer_list<const Tensor*> operands) {
+  for (const Tensor* t : operands)
+    if (t && !t->empty() && t->dtype() != dtype)
+      throw Error(std::string("op ") + op + ": operand is " + dtype_name(t->dtype()) +
+                  ", expected " + dtype_name(dtype));
+}
+
+}  // namespace voiceman::ops::cuda

@@ -1,0 +1,96 @@
+#include "voiceman/manifest/records.h"
+
+#include <cmath>
+
+#include "voiceman/core/errors.h"
+
+namespace voiceman::manifest {
+namespace {
+
+constexpr std::string_view kStatusNames[] = {"pending", "ok", "failed", "integrity_violation"};
+constexpr std::string_view kClassNames[] = {"none", "permanent", "transient", "integrity"};
+
+template <typename Enum, size_t N>
+Enum parse_name(const std::string_view (&names)[N], std::string_view name, const char* what) {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == name) return static_cast<Enum>(i);
+  throw Error(std::string("unknown ") + what + " '" + std::string(name) + "'");
+}
+
+}  // namespace
+
+std::string_view status_name(InputStatus status) { return kStatusNames[static_cast<int>(status)]; }
+InputStatus parse_status(std::string_view name) {
+  return parse_name<InputStatus>(kStatusNames, name, "input status");
+}
+std::string_view error_class_name(ErrorClass c) { return kClassNames[static_cast<int>(c)]; }
+ErrorClass parse_error_class(std::string_view name) {
+  return parse_name<ErrorClass>(kClassNames, name, "error class");
+}
+
+nlohmann::ordered_json to_json(const FileDigest& d) {
+  return {{"size", d.size},
+          {"mtime", format_mtime(d.mtime_ns)},
+          {"mtime_ns", d.mtime_ns},
+          {"md5", d.md5},
+          {"sha256", d.sha256}};
+}
+
+FileDigest digest_from_json(const nlohmann::ordered_json& j) {
+  FileDigest d;
+  d.size = j.at("size").get<uint64_t>();
+  d.mtime_ns = j.at("mtime_ns").get<int64_t>();
+  d.md5 = j.at("md5").get<std::string>();
+  d.sha256 = j.at("sha256").get<std::string>();
+  return d;
+}
+
+nlohmann::ordered_json to_json(const InputRecord& r) {
+  nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+  for (const OutputRecord& o : r.outputs)
+    outputs.push_back(
+        {{"format", o.format}, {"path", o.path}, {"sha256", o.sha256}, {"size", o.size}});
+  nlohmann::ordered_json j = {
+      {"path", r.path},
+      {"relative_path", r.relative_path},
+      {"root", r.root},
+      {"before", r.before ? to_json(*r.before) : nlohmann::ordered_json(nullptr)},
+      {"after", r.after ? to_json(*r.after) : nlohmann::ordered_json(nullptr)},
+      {"status", status_name(r.status)},
+      {"attempts", r.attempts},
+      {"audio_seconds", std::round(r.audio_s * 1000) / 1000},
+      {"processing_seconds", std::round(r.processing_s * 1000) / 1000},
+      {"outputs", std::move(outputs)}};
+  if (r.status != InputStatus::ok && r.status != InputStatus::pending) {
+    j["stage"] = r.stage;
+    j["error"] = r.error;
+    j["error_class"] = error_class_name(r.error_class);
+  }
+  return j;
+}
+
+InputRecord input_from_json(const nlohmann::ordered_json& j) {
+  try {
+    InputRecord r;
+    r.path = j.at("path").get<std::string>();
+    r.relative_path = j.at("relative_path").get<std::string>();
+    r.root = j.at("root").get<std::string>();
+    if (!j.at("before").is_null()) r.before = digest_from_json(j.at("before"));
+    if (!j.at("after").is_null()) r.after = digest_from_json(j.at("after"));
+    r.status = parse_status(j.at("status").get<std::string>());
+    r.attempts = j.at("attempts").get<int>();
+    r.audio_s = j.value("audio_seconds", 0.0);
+    r.processing_s = j.value("processing_seconds", 0.0);
+    r.stage = j.value("stage", "");
+    r.error = j.value("error", "");
+    r.error_class = parse_error_class(j.value("error_class", "none"));
+    for (const auto& o : j.at("outputs"))
+      r.outputs.push_back({o.at("format").get<std::string>(), o.at("path").get<std::string>(),
+                           o.at("sha256").get<std::string>(), o.at("size").get<uint64_t>()});
+    return r;
+  } catch (const nlohmann::ordered_json::exception& e) {
+    throw Error(std::string("malformed input record: ") + e.what());
+  }
+}
+
+}  // namespace voiceman::manifest

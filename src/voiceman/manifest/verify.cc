@@ -1,0 +1,94 @@
+#include "voiceman/manifest/verify.h"
+
+#include <set>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/manifest/manifest.h"
+#include "voiceman/writers/atomic_file.h"
+
+namespace voiceman::manifest {
+namespace {
+
+namespace fs = std::filesystem;
+
+void compare(const std::string& path, const FileDigest& want, const FileDigest& got,
+             std::vector<Difference>& out) {
+  auto diff = [&](const std::string& what, const std::string& was, const std::string& now) {
+    if (was != now) out.push_back({"changed", path, what + " was " + was + ", now " + now});
+  };
+  diff("sha256", want.sha256, got.sha256);
+  diff("md5", want.md5, got.md5);
+  diff("size", std::to_string(want.size), std::to_string(got.size));
+  diff("mtime", format_mtime(want.mtime_ns), format_mtime(got.mtime_ns));
+}
+
+void check_original(const InputRecord& r, VerifyReport& report) {
+  // The last digest taken while we held the file is the one it must still have.
+  const std::optional<FileDigest>& want = r.after ? r.after : r.before;
+  if (!want) return;  // never hashed (e.g. a symlink loop): nothing to compare
+  ++report.originals_checked;
+  std::error_code ec;
+  if (!fs::exists(r.path, ec)) {
+    report.differences.push_back({"missing", r.path, "original no longer exists"});
+    return;
+  }
+  try {
+    compare(r.path, *want, hash_file(r.path), report.differences);
+  } catch (const Error& e) {
+    report.differences.push_back({"missing", r.path, e.what()});
+  }
+}
+
+void check_output(const fs::path& out_dir, const OutputRecord& o, VerifyReport& report) {
+  ++report.outputs_checked;
+  const fs::path path = out_dir / o.path;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    report.differences.push_back({"missing", path.string(), "output no longer exists"});
+    return;
+  }
+  try {
+    const FileDigest got = hash_file(path);
+    if (got.sha256 != o.sha256)
+      report.differences.push_back(
+          {"changed", path.string(), "sha256 was " + o.sha256 + ", now " + got.sha256});
+  } catch (const Error& e) {
+    report.differences.push_back({"missing", path.string(), e.what()});
+  }
+}
+
+}  // namespace
+
+VerifyReport verify(const fs::path& out_dir) {
+  const Manifest m = read_manifest(out_dir);
+  VerifyReport report;
+  if (m.status != "complete")
+    report.differences.push_back({"incomplete", (out_dir / kManifestFile).string(),
+                                  "the run did not finish (status " + m.status +
+                                      "); re-run the same command to complete it"});
+  std::set<fs::path> listed;
+  for (const InputRecord& r : m.inputs) {
+    check_original(r, report);
+    if (r.status == InputStatus::pending)
+      report.differences.push_back({"incomplete", r.path, "input was never processed"});
+    for (const OutputRecord& o : r.outputs) {
+      check_output(out_dir, o, report);
+      listed.insert((out_dir / o.path).lexically_normal());
+    }
+  }
+  // Files nobody recorded are as suspect as changed ones.
+  const fs::path transcripts = out_dir / kTranscriptsDir;
+  std::error_code ec;
+  if (fs::is_directory(transcripts, ec)) {
+    for (auto it = fs::recursive_directory_iterator(transcripts, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory(ec)) continue;
+      const fs::path p = it->path().lexically_normal();
+      if (!listed.count(p))
+        report.differences.push_back({"unexpected", p.string(), "file is not in the manifest"});
+    }
+  }
+  return report;
+}
+
+}  // namespace voiceman::manifest

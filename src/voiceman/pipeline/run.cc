@@ -1,0 +1,448 @@
+#include "voiceman/pipeline/run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <thread>
+
+#include "voiceman/asr/transcriber.h"
+#include "voiceman/audio/decode.h"
+#include "voiceman/core/errors.h"
+#include "voiceman/core/log.h"
+#include "voiceman/journal/journal.h"
+#include "voiceman/manifest/manifest.h"
+#include "voiceman/pipeline/discovery.h"
+#include "voiceman/pipeline/prefetch.h"
+#include "voiceman/pipeline/retry.h"
+#include "voiceman/pipeline/run_setup.h"
+#include "voiceman/writers/atomic_file.h"
+#include "voiceman/writers/rttm_writer.h"
+
+namespace voiceman::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using manifest::ErrorClass;
+using manifest::InputRecord;
+using manifest::InputStatus;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+// One input after hashing and decoding (or after the step that failed).
+struct Prepared {
+  size_t index = 0;
+  std::optional<manifest::FileDigest> before;
+  std::vector<float> samples;  // 16 kHz mono
+  double audio_s = 0;
+  bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
+  std::exception_ptr error;
+  std::string stage;
+  double seconds = 0;  // spent hashing and decoding
+};
+
+struct RetryItem {
+  size_t index;
+  Clock::time_point due;
+};
+
+class Run {
+ public:
+  Run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop)
+      : options_(options),
+        observer_(observer),
+        stop_(stop),
+        injector_(options.fault),
+        policy_{options.max_retries, options.retry_backoff_s} {}
+
+  RunReport execute();
+
+ private:
+  Prepared prepare(size_t index);
+  bool outputs_intact(const InputRecord& previous) const;
+  void accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio);
+  void process_batch(std::vector<Prepared>& batch);
+  void finish(Prepared& p, const Transcript& transcript, double engine_s);
+  void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
+            std::optional<manifest::FileDigest> before);
+  void complete(size_t index, bool resumed);
+  void wait_for_retry();
+  void save_manifest(bool final);
+
+  const RunOptions& options_;
+  RunObserver& observer_;
+  const std::atomic<bool>& stop_;
+  FaultInjector injector_;
+  RetryPolicy policy_;
+
+  RunSetup setup_;
+  std::vector<InputRecord> records_;  // discovered inputs, then discovery failures
+  std::vector<int> attempts_;
+  std::vector<int> retries_used_;
+  std::deque<RetryItem> retries_;
+  int completed_ = 0;
+  uint64_t bytes_done_ = 0;
+  double audio_done_ = 0;
+  int resumed_ = 0;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point last_manifest_ = Clock::now();
+};
+
+Prepared Run::prepare(size_t index) {
+  const DiscoveredInput& in = setup_.discovery.inputs[index];
+  const auto t0 = Clock::now();
+  Prepared p;
+  p.index = index;
+  try {
+    p.stage = "hash";
+    injector_.maybe_fail(p.stage, in.relative_path);
+    p.before = manifest::hash_file(in.path);
+    if (options_.resume) {
+      auto it = setup_.previous.find(in.path);
+      if (it != setup_.previous.end() && it->second.status == InputStatus::ok &&
+          it->second.before && it->second.before->sha256 == p.before->sha256 &&
+          outputs_intact(it->second)) {
+        p.already_done = true;
+        p.seconds = seconds_since(t0);
+        return p;
+      }
+    }
+    p.stage = "decode";
+    injector_.maybe_fail(p.stage, in.relative_path);
+    audio::Audio audio = audio::decode_file(in.path, audio::DecodeOptions{options_.channel});
+    p.audio_s = audio.duration_s();
+    p.samples = std::move(audio.samples);
+  } catch (...) {
+    p.error = std::current_exception();
+  }
+  p.seconds = seconds_since(t0);
+  return p;
+}
+
+bool Run::outputs_intact(const InputRecord& previous) const {
+  for (writers::Format f : options_.formats) {
+    const auto it = std::find_if(
+        previous.outputs.begin(), previous.outputs.end(),
+        [&](const manifest::OutputRecord& o) { return o.format == writers::format_name(f); });
+    if (it == previous.outputs.end()) return false;
+    try {
+      if (manifest::hash_file(setup_.out_dir / it->path).sha256 != it->sha256) {
+        log::warn(it->path, " changed since it was written; transcribing its input again");
+        return false;
+      }
+    } catch (const std::exception&) {
+      return false;  // missing or unreadable: write it again
+    }
+  }
+  return true;
+}
+
+void Run::accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio) {
+  if (p.error) {
+    fail(p.index, p.error, p.stage, p.before);
+  } else if (p.already_done) {
+    records_[p.index] = setup_.previous.at(records_[p.index].path);
+    ++resumed_;
+    complete(p.index, true);
+  } else {
+    batch_audio += p.audio_s;
+    batch.push_back(std::move(p));
+  }
+}
+
+void Run::process_batch(std::vector<Prepared>& batch) {
+  std::vector<Prepared*> live;
+  for (Prepared& p : batch) {
+    try {
+      injector_.maybe_fail("transcribe", records_[p.index].relative_path);
+      live.push_back(&p);
+    } catch (...) {
+      fail(p.index, std::current_exception(), "transcribe", p.before);
+    }
+  }
+  if (live.empty()) return;
+  auto transcribe = [&](const std::vector<Prepared*>& items) {
+    std::vector<std::span<const float>> audios;
+    std::vector<std::string> names;
+    for (const Prepared* p : items) {
+      audios.emplace_back(p->samples);
+      names.push_back(records_[p->index].relative_path);
+    }
+    observer_.on_transcribe_start(names);
+    const auto t0 = Clock::now();
+    std::vector<Transcript> out = setup_.transcriber->transcribe(audios, options_.transcribe);
+    const double share = seconds_since(t0) / static_cast<double>(items.size());
+    for (size_t i = 0; i < items.size(); ++i) finish(*items[i], out[i], share);
+  };
+  try {
+    transcribe(live);
+    return;
+  } catch (...) {
+    const std::exception_ptr error = std::current_exception();
+    classify(error);  // rethrows errors that concern the whole run
+    if (live.size() == 1) {
+      fail(live[0]->index, error, "transcribe", live[0]->before);
+      return;
+    }
+    // Find out which recording (or the batch size itself) was the problem.
+    log::warn("a batch of ", live.size(), " recordings failed (", message_of(error),
+              "); transcribing them one at a time");
+  }
+  for (Prepared* p : live) {
+    try {
+      transcribe({p});
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      classify(error);
+      fail(p->index, error, "transcribe", p->before);
+    }
+  }
+}
+
+void Run::finish(Prepared& p, const Transcript& transcript, double engine_s) {
+  InputRecord& rec = records_[p.index];
+  std::string stage = "integrity";
+  std::vector<fs::path> written;  // removed again if a later step fails
+  try {
+    // The original must be byte-for-byte what we hashed before reading it.
+    manifest::FileDigest after;
+    try {
+      after = manifest::hash_file(rec.path);
+    } catch (const IoError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw IntegrityError(rec.path + ": could not be re-read after processing (" + e.what() + ")");
+    }
+    if (after != *p.before) {
+      rec.after = after;  // evidence of the change, kept in the manifest
+      throw IntegrityError(rec.path + ": the original changed during processing (sha256 " +
+                           p.before->sha256 + " -> " + after.sha256 + ", size " +
+                           std::to_string(p.before->size) + " -> " + std::to_string(after.size) +
+                           ", mtime " + manifest::format_mtime(p.before->mtime_ns) + " -> " +
+                           manifest::format_mtime(after.mtime_ns) + ")");
+    }
+    stage = "write";
+    const writers::SourceInfo source{rec.path,
+                                     writers::rttm_file_id(fs::path(rec.path).filename().string()),
+                                     p.audio_s, p.before->sha256, p.before->md5};
+    std::vector<manifest::OutputRecord> outputs;
+    for (writers::Format f : options_.formats) {
+      const std::string rel = std::string(manifest::kTranscriptsDir) + "/" + rec.relative_path +
+                              "." + std::string(writers::format_name(f));
+      const fs::path path = setup_.out_dir / rel;
+      check_output_path(path, setup_.discovery);
+      const std::string content = writers::render(f, transcript, source);
+      writers::write_file_atomic(path, content);
+      written.push_back(path);
+      // Injected after the first file, where a failure leaves a half-written set behind.
+      if (written.size() == 1) injector_.maybe_fail(stage, rec.relative_path);
+      outputs.push_back({std::string(writers::format_name(f)), rel, manifest::sha256_hex(content),
+                         content.size()});
+    }
+    InputRecord done;
+    done.path = rec.path;
+    done.relative_path = rec.relative_path;
+    done.root = rec.root;
+    done.before = p.before;
+    done.after = after;
+    done.outputs = std::move(outputs);
+    done.status = InputStatus::ok;
+    done.attempts = attempts_[p.index] + 1;
+    done.audio_s = p.audio_s;
+    done.processing_s = p.seconds + engine_s;
+    // Committed only now, after every output is durably in place.
+    setup_.journal->record(done);
+    rec = std::move(done);
+    ++attempts_[p.index];
+    audio_done_ += p.audio_s;
+    p.samples = {};
+    complete(p.index, false);
+  } catch (...) {
+    const std::exception_ptr error = std::current_exception();
+    for (const fs::path& path : written) writers::remove_output(path);
+    classify(error);
+    fail(p.index, error, stage, p.before);
+  }
+}
+
+void Run::fail(size_t index, const std::exception_ptr& error, const std::string& stage,
+               std::optional<manifest::FileDigest> before) {
+  const ErrorClass cls = classify(error);
+  InputRecord& rec = records_[index];
+  ++attempts_[index];
+  std::string what = message_of(error);
+  const std::string name = fs::path(rec.path).filename().string();
+  if (what.find(name) == std::string::npos) what = rec.path + ": " + what;
+  if (cls == ErrorClass::transient && retries_used_[index] < policy_.max_retries) {
+    const int retry = ++retries_used_[index];
+    const double delay = policy_.delay_before(retry);
+    log::warn(rec.relative_path, ": transient error at ", stage, " (", what, "); retry ", retry,
+              "/", policy_.max_retries, " in ", delay, " s");
+    retries_.push_back({index, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(delay))});
+    return;
+  }
+  if (before) rec.before = before;
+  rec.status =
+      cls == ErrorClass::integrity ? InputStatus::integrity_violation : InputStatus::failed;
+  rec.stage = stage;
+  rec.error = what;
+  rec.error_class = cls;
+  rec.attempts = attempts_[index];
+  rec.outputs.clear();
+  if (cls == ErrorClass::integrity) {
+    log::error("INTEGRITY VIOLATION: ", what, "; no transcript was written for it");
+  } else {
+    log::error(rec.relative_path, " failed at ", stage, " (", manifest::error_class_name(cls),
+               " error, ", rec.attempts, rec.attempts == 1 ? " attempt" : " attempts", "): ", what);
+  }
+  setup_.journal->record(rec);
+  complete(index, false);
+}
+
+void Run::complete(size_t index, bool resumed) {
+  const InputRecord& rec = records_[index];
+  ++completed_;
+  if (index < setup_.discovery.inputs.size()) bytes_done_ += setup_.discovery.inputs[index].size;
+  const int total = static_cast<int>(records_.size());
+  if (resumed) {
+    log::info("[", completed_, "/", total, "] ", rec.relative_path,
+              ": already done (sha256 and outputs unchanged), skipped");
+  } else if (rec.status == InputStatus::ok) {
+    log::info("[", completed_, "/", total, "] ", rec.relative_path, ": ok (",
+              log::cat(std::round(rec.audio_s * 10) / 10), " s audio in ",
+              log::cat(std::round(rec.processing_s * 10) / 10), " s)");
+  }
+  observer_.on_input_done(InputEvent{rec, resumed, completed_, total, bytes_done_});
+}
+
+void Run::wait_for_retry() {
+  Clock::time_point due = retries_.front().due;
+  for (const RetryItem& r : retries_) due = std::min(due, r.due);
+  // Short slices so that SIGINT/SIGTERM are honoured during a long backoff.
+  while (!stop_.load() && Clock::now() < due)
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(50)));
+}
+
+void Run::save_manifest(bool final) {
+  setup_.manifest.inputs = records_;
+  const bool pending = std::any_of(records_.begin(), records_.end(), [](const InputRecord& r) {
+    return r.status == InputStatus::pending;
+  });
+  setup_.manifest.status = !final ? "running" : pending ? "interrupted" : "complete";
+  setup_.manifest.finished_utc = final ? manifest::utc_now() : "";
+  manifest::write_manifest(setup_.out_dir, setup_.manifest);
+  manifest::write_failed_files(setup_.out_dir, records_);
+  last_manifest_ = Clock::now();
+}
+
+RunReport Run::execute() {
+  setup_ = prepare_run(options_);
+  const Discovery& d = setup_.discovery;
+  const size_t n = d.inputs.size();
+  for (const DiscoveredInput& in : d.inputs) {
+    InputRecord r;
+    r.path = in.path;
+    r.relative_path = in.relative_path;
+    r.root = in.root;
+    records_.push_back(std::move(r));
+  }
+  for (const DiscoveryFailure& f : d.failures) {
+    InputRecord r;
+    r.path = f.path;
+    r.relative_path = f.relative_path;
+    r.root = f.root;
+    records_.push_back(std::move(r));
+  }
+  attempts_.assign(records_.size(), 0);
+  retries_used_.assign(records_.size(), 0);
+  observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
+                            d.total_bytes});
+  save_manifest(false);
+  for (size_t i = 0; i < d.failures.size(); ++i)
+    fail(n + i, std::make_exception_ptr(MediaError(d.failures[i].error)), "discover", std::nullopt);
+
+  const size_t per_batch = static_cast<size_t>(options_.transcribe.batch_windows);
+  {
+    Prefetcher<Prepared> prefetch(
+        n, options_.workers, per_batch, options_.max_batch_audio_s,
+        [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; },
+        stop_);
+    while (!stop_.load()) {
+      std::vector<Prepared> batch;
+      double batch_audio = 0;
+      const auto now = Clock::now();
+      for (auto it = retries_.begin(); it != retries_.end() && batch.size() < per_batch &&
+                                       batch_audio < options_.max_batch_audio_s;) {
+        if (it->due > now) {
+          ++it;
+          continue;
+        }
+        const size_t index = it->index;
+        it = retries_.erase(it);
+        log::info("Retrying ", records_[index].relative_path, " (attempt ", retries_used_[index],
+                  "/", policy_.max_retries, ")");
+        accept(prepare(index), batch, batch_audio);
+      }
+      while (batch.size() < per_batch && batch_audio < options_.max_batch_audio_s) {
+        std::optional<Prepared> p = prefetch.next();
+        if (!p) break;
+        accept(std::move(*p), batch, batch_audio);
+      }
+      if (!batch.empty()) {
+        process_batch(batch);
+      } else if (prefetch.exhausted()) {
+        if (retries_.empty()) break;
+        wait_for_retry();
+      }
+      if (seconds_since(last_manifest_) > 10) save_manifest(false);
+    }
+  }
+  save_manifest(true);
+
+  RunReport report;
+  for (const InputRecord& r : records_) {
+    report.ok += r.status == InputStatus::ok;
+    report.failed += r.status == InputStatus::failed;
+    report.integrity_violations += r.status == InputStatus::integrity_violation;
+    report.pending += r.status == InputStatus::pending;
+  }
+  report.resumed = resumed_;
+  report.skipped = static_cast<int>(d.skipped.size());
+  for (const manifest::SkippedPath& s : d.skipped)
+    ++report.skipped_by_reason[s.reason.rfind("same file as", 0) == 0 ? "duplicate" : s.reason];
+  report.interrupted = report.pending > 0;
+  report.audio_s = audio_done_;
+  report.elapsed_s = seconds_since(started_);
+  report.out_dir = setup_.out_dir.string();
+  report.manifest_path = (setup_.out_dir / manifest::kManifestFile).string();
+  report.failed_path = (setup_.out_dir / manifest::kFailedFile).string();
+  report.transcripts_dir = (setup_.out_dir / manifest::kTranscriptsDir).string();
+  return report;
+}
+
+}  // namespace
+
+RunReport run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop) {
+  return Run(options, observer, stop).execute();
+}
+
+}  // namespace voiceman::pipeline

@@ -1,0 +1,112 @@
+#include "voiceman/pipeline/run_options.h"
+
+#include <cmath>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/models/whisper_model.h"
+
+namespace voiceman::pipeline {
+namespace {
+
+template <typename T>
+nlohmann::ordered_json optional_json(const std::optional<T>& value) {
+  return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
+// Floats as the user wrote them (0.2, not 0.20000000298023224).
+double tidy(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
+
+nlohmann::ordered_json tidy(const std::optional<float>& value) {
+  return value ? nlohmann::ordered_json(tidy(*value)) : nlohmann::ordered_json(nullptr);
+}
+
+}  // namespace
+
+void validate(const RunOptions& o) {
+  auto fail = [](const std::string& what) { throw ConfigError("invalid option: " + what); };
+  if (o.inputs.empty()) fail("at least one INPUT file or folder is needed");
+  if (o.out_dir.empty()) fail("-o OUT is required");
+  if (o.model_dir.empty()) fail("--model is empty");
+  models::parse_compute_type(o.compute_type);
+  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
+    fail("--device must be auto, cpu or cuda");
+  if (o.threads < 0) fail("--threads cannot be negative");
+  if (o.workers < 1) fail("--workers must be at least 1");
+  if (o.channel < -1) fail("--channel must be -1 (downmix) or a channel index");
+  if (o.formats.empty()) fail("--formats needs at least one format");
+  for (writers::Format f : o.formats)
+    if (f == writers::Format::rttm)
+      fail("--formats rttm needs speaker diarization, which this build does not have yet");
+  if (o.max_retries < 0) fail("--max-retries cannot be negative");
+  if (o.retry_backoff_s.empty()) fail("--retry-backoff needs at least one delay");
+  for (double d : o.retry_backoff_s)
+    if (!(d >= 0)) fail("--retry-backoff delays cannot be negative");
+  if (!(o.max_batch_audio_s > 0)) fail("the batch audio limit must be positive");
+  asr::validate(o.transcribe);
+}
+
+nlohmann::ordered_json to_json(const asr::TranscribeOptions& o) {
+  std::vector<double> temperatures;
+  for (float t : o.temperatures) temperatures.push_back(tidy(t));
+  return {{"language", optional_json(o.language)},
+          {"task", o.task},
+          {"beam_size", o.beam_size},
+          {"best_of", o.best_of},
+          {"patience", tidy(o.patience)},
+          {"length_penalty", tidy(o.length_penalty)},
+          {"repetition_penalty", tidy(o.repetition_penalty)},
+          {"no_repeat_ngram_size", o.no_repeat_ngram_size},
+          {"temperatures", temperatures},
+          {"compression_ratio_threshold", tidy(o.compression_ratio_threshold)},
+          {"log_prob_threshold", tidy(o.log_prob_threshold)},
+          {"no_speech_threshold", tidy(o.no_speech_threshold)},
+          {"condition_on_previous_text", o.condition_on_previous_text},
+          {"prompt_reset_on_temperature", tidy(o.prompt_reset_on_temperature)},
+          {"initial_prompt", optional_json(o.initial_prompt)},
+          {"prefix", optional_json(o.prefix)},
+          {"hotwords", optional_json(o.hotwords)},
+          {"suppress_blank", o.suppress_blank},
+          {"suppress_tokens", o.suppress_tokens},
+          {"without_timestamps", o.without_timestamps},
+          {"max_initial_timestamp", tidy(o.max_initial_timestamp)},
+          {"word_timestamps", o.word_timestamps},
+          {"prepend_punctuations", o.prepend_punctuations},
+          {"append_punctuations", o.append_punctuations},
+          {"max_new_tokens", optional_json(o.max_new_tokens)},
+          {"language_detection_threshold", tidy(o.language_detection_threshold)},
+          {"language_detection_segments", o.language_detection_segments},
+          {"batch_windows", o.batch_windows},
+          {"seed", o.seed}};
+}
+
+nlohmann::ordered_json transcript_settings(const RunOptions& o) {
+  return {{"compute_type", o.compute_type},
+          {"channel", o.channel},
+          {"transcribe", to_json(o.transcribe)}};
+}
+
+nlohmann::ordered_json to_json(const RunOptions& o) {
+  nlohmann::ordered_json formats = nlohmann::ordered_json::array();
+  for (writers::Format f : o.formats) formats.push_back(writers::format_name(f));
+  nlohmann::ordered_json j = transcript_settings(o);
+  j.update({{"inputs", o.inputs},
+            {"out_dir", o.out_dir},
+            {"model_dir", o.model_dir},
+            {"device", o.device},
+            {"threads", o.threads},
+            {"workers", o.workers},
+            {"formats", formats},
+            {"max_retries", o.max_retries},
+            {"retry_backoff_s", o.retry_backoff_s},
+            {"resume", o.resume},
+            {"follow_symlinks", o.follow_symlinks},
+            {"max_batch_audio_s", o.max_batch_audio_s},
+            {"fault_injection", o.fault ? nlohmann::ordered_json{{"transient", o.fault->transient},
+                                                                 {"glob", o.fault->glob},
+                                                                 {"count", o.fault->count},
+                                                                 {"stage", o.fault->stage}}
+                                        : nlohmann::ordered_json(nullptr)}});
+  return j;
+}
+
+}  // namespace voiceman::pipeline

@@ -1,0 +1,112 @@
+#include "voiceman/pipeline/run_setup.h"
+
+#include <thread>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/core/log.h"
+#include "voiceman/core/version.h"
+#include "voiceman/engine/cuda/device_probe.h"
+#include "voiceman/engine/models/whisper_model.h"
+#include "voiceman/tokenizer/tokenizer.h"
+#include "voiceman/writers/atomic_file.h"
+
+namespace voiceman::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSettingsKey = "settings";
+
+// Settings that change what a transcript says. A resumed run must share them, or OUT
+// would mix transcripts made in different ways under one manifest.
+nlohmann::json resume_settings(const RunOptions& options, const manifest::ModelIdentity& model) {
+  return {{"tool_version", kVersion},
+          {"tool_commit", kGitCommit},
+          {"model_sha256", model.sha256},
+          {"transcript", transcript_settings(options)}};
+}
+
+std::string differing_keys(const nlohmann::json& was, const nlohmann::json& now) {
+  const nlohmann::json a = was.flatten(), b = now.flatten();
+  std::string keys;
+  for (const auto& [key, value] : b.items())
+    if (!a.contains(key) || a[key] != value) keys += (keys.empty() ? "" : ", ") + key;
+  for (const auto& [key, value] : a.items())
+    if (!b.contains(key)) keys += (keys.empty() ? "" : ", ") + key;
+  return keys;
+}
+
+void check_resume(journal::Journal& journal, const RunOptions& options,
+                  const nlohmann::json& settings, const fs::path& out_dir) {
+  const std::string now = settings.dump();
+  if (!options.resume) {
+    journal.clear();
+  } else if (const auto was = journal.meta(kSettingsKey);
+             was && *was != now && !journal.load().empty()) {
+    const nlohmann::json old = nlohmann::json::parse(*was, nullptr, false);
+    throw ConfigError(
+        out_dir.string() + " holds transcripts made with other settings (" +
+        (old.is_discarded() ? std::string("unreadable") : differing_keys(old, settings)) +
+        "); use the same options, a new OUT, or --no-resume to transcribe again");
+  }
+  journal.set_meta(kSettingsKey, now);
+}
+
+}  // namespace
+
+Device select_device(const std::string& requested) {
+  if (requested == "cpu") return Device::cpu();
+  const cuda::GpuProbe probe = cuda::probe_gpus();
+  if (probe.built_with_cuda && probe.available) {
+    log::info(probe.summary());
+    return Device::cuda(0);
+  }
+  if (requested == "cuda")
+    log::warn("GPU not available, using CPU fallback (", probe.reason, ")");
+  else
+    log::debug("device auto: using the CPU (", probe.reason, ")");
+  return Device::cpu();
+}
+
+RunSetup prepare_run(const RunOptions& options) {
+  validate(options);
+  RunSetup s;
+  s.discovery = discover(options.inputs, options.follow_symlinks);
+  s.out_dir = fs::absolute(options.out_dir).lexically_normal();
+  if (s.out_dir.filename().empty()) s.out_dir = s.out_dir.parent_path();
+  check_out_dir(s.out_dir, s.discovery);
+  log::info("found ", s.discovery.inputs.size() + s.discovery.failures.size(), " recordings (",
+            s.discovery.skipped.size(), " other paths skipped)");
+
+  const manifest::ModelIdentity model_id = manifest::identify_model(options.model_dir);
+  s.journal = std::make_unique<journal::Journal>(s.out_dir);
+  check_resume(*s.journal, options, resume_settings(options, model_id), s.out_dir);
+  if (const int swept = writers::remove_stale_temp_files(s.out_dir); swept > 0)
+    log::info("removed ", swept, " partial file(s) left by an interrupted run");
+  s.previous = s.journal->load();
+
+  ExecContext ctx;
+  ctx.device = select_device(options.device);
+  ctx.threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const auto model = models::WhisperModel::load(
+      options.model_dir, models::parse_compute_type(options.compute_type), ctx.device);
+  s.transcriber =
+      std::make_unique<asr::Transcriber>(model, tokenizer::Tokenizer::load(options.model_dir), ctx);
+
+  manifest::Manifest& m = s.manifest;
+  m.tool_version = kVersion;
+  m.tool_commit = kGitCommit;
+  m.model = model_id;
+  m.options = to_json(options);
+  m.options["device_effective"] = ctx.device.str();
+  m.options["threads_effective"] = ctx.threads;
+  m.host = manifest::current_host();
+  m.out_dir = s.out_dir.string();
+  m.started_utc = manifest::utc_now();
+  m.skipped = s.discovery.skipped;
+  return s;
+}
+
+}  // namespace voiceman::pipeline

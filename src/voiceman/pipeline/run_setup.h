@@ -1,0 +1,35 @@
+#pragma once
+// Everything a run needs before its first file: the inputs, a locked OUT with its resume
+// journal, the loaded model and the manifest header. Checks that concern the whole run
+// (options, OUT placement, model, changed settings on resume) fail here, before any
+// original is read.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "voiceman/asr/transcriber.h"
+#include "voiceman/journal/journal.h"
+#include "voiceman/manifest/manifest.h"
+#include "voiceman/pipeline/discovery.h"
+#include "voiceman/pipeline/run_options.h"
+
+namespace voiceman::pipeline {
+
+struct RunSetup {
+  Discovery discovery;
+  std::filesystem::path out_dir;  // absolute
+  std::unique_ptr<journal::Journal> journal;
+  std::map<std::string, manifest::InputRecord> previous;  // journal rows of earlier runs
+  std::unique_ptr<asr::Transcriber> transcriber;
+  manifest::Manifest manifest;  // header filled in; inputs are the run's to fill
+};
+
+// "cuda" without a GPU backend falls back to the CPU with a warning; "auto" picks the
+// best available device.
+Device select_device(const std::string& requested);
+
+// Throws ConfigError/ModelError as described above.
+RunSetup prepare_run(const RunOptions& options);
+
+}  // namespace voiceman::pipeline

@@ -1,0 +1,184 @@
+// The op/device layering, on the CPU: where outputs are allocated, what a CUDA context
+// does in a build or on a machine without CUDA, the cast op, and the GPU probe's
+// fallback. The CUDA kernels themselves are covered by *_gpu_test.cc.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/device_probe.h"
+#include "voiceman/engine/cuda/nvml.h"
+#include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
+#ifdef VOICEMAN_CUDA
+#include "voiceman/engine/cuda/runtime.h"
+#endif
+
+namespace voiceman::ops {
+namespace {
+
+bool have_gpu() {
+#ifdef VOICEMAN_CUDA
+  return voiceman::cuda::device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+ExecContext cuda_ctx(int index = 0) {
+  ExecContext ctx;
+  ctx.device = Device::cuda(index);
+  return ctx;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const DeviceError& e) {
+    return e.what();
+  }
+  return "(no DeviceError)";
+}
+
+TEST(Dispatch, OutputsFollowTheContextDeviceAndInputDtype) {
+  ExecContext ctx;
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor y({7}, DType::i32);  // stale output of another dtype and shape
+  layer_norm(ctx, x, Tensor::from_vector({1, 1, 1}, {3}), Tensor::zeros({3}), 1e-5f, y);
+  EXPECT_EQ(y.dtype(), DType::f32);
+  EXPECT_EQ(y.device(), Device::cpu());
+  EXPECT_EQ(y.shape(), (Shape{2, 3}));
+  EXPECT_NEAR(y.data<float>()[1], 0.f, 1e-6);
+}
+
+TEST(Dispatch, CudaContextFailsWithAClearDeviceError) {
+  if (have_gpu()) GTEST_SKIP() << "a CUDA device is present: see test_engine_gpu";
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  // In-place op: reaches the backend itself.
+  const std::string in_place = message_of([&] { softmax(cuda_ctx(), x); });
+  // Op with an output: fails allocating it on the device.
+  Tensor y;
+  const std::string with_output = message_of(
+      [&] { layer_norm(cuda_ctx(1), x, Tensor::zeros({3}), Tensor::zeros({3}), 1e-5f, y); });
+#ifdef VOICEMAN_CUDA
+  // CUDA build on a machine without a GPU or driver.
+  EXPECT_NE(in_place.find("cuda:0: no CUDA device"), std::string::npos) << in_place;
+  EXPECT_NE(with_output.find("cuda:1: no CUDA device"), std::string::npos) << with_output;
+#else
+  EXPECT_NE(in_place.find("softmax"), std::string::npos) << in_place;
+  EXPECT_NE(in_place.find("cuda:0"), std::string::npos) << in_place;
+  EXPECT_NE(with_output.find("no CUDA backend"), std::string::npos) << with_output;
+#endif
+  EXPECT_TRUE(y.empty() || y.device().is_cpu());
+  EXPECT_EQ(x.data<float>()[0], 1.f);  // untouched
+}
+
+TEST(Dispatch, DeviceTensorsNeedADevice) {
+  if (have_gpu()) GTEST_SKIP() << "a CUDA device is present: see test_engine_gpu";
+  EXPECT_THROW(Tensor({4}, DType::f16, Device::cuda()), DeviceError);
+  EXPECT_THROW(Tensor::from_vector({1, 2}, {2}).to(Device::cuda()), DeviceError);
+}
+
+TEST(Dispatch, CastRoundsToNearestEven) {
+  ExecContext ctx;
+  const Tensor x = Tensor::from_vector({1.f, -2.5f, 0.1f, 65504.f, 1.00390625f, 3.0e38f}, {6});
+  Tensor h, b, back;
+  cast(ctx, x, DType::f16, h);
+  cast(ctx, x, DType::bf16, b);
+  EXPECT_EQ(h.dtype(), DType::f16);
+  EXPECT_EQ(h.data<uint16_t>()[0], 0x3c00);
+  EXPECT_EQ(h.data<uint16_t>()[3], 0x7bff);  // largest half
+  EXPECT_EQ(h.data<uint16_t>()[5], 0x7c00);  // overflow -> inf
+  EXPECT_EQ(b.data<uint16_t>()[0], 0x3f80);
+  EXPECT_EQ(b.data<uint16_t>()[4], 0x3f80);  // 1 + 2^-8 is a tie: rounds to even (1.0)
+  cast(ctx, b, DType::f32, back);
+  EXPECT_EQ(back.dtype(), DType::f32);
+  EXPECT_FLOAT_EQ(back.data<float>()[1], -2.5f);
+  EXPECT_NEAR(back.data<float>()[2], 0.1f, 1e-3f);
+  cast(ctx, h, DType::f32, back);
+  EXPECT_NEAR(back.data<float>()[2], 0.1f, 1e-4f);
+  EXPECT_TRUE(std::isinf(back.data<float>()[5]));
+  EXPECT_THROW(cast(ctx, x, DType::f32, const_cast<Tensor&>(x)), Error);
+}
+
+TEST(Dispatch, Bf16ConversionMatchesTruncationPlusRounding) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.f, 10.f);
+  for (int i = 0; i < 1000; ++i) {
+    const float f = dist(rng);
+    const float back = primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(f));
+    EXPECT_LE(std::fabs(back - f), std::fabs(f) * (1.f / 256.f)) << f;
+  }
+  EXPECT_TRUE(std::isnan(primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(NAN))));
+}
+
+TEST(Dispatch, TensorCopiesBetweenCpuTensors) {
+  const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {2, 2});
+  Tensor y = x.to(Device::cpu());
+  EXPECT_EQ(y.to_vector(), x.to_vector());
+  y.data<float>()[0] = 9;
+  EXPECT_EQ(x.data<float>()[0], 1);  // a copy, not a view
+  Tensor z({2, 2});
+  z.copy_from(y);
+  EXPECT_EQ(z.data<float>()[0], 9);
+  Tensor wrong({4});
+  EXPECT_THROW(wrong.copy_from(y), Error);
+}
+
+TEST(Dispatch, CopyRowsAndRunsMoveElementsAndCheckBounds) {
+  ExecContext ctx;
+  const Tensor src = Tensor::from_vector({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {3, 4});
+  Tensor dst = Tensor::zeros({2, 6});
+  // Columns 1..2 of each of the first two rows, into the start of each dst row.
+  copy_rows(ctx, src, 1, 4, dst, 0, 6, 2, 2);
+  EXPECT_EQ(dst.to_vector(), (std::vector<float>{1, 2, 0, 0, 0, 0, 5, 6, 0, 0, 0, 0}));
+  const std::vector<int64_t> from = {8, 0}, to = {3, 9}, widths = {3, 1};
+  copy_runs(ctx, src, from, dst, to, widths);
+  EXPECT_EQ(dst.to_vector(), (std::vector<float>{1, 2, 0, 8, 9, 10, 5, 6, 0, 0, 0, 0}));
+  EXPECT_THROW(copy_rows(ctx, src, 10, 4, dst, 0, 6, 1, 3), Error);  // past the end of src
+  EXPECT_THROW(copy_rows(ctx, src, 0, 1, dst, 0, 6, 2, 2), Error);   // pitch < width
+  const std::vector<int64_t> bad_to = {11}, one = {2}, zero = {0};
+  EXPECT_THROW(copy_runs(ctx, src, zero, dst, bad_to, one), Error);
+  Tensor other({12}, DType::i32);
+  EXPECT_THROW(copy_rows(ctx, src, 0, 0, other, 0, 0, 1, 2), Error);  // dtype mismatch
+}
+
+TEST(GpuProbe, ReportsWhyThereIsNoGpuWithoutCrashing) {
+  const voiceman::cuda::GpuProbe p = voiceman::cuda::probe_gpus();
+#ifdef VOICEMAN_CUDA
+  EXPECT_TRUE(p.built_with_cuda);
+  EXPECT_GT(p.runtime_version, 0);
+#else
+  EXPECT_FALSE(p.built_with_cuda);
+#endif
+  if (!p.available) {
+    EXPECT_TRUE(p.devices.empty());
+    EXPECT_EQ(p.reason.rfind("GPU not available: ", 0), 0u) << p.reason;
+    EXPECT_EQ(p.summary(), p.reason);
+  } else {
+    ASSERT_FALSE(p.devices.empty());
+    EXPECT_GT(p.devices[0].memory_total, 0u);
+    EXPECT_NE(p.summary().find("cuda:0"), std::string::npos);
+  }
+  EXPECT_EQ(p.available, have_gpu());
+}
+
+TEST(GpuProbe, NvmlLoadsOnlyWhereThereIsADriver) {
+  std::string why;
+  auto nvml = voiceman::cuda::Nvml::open(&why);
+  if (!nvml) {
+    EXPECT_FALSE(why.empty());
+    return;
+  }
+  EXPECT_GE(nvml->device_count(), 0);
+  if (nvml->device_count() > 0) {
+    const auto d = nvml->device(0);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_FALSE(d->name.empty());
+  }
+}
+
+}  // namespace
+}  // namespace voiceman::ops

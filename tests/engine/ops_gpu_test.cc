@@ -1,0 +1,365 @@
+// CUDA-versus-CPU parity of every op, in float32, float16 and bfloat16, plus the device
+// memory pool. Each test skips when no CUDA device is present (label "gpu"; run by
+// scripts/gpu-check.sh on a GPU machine).
+//
+// Both sides start from the same values: inputs are rounded to the tested dtype first
+// and the CPU float32 kernel runs on the rounded values. The error is
+// max|gpu - cpu| / max|cpu|; tolerances: float32 1e-4 (summation order only),
+// float16 4e-3 and bfloat16 3e-2 (intermediates and outputs rounded to 11 / 8 bits).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
+
+namespace voiceman::ops {
+namespace {
+
+struct Precision {
+  DType dtype;
+  double tolerance;
+};
+constexpr Precision kPrecisions[] = {{DType::f32, 1e-4}, {DType::f16, 4e-3}, {DType::bf16, 3e-2}};
+
+ExecContext cpu() {
+  ExecContext ctx;
+  ctx.threads = 2;
+  return ctx;
+}
+ExecContext gpu() {
+  ExecContext ctx;
+  ctx.device = Device::cuda(0);
+  return ctx;
+}
+
+Tensor random_tensor(Shape shape, uint32_t seed, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  Tensor t(std::move(shape));
+  for (float& v : t.span<float>()) v = dist(rng);
+  return t;
+}
+
+// x rounded to dtype and back: the values both backends see.
+Tensor rounded(const Tensor& x, DType dtype) {
+  if (dtype == DType::f32) return x.clone();
+  Tensor low, back;
+  cast(cpu(), x, dtype, low);
+  cast(cpu(), low, DType::f32, back);
+  return back;
+}
+
+Tensor upload(const Tensor& x, DType dtype) {
+  Tensor low;
+  cast(cpu(), x, dtype, low);
+  return low.to(Device::cuda(0));
+}
+
+Tensor download(const Tensor& x) {
+  Tensor host = x.to(Device::cpu());
+  if (host.dtype() == DType::f32) return host;
+  Tensor f;
+  cast(cpu(), host, DType::f32, f);
+  return f;
+}
+
+double relative_error(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  double diff = 0, scale = 1e-12;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diff = std::max(diff, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
+    scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
+  }
+  return diff / scale;
+}
+
+// Checks and prints one parity figure (gpu-check.sh collects the [parity] lines).
+void expect_close(const char* op, const Precision& p, const Tensor& got_device,
+                  const Tensor& want) {
+  const double err = relative_error(download(got_device), want);
+  std::printf("[parity] %-28s %-9s rel_err %.2e (tolerance %.0e)\n", op,
+              dtype_name(p.dtype).c_str(), err, p.tolerance);
+  EXPECT_LE(err, p.tolerance) << op << " in " << dtype_name(p.dtype);
+}
+
+class GpuOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+TEST_F(GpuOps, Linear) {
+  for (const auto& p : kPrecisions) {
+    for (int64_t rows : {1, 37}) {
+      const Tensor x = rounded(random_tensor({rows, 200}, 1), p.dtype);
+      LinearWeight w{rounded(random_tensor({96, 200}, 2, 0.1f), p.dtype),
+                     {},
+                     rounded(random_tensor({96}, 3), p.dtype)};
+      Tensor want, got;
+      linear(cpu(), x, w, want);
+      const LinearWeight wd{upload(w.weight, p.dtype), {}, upload(w.bias, p.dtype)};
+      linear(gpu(), upload(x, p.dtype), wd, got);
+      EXPECT_EQ(got.dtype(), p.dtype);
+      expect_close(rows == 1 ? "linear (1 row)" : "linear", p, got, want);
+      const LinearWeight no_bias{wd.weight, {}, {}};
+      LinearWeight cpu_no_bias{w.weight, {}, {}};
+      linear(cpu(), x, cpu_no_bias, want);
+      linear(gpu(), upload(x, p.dtype), no_bias, got);
+      expect_close("linear without bias", p, got, want);
+    }
+  }
+}
+
+TEST_F(GpuOps, LinearInt8MatchesTheCpuScheme) {
+  // n = 96 takes cuBLAS's int8 GEMM; n = 51 (not a multiple of 4) the fallback kernel.
+  for (int64_t n : {96, 51}) {
+    const Tensor x = random_tensor({9, 256}, 4);
+    const Tensor wf = random_tensor({n, 256}, 5, 0.05f);
+    LinearWeight q{Tensor({n, 256}, DType::i8), Tensor({n}), random_tensor({n}, 6)};
+    primitives::cpu::quantize_rows(wf.data<float>(), static_cast<int>(n), 256,
+                                   q.weight.data<int8_t>(), q.scales.data<float>());
+    Tensor want, got;
+    for (const auto& p : kPrecisions) {
+      const Tensor xr = rounded(x, p.dtype);
+      const LinearWeight qr{q.weight, q.scales, rounded(q.bias, p.dtype)};
+      linear(cpu(), xr, qr, want);
+      const LinearWeight qd{q.weight.to(Device::cuda()), q.scales.to(Device::cuda()),
+                            upload(q.bias, p.dtype)};
+      linear(gpu(), upload(xr, p.dtype), qd, got);
+      // Same quantisation and exact int32 sums: float32 should agree to rounding.
+      const Precision tight{p.dtype, p.dtype == DType::f32 ? 1e-6 : p.tolerance};
+      expect_close(n == 96 ? "linear int8 (cuBLAS)" : "linear int8 (fallback)", tight, got, want);
+    }
+  }
+}
+
+TEST_F(GpuOps, LayerNormGeluAddCast) {
+  for (const auto& p : kPrecisions) {
+    for (int64_t d : {384, 1280}) {
+      const Tensor x = rounded(random_tensor({5, d}, 7, 3.f), p.dtype);
+      const Tensor g = rounded(random_tensor({d}, 8), p.dtype),
+                   b = rounded(random_tensor({d}, 9), p.dtype);
+      Tensor want, got;
+      layer_norm(cpu(), x, g, b, 1e-5f, want);
+      layer_norm(gpu(), upload(x, p.dtype), upload(g, p.dtype), upload(b, p.dtype), 1e-5f, got);
+      expect_close("layer_norm", p, got, want);
+    }
+    Tensor x = rounded(random_tensor({1000, 33}, 10, 2.f), p.dtype);
+    Tensor xd = upload(x, p.dtype);
+    gelu(cpu(), x);
+    gelu(gpu(), xd);
+    expect_close("gelu", p, xd, x);
+    const Tensor y = rounded(random_tensor({1000, 33}, 11), p.dtype);
+    add(cpu(), x, y);
+    add(gpu(), xd, upload(y, p.dtype));
+    expect_close("add", p, xd, x);
+    Tensor back;
+    cast(gpu(), xd, DType::f32, back);
+    EXPECT_EQ(back.dtype(), DType::f32);
+    expect_close("cast", p, back, x);
+  }
+}
+
+TEST_F(GpuOps, Softmax) {
+  for (const auto& p : kPrecisions) {
+    for (bool log : {false, true}) {
+      Tensor x = rounded(random_tensor({3, 51865}, 12, 4.f), p.dtype);
+      Tensor xd = upload(x, p.dtype);
+      softmax(cpu(), x, log);
+      softmax(gpu(), xd, log);
+      expect_close(log ? "log_softmax (vocab)" : "softmax (vocab)", p, xd, x);
+    }
+  }
+}
+
+TEST_F(GpuOps, Conv1dAndTranspose) {
+  for (const auto& p : kPrecisions) {
+    for (int stride : {1, 2}) {
+      const Tensor x = rounded(random_tensor({2, 8, 30}, 13), p.dtype);
+      const Tensor w = rounded(random_tensor({16, 8, 3}, 14, 0.3f), p.dtype);
+      const Tensor b = rounded(random_tensor({16}, 15), p.dtype);
+      Tensor want, got;
+      conv1d(cpu(), x, w, b, stride, 1, want);
+      conv1d(gpu(), upload(x, p.dtype), upload(w, p.dtype), upload(b, p.dtype), stride, 1, got);
+      expect_close(stride == 1 ? "conv1d stride 1" : "conv1d stride 2", p, got, want);
+    }
+    const Tensor x = rounded(random_tensor({2, 37, 70}, 16), p.dtype);
+    Tensor want, got;
+    transpose_last2(cpu(), x, want);
+    transpose_last2(gpu(), upload(x, p.dtype), got);
+    expect_close("transpose_last2", p, got, want);
+  }
+}
+
+TEST_F(GpuOps, Embedding) {
+  for (const auto& p : kPrecisions) {
+    const Tensor table = rounded(random_tensor({50, 24}, 17), p.dtype);
+    const std::vector<int32_t> ids = {3, 0, 49, 3, 17};
+    Tensor want, got;
+    embedding(cpu(), table, ids, want);
+    embedding(gpu(), upload(table, p.dtype), ids, got);
+    expect_close("embedding", p, got, want);
+  }
+}
+
+TEST_F(GpuOps, CopyRowsAndRuns) {
+  for (const auto& p : kPrecisions) {
+    const Tensor src = rounded(random_tensor({6, 50}, 32), p.dtype);
+    Tensor want = Tensor::zeros({4, 70}), got = upload(want, p.dtype);
+    const Tensor src_d = upload(src, p.dtype);
+    copy_rows(cpu(), src, 5, 50, want, 3, 70, 4, 40);
+    copy_rows(gpu(), src_d, 5, 50, got, 3, 70, 4, 40);
+    const std::vector<int64_t> from = {250, 0, 33}, to = {200, 100, 0}, widths = {50, 7, 1};
+    copy_runs(cpu(), src, from, want, to, widths);
+    copy_runs(gpu(), src_d, from, got, to, widths);
+    expect_close("copy_rows + copy_runs", p, got, want);
+  }
+}
+
+struct AttentionCase {
+  const char* name;
+  int64_t batch, tq, tk, heads, dh;
+  bool causal, weights;
+};
+
+TEST_F(GpuOps, Attention) {
+  // dh 64 without weights takes the flash kernel in half/bfloat16; the others the
+  // materialised cuBLAS path.
+  const AttentionCase cases[] = {
+      {"attention encoder (flash)", 2, 150, 150, 6, 64, false, false},
+      {"attention causal prompt", 1, 20, 37, 6, 64, true, false},
+      {"attention one query", 3, 1, 70, 4, 64, false, false},
+      {"attention with weights", 1, 9, 150, 6, 64, false, true},
+      {"attention dh 32", 2, 40, 40, 4, 32, true, false},
+  };
+  for (const auto& c : cases) {
+    for (const auto& p : kPrecisions) {
+      const int64_t d = c.heads * c.dh;
+      const Tensor q = rounded(random_tensor({c.batch, c.tq, d}, 18), p.dtype);
+      const Tensor k = rounded(random_tensor({c.batch, c.tk, d}, 19), p.dtype);
+      const Tensor v = rounded(random_tensor({c.batch, c.tk, d}, 20), p.dtype);
+      Tensor want, got, want_w, got_w;
+      attention(cpu(), q, k, v, static_cast<int>(c.heads), c.causal, want,
+                c.weights ? &want_w : nullptr);
+      attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
+                static_cast<int>(c.heads), c.causal, got, c.weights ? &got_w : nullptr);
+      expect_close(c.name, p, got, want);
+      if (c.weights) {
+        EXPECT_EQ(got_w.dtype(), DType::f32);
+        expect_close("attention weights", p, got_w, want_w);
+      }
+    }
+  }
+}
+
+TEST_F(GpuOps, CachedAttention) {
+  for (const auto& p : kPrecisions) {
+    const int64_t slots = 4, capacity = 40, d = 6 * 64;
+    const Tensor k = rounded(random_tensor({slots, capacity, d}, 21), p.dtype);
+    const Tensor v = rounded(random_tensor({slots, capacity, d}, 22), p.dtype);
+    const Tensor q = rounded(random_tensor({3, d}, 23), p.dtype);
+    const std::vector<int32_t> index = {2, 0, 2}, lengths = {1, 40, 17};
+    Tensor want, got;
+    cached_attention(cpu(), q, k, v, index, lengths, 6, want);
+    cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype), index,
+                     lengths, 6, got);
+    expect_close("cached_attention", p, got, want);
+  }
+}
+
+TEST_F(GpuOps, RunsOnAnOwnedStream) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = gpu();
+  ctx.stream = stream.get();
+  const Tensor x = random_tensor({64, 128}, 24);
+  LinearWeight w{random_tensor({32, 128}, 25), {}, random_tensor({32}, 26)};
+  Tensor want, got;
+  linear(cpu(), x, w, want);
+  linear(ctx, x.to(ctx.device), {w.weight.to(ctx.device), {}, w.bias.to(ctx.device)}, got);
+  voiceman::cuda::synchronize(ctx);
+  expect_close("linear on a stream", kPrecisions[0], got, want);
+}
+
+TEST_F(GpuOps, OperandsOnAnotherDeviceAreRejected) {
+  Tensor x = random_tensor({2, 3}, 27);  // on the CPU
+  EXPECT_THROW(softmax(gpu(), x), DeviceError);
+  Tensor y;
+  EXPECT_THROW(add(gpu(), y = x.to(Device::cuda()), x), DeviceError);
+  // Mixed dtypes are an error, not a silent reinterpretation.
+  Tensor a = upload(x, DType::f16), b = upload(x, DType::bf16);
+  EXPECT_THROW(add(gpu(), a, b), Error);
+}
+
+TEST_F(GpuOps, MemoryPoolCapsAndReuses) {
+  const Device dev = Device::cuda(0);
+  voiceman::cuda::release_cached(dev);
+  const auto before = voiceman::cuda::memory_stats(dev);
+  EXPECT_GT(before.total, 0u);
+  EXPECT_LE(before.cap, before.total);
+  {
+    Tensor t({1 << 20}, DType::f32, dev);  // 4 MiB
+    EXPECT_GE(voiceman::cuda::memory_stats(dev).in_use, before.in_use + (4u << 20));
+  }
+  const auto freed = voiceman::cuda::memory_stats(dev);
+  { Tensor again({1 << 20}, DType::f32, dev); }
+  EXPECT_EQ(voiceman::cuda::memory_stats(dev).reserved, freed.reserved);  // the block was reused
+  // A hard cap just above what is held: the next big tensor is a typed error, not an abort.
+  voiceman::cuda::set_memory_cap(dev, freed.reserved + (64u << 20));
+  EXPECT_THROW(Tensor({int64_t{1} << 28}, DType::f32, dev), OutOfMemoryError);  // 1 GiB
+  EXPECT_NO_THROW(Tensor({1 << 20}, DType::f32, dev));  // and the pool still works
+  voiceman::cuda::set_memory_cap(dev, 0);
+  EXPECT_GT(voiceman::cuda::memory_stats(dev).cap, freed.reserved + (64u << 20));
+  // More than the device has: OutOfMemoryError from the driver path as well.
+  voiceman::cuda::set_memory_cap(dev, before.total * 4);
+  EXPECT_THROW(Tensor({static_cast<int64_t>(before.total / 2)}, DType::f32, dev), OutOfMemoryError);
+  voiceman::cuda::set_memory_cap(dev, 0);
+}
+
+// Not a parity check: rough throughput of the two encoder hot spots at large-v3 sizes,
+// printed for bench/GPU.md ([perf] lines).
+TEST_F(GpuOps, EncoderKernelThroughput) {
+  const ExecContext ctx = gpu();
+  const int64_t batch = 4, t = 1500, d = 1280, heads = 20;
+  Tensor x = upload(random_tensor({batch * t, d}, 28, 0.5f), DType::f16);
+  const LinearWeight fc1{upload(random_tensor({4 * d, d}, 29, 0.02f), DType::f16),
+                         {},
+                         upload(random_tensor({4 * d}, 30), DType::f16)};
+  const Tensor q = upload(random_tensor({batch, t, d}, 31), DType::f16);
+  Tensor h, out;
+  auto time_ms = [&](auto&& f) {
+    f();
+    voiceman::cuda::synchronize(ctx);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 5; ++i) f();
+    voiceman::cuda::synchronize(ctx);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+               .count() /
+           5;
+  };
+  const double gemm_ms = time_ms([&] { linear(ctx, x, fc1, h); });
+  const double attn_ms =
+      time_ms([&] { attention(ctx, q, q, q, static_cast<int>(heads), false, out); });
+  const double gemm_tflops = 2.0 * batch * t * d * 4 * d / (gemm_ms * 1e9);
+  const double attn_tflops = 4.0 * batch * heads * t * t * (d / heads) / (attn_ms * 1e9);
+  std::printf("[perf] linear fp16 %lldx%lldx%lld: %.3f ms, %.1f TFLOP/s\n",
+              static_cast<long long>(batch * t), static_cast<long long>(4 * d),
+              static_cast<long long>(d), gemm_ms, gemm_tflops);
+  std::printf("[perf] flash attention fp16 b%lld h%lld t%lld: %.3f ms, %.1f TFLOP/s\n",
+              static_cast<long long>(batch), static_cast<long long>(heads),
+              static_cast<long long>(t), attn_ms, attn_tflops);
+  const auto stats = voiceman::cuda::memory_stats(ctx.device);
+  std::printf("[perf] pool: peak %.0f MiB, reserved %.0f MiB, cap %.0f MiB\n",
+              stats.peak / 1048576.0, stats.reserved / 1048576.0, stats.cap / 1048576.0);
+  EXPECT_GT(gemm_tflops, 0);
+}
+
+}  // namespace
+}  // namespace voiceman::ops

@@ -1,0 +1,269 @@
+// The Whisper model on a CUDA device against the same model on the CPU (random weights,
+// so no model files are needed), and the throughput benchmark that scripts/gpu-check.sh
+// runs against HF transformers. Label "gpu": everything skips without a CUDA device.
+//
+// Whole-model tolerances (max|gpu - cpu| / max|cpu| over encoder states and logits,
+// 4+4 layers): float32 2e-3, float16 3e-2, bfloat16 1e-1, int8 weights with float16
+// activations against the CPU's int8 5e-2.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/nvml.h"
+#include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/models/whisper_decoder.h"
+#include "voiceman/engine/models/whisper_model.h"
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::models {
+namespace {
+
+ExecContext context(Device device) {
+  ExecContext ctx;
+  ctx.device = device;
+  // The CPU reference may run on the GPU machine's built-in SGEMM: use its cores.
+  ctx.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 16u));
+  return ctx;
+}
+
+Tensor host_float(const Tensor& t) {
+  Tensor h = t.device().is_cpu() ? t : t.to(Device::cpu());
+  if (h.dtype() == DType::f32) return h;
+  Tensor f;
+  ops::cast(ExecContext{}, h, DType::f32, f);
+  return f;
+}
+
+double relative_error(const float* got, const float* want, size_t n) {
+  double diff = 0, scale = 1e-12;
+  for (size_t i = 0; i < n; ++i) {
+    diff = std::max(diff, std::fabs(double(got[i]) - want[i]));
+    scale = std::max(scale, std::fabs(double(want[i])));
+  }
+  return diff / scale;
+}
+
+void expect_close(const char* what, const char* type, const std::vector<float>& got,
+                  const std::vector<float>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  const double err = relative_error(got.data(), want.data(), want.size());
+  std::printf("[parity] model %-22s %-9s rel_err %.2e (tolerance %.0e)\n", what, type, err,
+              tolerance);
+  EXPECT_LE(err, tolerance) << what << " " << type;
+}
+
+WhisperConfig small_config() {
+  WhisperConfig c;  // tiny's shape with a smaller vocabulary
+  c.n_mels = 80;
+  c.d_model = 384;
+  c.encoder_layers = c.decoder_layers = 4;
+  c.encoder_heads = c.decoder_heads = 6;
+  c.vocab_size = 3000;
+  c.alignment_heads = {{2, 1}, {3, 4}};
+  return c;
+}
+
+Tensor random_features(int64_t batch, int n_mels, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  Tensor f({batch, n_mels, 3000});
+  for (float& v : f.span<float>()) v = dist(rng);
+  return f;
+}
+
+class GpuWhisper : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+struct ModelCase {
+  ComputeType gpu_type, cpu_type;
+  double tolerance;
+};
+
+TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
+  const WhisperConfig c = small_config();
+  const Tensor features = random_features(2, c.n_mels, 5);
+  const ModelCase cases[] = {{ComputeType::float32, ComputeType::float32, 2e-3},
+                             {ComputeType::float16, ComputeType::float32, 3e-2},
+                             {ComputeType::bfloat16, ComputeType::float32, 1e-1},
+                             {ComputeType::int8, ComputeType::int8, 5e-2}};
+  for (const ModelCase& mc : cases) {
+    const std::string type = compute_type_name(mc.gpu_type);
+    const auto cpu_model = WhisperModel::random(c, mc.cpu_type, Device::cpu(), 11);
+    const auto gpu_model = WhisperModel::random(c, mc.gpu_type, Device::cuda(0), 11);
+    const ExecContext cpu = context(Device::cpu()), gpu = context(Device::cuda(0));
+    const Tensor enc_cpu = cpu_model->encode(cpu, features);
+    const Tensor enc_gpu = gpu_model->encode(gpu, features);
+    EXPECT_EQ(enc_gpu.device(), Device::cuda(0));
+    EXPECT_EQ(enc_gpu.dtype(), gpu_model->dtype());
+    expect_close("encoder states", type.c_str(), host_float(enc_gpu).to_vector(),
+                 enc_cpu.to_vector(), mc.tolerance);
+
+    auto a = cpu_model->start_decoder(cpu, enc_cpu);
+    auto b = gpu_model->start_decoder(gpu, enc_gpu);
+    const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4, 5}};
+    const std::vector<int32_t> source = {0, 1}, sot = {0, -1};
+    std::vector<float> la, sa, lb, sb;
+    a->start(prompts, source, sot, la, sa);
+    b->start(prompts, source, sot, lb, sb);
+    expect_close("prompt logits", type.c_str(), lb, la, mc.tolerance);
+    expect_close("sot logits", type.c_str(), sb, sa, mc.tolerance);
+    for (const std::vector<int32_t>& tokens : {std::vector<int32_t>{7, 9}, {11, 13}}) {
+      a->step(tokens, la);
+      b->step(tokens, lb);
+      expect_close("step logits", type.c_str(), lb, la, mc.tolerance);
+    }
+    // Beam-style reordering: the caches follow their rows.
+    const std::vector<int32_t> pick = {1, 0, 0};
+    a->select_rows(pick);
+    b->select_rows(pick);
+    a->step(std::vector<int32_t>{3, 4, 5}, la);
+    b->step(std::vector<int32_t>{3, 4, 5}, lb);
+    expect_close("logits after select", type.c_str(), lb, la, mc.tolerance);
+
+    const std::vector<int32_t> langs = {10, 11, 12};
+    const auto pa = a->language_probs(1, langs), pb = b->language_probs(1, langs);
+    for (size_t w = 0; w < pa.size(); ++w)
+      expect_close("language probs", type.c_str(), pb[w], pa[w], mc.tolerance);
+    const std::vector<int32_t> sequence = {1, 2, 3, 4, 5};
+    const AlignmentData da = a->align(0, sequence), db = b->align(0, sequence);
+    EXPECT_TRUE(db.weights.device().is_cpu());
+    expect_close("alignment weights", type.c_str(), db.weights.to_vector(), da.weights.to_vector(),
+                 mc.tolerance);
+    expect_close("token probs", type.c_str(), db.token_probs, da.token_probs, mc.tolerance);
+  }
+}
+
+TEST_F(GpuWhisper, ContextOnAnotherDeviceIsRejected) {
+  const auto model = WhisperModel::random(small_config(), ComputeType::float16, Device::cuda(0));
+  EXPECT_THROW(model->encode(context(Device::cpu()), random_features(1, 80, 1)), DeviceError);
+  EXPECT_THROW(WhisperModel::random(small_config(), ComputeType::float16, Device::cpu()),
+               ConfigError);
+}
+
+// ---- Throughput benchmark (run by gpu-check.sh; skipped unless VOICEMAN_BENCH=1) ----
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+WhisperConfig bench_config(const std::string& arch) {
+  WhisperConfig c;
+  c.n_mels = 128;
+  c.d_model = 1280;
+  c.encoder_heads = c.decoder_heads = 20;
+  c.encoder_layers = 32;
+  c.decoder_layers = arch == "large-v3-turbo" ? 4 : 32;
+  c.vocab_size = 51866;
+  return c;
+}
+
+// Samples GPU utilisation and memory through NVML once a second while alive.
+class UtilizationSampler {
+ public:
+  UtilizationSampler() : nvml_(voiceman::cuda::Nvml::open()) {
+    if (nvml_) thread_ = std::thread([this] { run(); });
+  }
+  ~UtilizationSampler() { stop(); }
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  double mean_utilization() const {
+    if (samples_.empty()) return -1;
+    double sum = 0;
+    for (int u : samples_) sum += u;
+    return sum / samples_.size();
+  }
+  uint64_t peak_used() const { return peak_used_; }
+
+ private:
+  void run() {
+    while (!done_) {
+      if (auto d = nvml_->device(0)) {
+        if (d->utilization >= 0) samples_.push_back(d->utilization);
+        peak_used_ = std::max<uint64_t>(peak_used_, d->memory_used);
+      }
+      for (int i = 0; i < 10 && !done_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  std::optional<voiceman::cuda::Nvml> nvml_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::vector<int> samples_;
+  uint64_t peak_used_ = 0;
+};
+
+TEST_F(GpuWhisper, Throughput) {
+  if (!std::getenv("VOICEMAN_BENCH")) GTEST_SKIP() << "set VOICEMAN_BENCH=1 (gpu-check.sh does)";
+  const std::string arch =
+      std::getenv("VOICEMAN_BENCH_ARCH") ? std::getenv("VOICEMAN_BENCH_ARCH") : "large-v3";
+  const std::string type_name =
+      std::getenv("VOICEMAN_BENCH_COMPUTE") ? std::getenv("VOICEMAN_BENCH_COMPUTE") : "float16";
+  const int batch = env_int("VOICEMAN_BENCH_BATCH", 16);
+  const int tokens = env_int("VOICEMAN_BENCH_TOKENS", 64);
+  const int batches = env_int("VOICEMAN_BENCH_BATCHES", 3);
+  const WhisperConfig c = bench_config(arch);
+  const ExecContext ctx = context(Device::cuda(0));
+  const auto model = WhisperModel::random(c, parse_compute_type(type_name), ctx.device);
+  const Tensor features = random_features(batch, c.n_mels, 3);
+  // Prompt: <|startoftranscript|><|en|><|transcribe|><|notimestamps|> (large-v3 ids).
+  const std::vector<std::vector<int32_t>> prompts(batch, {50258, 50259, 50360, 50364});
+  std::vector<int32_t> source(batch), no_sot(batch, -1);
+  for (int i = 0; i < batch; ++i) source[i] = i;
+
+  double encode_s = 0, decode_s = 0;
+  auto run_batch = [&](bool timed) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tensor encoded = model->encode(ctx, features);
+    voiceman::cuda::synchronize(ctx);
+    const auto t1 = std::chrono::steady_clock::now();
+    auto session = model->start_decoder(ctx, encoded);
+    std::vector<float> logits, unused;
+    session->start(prompts, source, no_sot, logits, unused);
+    std::vector<int32_t> next(batch);
+    for (int step = 1; step < tokens; ++step) {  // greedy, never stopping early
+      for (int r = 0; r < batch; ++r) {
+        const float* row = logits.data() + static_cast<size_t>(r) * c.vocab_size;
+        next[r] = static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
+      }
+      session->step(next, logits);
+    }
+    const auto t2 = std::chrono::steady_clock::now();
+    if (timed) {
+      encode_s += std::chrono::duration<double>(t1 - t0).count();
+      decode_s += std::chrono::duration<double>(t2 - t1).count();
+    }
+  };
+  run_batch(false);  // warm-up: cuBLAS plans, pool growth
+  voiceman::cuda::reset_peak(ctx.device);
+  UtilizationSampler sampler;
+  for (int i = 0; i < batches; ++i) run_batch(true);
+  sampler.stop();
+  const double total = encode_s + decode_s;
+  const double audio = 30.0 * batch * batches;
+  const auto stats = voiceman::cuda::memory_stats(ctx.device);
+  std::printf(
+      "[bench] engine=voiceman arch=%s compute=%s batch=%d tokens=%d batches=%d "
+      "encode_s=%.3f decode_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
+      "device_peak_used_mib=%.0f gpu_util_mean=%.0f\n",
+      arch.c_str(), type_name.c_str(), batch, tokens, batches, encode_s, decode_s, audio / total,
+      stats.peak / 1048576.0, sampler.peak_used() / 1048576.0, sampler.mean_utilization());
+}
+
+}  // namespace
+}  // namespace voiceman::models
