@@ -15,22 +15,27 @@ namespace prim = primitives::cpu;
 
 namespace {
 
+// In-place softmax of n scores; inlined into each ISA clone of its callers.
+[[gnu::always_inline]] inline void softmax_inplace(float* row, int64_t n) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = primitives::fast_exp(row[j] - mx);
+    sum += row[j];
+  }
+  const float inv = 1.f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
 VOICEMAN_MULTIVERSION void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
   for (int64_t i = 0; i < tq; ++i) {
     float* row = scores + i * tk;
     const int64_t visible = causal ? tk - tq + i + 1 : tk;
-    float mx = row[0];
-#pragma omp simd reduction(max : mx)
-    for (int64_t j = 0; j < visible; ++j) mx = row[j] > mx ? row[j] : mx;
-    float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < visible; ++j) {
-      row[j] = primitives::fast_exp(row[j] - mx);
-      sum += row[j];
-    }
-    const float inv = 1.f / sum;
-#pragma omp simd
-    for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
+    softmax_inplace(row, visible);
     for (int64_t j = visible; j < tk; ++j) row[j] = 0.f;
   }
 }
@@ -79,7 +84,6 @@ VOICEMAN_MULTIVERSION void attention_small(const float* q, const float* k, const
 VOICEMAN_MULTIVERSION void attend_one(const float* q, const float* k, const float* v, int64_t len,
                                       int64_t stride, int64_t dh, float scale, float* scores,
                                       float* out) {
-  float mx = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < len; ++j) {
     const float* kr = k + j * stride;
     float acc = 0.f;
@@ -87,18 +91,10 @@ VOICEMAN_MULTIVERSION void attend_one(const float* q, const float* k, const floa
     for (int64_t d = 0; d < dh; ++d) acc += q[d] * kr[d];
     scores[j] = acc * scale;
   }
-#pragma omp simd reduction(max : mx)
-  for (int64_t j = 0; j < len; ++j) mx = scores[j] > mx ? scores[j] : mx;
-  float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < len; ++j) {
-    scores[j] = primitives::fast_exp(scores[j] - mx);
-    sum += scores[j];
-  }
-  const float inv = 1.f / sum;
+  softmax_inplace(scores, len);
   std::fill(out, out + dh, 0.f);
   for (int64_t j = 0; j < len; ++j) {
-    const float w = scores[j] * inv;
+    const float w = scores[j];
     const float* vr = v + j * stride;
 #pragma omp simd
     for (int64_t d = 0; d < dh; ++d) out[d] += w * vr[d];
