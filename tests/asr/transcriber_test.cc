@@ -149,3 +149,42 @@ TEST(Prompt, SuppressedTokensExpandMinusOne) {
 
 }  // namespace
 }  // namespace voiceman::asr
+
+namespace voiceman::asr {
+namespace {
+
+// The multilingual base model on the Korean and German clips. Expected values are
+// faster-whisper 1.2.1's on the same folder (float32, defaults): language, its
+// probability and the text.
+TEST(MultilingualTranscriber, DetectsLanguageAndTranscribesLikeTheReference) {
+  const auto dir = testing::model_dir("base");
+  if (!std::filesystem::exists(dir / "model.bin")) GTEST_SKIP() << "models/base not fetched";
+  ExecContext ctx;
+  ctx.threads = 2;
+  const Transcriber t(models::WhisperModel::load(dir, models::ComputeType::float32),
+                      tokenizer::Tokenizer::load(dir), ctx);
+  struct Case {
+    const char* clip;
+    const char* language;
+    float probability;
+    const char* text;
+  };
+  const Case cases[] = {
+      {"multilingual/leopard_test_ko.wav", "ko", 0.9833f,
+       " \xea\xb7\xb8\xeb\x8a\x94 1\xec\x9c\x84\xec\xa0\x88\xec\x9d\xb4 \xed\x94\xbc\xed\x95\x98"
+       "\xeb\xa9\xb4\xec\x84\x9c \xea\xb8\xb8 \xed\x95\x9c \xec\x98\x86\xec\x9c\xbc\xeb\xa1\x9c "
+       "\xea\xb1\xb8\xec\x96\xb4\xea\xb0\x94\xeb\x8b\xa4."},
+      {"multilingual/leopard_test_de.wav", "de", 0.9993f,
+       " Der hinter diesem portal liegende Raum wurde als Leichenhaler genutzt."},
+  };
+  for (const Case& c : cases) {
+    const auto audio = audio::decode_file(testing::shared_data_dir() / c.clip);
+    const Transcript r = t.transcribe(audio.samples, TranscribeOptions{});
+    EXPECT_EQ(r.language, c.language) << c.clip;
+    EXPECT_NEAR(r.language_probability, c.probability, 2e-3) << c.clip;
+    EXPECT_EQ(full_text(r), c.text) << c.clip;
+  }
+}
+
+}  // namespace
+}  // namespace voiceman::asr

@@ -190,10 +190,12 @@ std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
   logits_for(rows, logits);
   std::vector<std::vector<float>> probs(windows_);
   for (int64_t w = 0; w < windows_; ++w) {
+    // Softmax over the language tokens only, as CTranslate2's detect_language does.
     const float* row = logits.data() + w * vocab;
-    const float mx = *std::max_element(row, row + vocab);
+    float mx = row[lang_ids.front()];
+    for (int32_t id : lang_ids) mx = std::max(mx, row[id]);
     double sum = 0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(row[i] - mx);
+    for (int32_t id : lang_ids) sum += std::exp(row[id] - mx);
     for (int32_t id : lang_ids) probs[w].push_back(static_cast<float>(std::exp(row[id] - mx) / sum));
   }
   return probs;

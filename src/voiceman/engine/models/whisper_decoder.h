@@ -29,7 +29,7 @@ class WhisperDecoder final : public decoding::StepModel {
   void step(std::span<const int32_t> tokens, std::vector<float>& logits) override;
 
   // Probabilities of the language tokens after <|startoftranscript|>, per window:
-  // [windows x lang_ids.size()], softmax over the full vocabulary as CTranslate2 does.
+  // [windows x lang_ids.size()], softmax over the language tokens as CTranslate2 does.
   std::vector<std::vector<float>> language_probs(int32_t sot, std::span<const int32_t> lang_ids);
 
   // Runs the whole sequence against window `source` and returns the alignment heads'
