@@ -1,4 +1,6 @@
 // End-to-end transcription on real clips with the real tiny.en model.
+#include "voiceman/asr/transcriber.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 
 #include "support/paths.h"
 #include "voiceman/asr/prompt.h"
-#include "voiceman/asr/transcriber.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
 
@@ -16,8 +17,10 @@ namespace {
 std::string normalize(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(c));
-    else if (std::isspace(static_cast<unsigned char>(c)) && !out.empty() && out.back() != ' ') out += ' ';
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(c));
+    else if (std::isspace(static_cast<unsigned char>(c)) && !out.empty() && out.back() != ' ')
+      out += ' ';
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
@@ -92,7 +95,8 @@ TEST_F(TranscriberTest, WordTimestampsAreOrderedAndInsideSegments) {
 TEST_F(TranscriberTest, BatchedEqualsOneByOne) {
   const auto a = audio::decode_file(testing::shared_data_dir() / "jfk.flac");
   const auto b = audio::decode_file(testing::shared_data_dir() / "sample.wav");
-  const auto c = audio::decode_file(testing::shared_data_dir() / "lhotse/ES2011a.Headset-0-40s-46s.wav");
+  const auto c =
+      audio::decode_file(testing::shared_data_dir() / "lhotse/ES2011a.Headset-0-40s-46s.wav");
   TranscribeOptions o;
   o.word_timestamps = true;
   o.beam_size = 2;  // beams on, at a CI-friendly cost

@@ -1,4 +1,6 @@
 // Loader failures on damaged copies of a real model.bin: each ends in a clear ModelError.
+#include "voiceman/engine/models/model_file.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +9,6 @@
 
 #include "support/paths.h"
 #include "voiceman/core/errors.h"
-#include "voiceman/engine/models/model_file.h"
 #include "voiceman/engine/models/whisper_model.h"
 
 namespace voiceman::models {

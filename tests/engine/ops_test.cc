@@ -1,11 +1,12 @@
 // Each op against a naive reference on random data, and the device dispatch.
+#include "voiceman/engine/ops/ops.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "voiceman/core/errors.h"
-#include "voiceman/engine/ops/ops.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 
 namespace voiceman::ops {
@@ -40,7 +41,8 @@ TEST(Ops, LinearFloatMatchesNaive) {
   for (int i = 0; i < 7; ++i)
     for (int j = 0; j < 5; ++j) {
       double acc = w.bias.data<float>()[j];
-      for (int k = 0; k < 33; ++k) acc += x.data<float>()[i * 33 + k] * w.weight.data<float>()[j * 33 + k];
+      for (int k = 0; k < 33; ++k)
+        acc += x.data<float>()[i * 33 + k] * w.weight.data<float>()[j * 33 + k];
       ref[i * 5 + j] = static_cast<float>(acc);
     }
   EXPECT_EQ(y.shape(), (Shape{7, 5}));
@@ -52,7 +54,8 @@ TEST(Ops, LinearInt8IsCloseToFloat) {
   const Tensor wf = random_tensor({64, 256}, 5, 0.05f);
   LinearWeight f{wf, {}, {}};
   LinearWeight q{Tensor({64, 256}, DType::i8), Tensor({64}), {}};
-  primitives::cpu::quantize_rows(wf.data<float>(), 64, 256, q.weight.data<int8_t>(), q.scales.data<float>());
+  primitives::cpu::quantize_rows(wf.data<float>(), 64, 256, q.weight.data<int8_t>(),
+                                 q.scales.data<float>());
   Tensor yf, yq;
   linear(cpu(), x, f, yf);
   linear(cpu(), x, q, yq);
@@ -77,8 +80,9 @@ TEST(Ops, LayerNormAndGelu) {
     for (int i = 0; i < 16; ++i) var += std::pow(x.data<float>()[r * 16 + i] - mean, 2);
     var /= 16;
     for (int i = 0; i < 16; ++i) {
-      const double want = (x.data<float>()[r * 16 + i] - mean) / std::sqrt(var + 1e-5) *
-                              g.data<float>()[i] + b.data<float>()[i];
+      const double want =
+          (x.data<float>()[r * 16 + i] - mean) / std::sqrt(var + 1e-5) * g.data<float>()[i] +
+          b.data<float>()[i];
       EXPECT_NEAR(y.data<float>()[r * 16 + i], want, 1e-4);
     }
   }
@@ -115,7 +119,8 @@ TEST(Ops, Conv1dMatchesNaive) {
             for (int k = 0; k < 3; ++k) {
               const int src = t * stride + k - 1;
               if (src >= 0 && src < 11)
-                acc += w.data<float>()[(o * 3 + c) * 3 + k] * x.data<float>()[(n * 3 + c) * 11 + src];
+                acc +=
+                    w.data<float>()[(o * 3 + c) * 3 + k] * x.data<float>()[(n * 3 + c) * 11 + src];
             }
           ref[(n * 4 + o) * t_out + t] = static_cast<float>(acc);
         }
@@ -137,14 +142,16 @@ std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tenso
         for (int64_t j = 0; j < visible; ++j) {
           double acc = 0;
           for (int64_t e = 0; e < dh; ++e)
-            acc += q.data<float>()[(b * tq + i) * d + h * dh + e] * k.data<float>()[(b * tk + j) * d + h * dh + e];
+            acc += q.data<float>()[(b * tq + i) * d + h * dh + e] *
+                   k.data<float>()[(b * tk + j) * d + h * dh + e];
           s[j] = acc / std::sqrt(static_cast<double>(dh));
           mx = std::max(mx, s[j]);
         }
         for (auto& v_ : s) sum += (v_ = std::exp(v_ - mx));
         for (int64_t e = 0; e < dh; ++e) {
           double acc = 0;
-          for (int64_t j = 0; j < visible; ++j) acc += s[j] / sum * v.data<float>()[(b * tk + j) * d + h * dh + e];
+          for (int64_t j = 0; j < visible; ++j)
+            acc += s[j] / sum * v.data<float>()[(b * tk + j) * d + h * dh + e];
           out[(b * tq + i) * d + h * dh + e] = static_cast<float>(acc);
         }
       }

@@ -10,7 +10,8 @@ std::filesystem::path shared_data_dir() {
 }
 
 std::filesystem::path model_dir(const std::string& name) {
-  if (const char* env = std::getenv("VOICEMAN_MODELS_DIR")) return std::filesystem::path(env) / name;
+  if (const char* env = std::getenv("VOICEMAN_MODELS_DIR"))
+    return std::filesystem::path(env) / name;
   return std::filesystem::path(VOICEMAN_SOURCE_DIR) / "models" / name;
 }
 

@@ -19,7 +19,8 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv, int first)
   std::map<std::string, std::string> flags;
   for (int i = first; i < argc; ++i) {
     std::string key = argv[i];
-    if (key.rfind("--", 0) != 0 || i + 1 >= argc) throw voiceman::ConfigError("bad argument " + key);
+    if (key.rfind("--", 0) != 0 || i + 1 >= argc)
+      throw voiceman::ConfigError("bad argument " + key);
     flags[key.substr(2)] = argv[++i];
   }
   return flags;
@@ -60,9 +61,10 @@ int cmd_encode(const std::map<std::string, std::string>& flags) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
-    std::cerr << "usage: voiceman-dev mel --audio IN.npy [--n-mels 80] [--padding 160] --out OUT.npy\n"
-                 "       voiceman-dev encode --model DIR --features IN.npy --out OUT.npy "
-                 "[--compute-type float32|int8] [--threads N]\n";
+    std::cerr
+        << "usage: voiceman-dev mel --audio IN.npy [--n-mels 80] [--padding 160] --out OUT.npy\n"
+           "       voiceman-dev encode --model DIR --features IN.npy --out OUT.npy "
+           "[--compute-type float32|int8] [--threads N]\n";
     return argc < 2 ? 2 : 0;
   }
   try {

@@ -14,7 +14,8 @@ NpyArray read_npy(const std::filesystem::path& path) {
   if (!in) throw Error(path.string() + ": cannot open");
   char magic[6];
   in.read(magic, 6);
-  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw Error(path.string() + ": not a .npy file");
+  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    throw Error(path.string() + ": not a .npy file");
   uint8_t version[2];
   in.read(reinterpret_cast<char*>(version), 2);
   uint32_t header_len = 0;
@@ -40,7 +41,8 @@ NpyArray read_npy(const std::filesystem::path& path) {
   std::string dims = s[1];
   std::regex num("\\d+");
   int64_t count = 1;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
+       ++it) {
     out.shape.push_back(std::stoll(it->str()));
     count *= out.shape.back();
   }

@@ -20,8 +20,8 @@ struct TranscribeOptions {
   std::optional<float> compression_ratio_threshold = 2.4f;  // above: too repetitive, fall back
   std::optional<float> log_prob_threshold = -1.0f;          // below: too unlikely, fall back
   std::optional<float> no_speech_threshold = 0.6f;          // above (and low logprob): silence
-  bool condition_on_previous_text = true;  // feed the previous window's text as a prompt
-  float prompt_reset_on_temperature = 0.5f;  // forget the prompt after a hotter fallback
+  bool condition_on_previous_text = true;     // feed the previous window's text as a prompt
+  float prompt_reset_on_temperature = 0.5f;   // forget the prompt after a hotter fallback
   std::optional<std::string> initial_prompt;  // text that conditions the first window
   std::optional<std::string> prefix;          // text forced at the start of the first window
   std::optional<std::string> hotwords;        // hint phrases, used when no prefix is given
@@ -31,7 +31,8 @@ struct TranscribeOptions {
   float max_initial_timestamp = 1.0f;         // the first timestamp may not exceed this (s)
   bool word_timestamps = false;               // DTW word times over the alignment heads
   std::string prepend_punctuations = "\"'\u201c\u00bf([{-";  // merged into the next word
-  std::string append_punctuations = "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";  // into the previous
+  std::string append_punctuations =
+      "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";  // into the previous
   std::optional<int> max_new_tokens;          // cap on generated tokens per window
   float language_detection_threshold = 0.5f;  // accept a detected language above this
   int language_detection_segments = 1;        // windows tried for language detection

@@ -17,7 +17,7 @@ std::vector<int32_t> sot_sequence(const tokenizer::Tokenizer& tok, const std::st
 struct PromptInputs {
   std::vector<int32_t> previous_tokens;  // conditioning text (already sliced by the caller)
   bool without_timestamps = false;
-  std::optional<std::string> prefix;    // only for the first window
+  std::optional<std::string> prefix;  // only for the first window
   std::optional<std::string> hotwords;
 };
 

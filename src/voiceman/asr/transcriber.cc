@@ -45,7 +45,8 @@ Transcriber::Transcriber(std::shared_ptr<const models::WhisperModel> model,
                          tokenizer::Tokenizer tokenizer, ExecContext ctx)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), ctx_(ctx) {
   if (tokenizer_.multilingual() != model_->config().multilingual())
-    throw ModelError(model_->dir().string() + ": tokenizer.json and model.bin disagree on languages");
+    throw ModelError(model_->dir().string() +
+                     ": tokenizer.json and model.bin disagree on languages");
 }
 
 std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<const float>>& audios,
@@ -63,7 +64,8 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
     s.content_frames = s.frames - 1;
     s.result.duration = static_cast<double>(audios[i].size()) / 16000.0;
     if (options.initial_prompt) {
-      s.all_tokens = tokenizer_.encode(" " + std::string(decoding::python_strip(*options.initial_prompt)));
+      s.all_tokens =
+          tokenizer_.encode(" " + std::string(decoding::python_strip(*options.initial_prompt)));
     }
   }
 
@@ -78,13 +80,15 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
       s.language = *options.language;
       s.result.language_probability = 1;
     } else {
-      const int windows = std::max(1, std::min(options.language_detection_segments,
-                                               (s.content_frames + kWindowFrames - 1) / kWindowFrames));
+      const int windows =
+          std::max(1, std::min(options.language_detection_segments,
+                               (s.content_frames + kWindowFrames - 1) / kWindowFrames));
       Tensor batch({windows, n_mels, kWindowFrames});
       for (int w = 0; w < windows; ++w) {
         const int start = w * kWindowFrames;
         const int size = std::max(0, std::min(kWindowFrames, s.frames - start));
-        copy_window(s, n_mels, start, size, batch.data<float>() + static_cast<size_t>(w) * n_mels * kWindowFrames);
+        copy_window(s, n_mels, start, size,
+                    batch.data<float>() + static_cast<size_t>(w) * n_mels * kWindowFrames);
       }
       const auto [code, prob] = decoder.detect_language(model_->encode(ctx_, batch),
                                                         options.language_detection_threshold);
@@ -113,8 +117,9 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
       copy_window(s, n_mels, s.seek, r.segment_size,
                   batch.data<float>() + j * static_cast<size_t>(n_mels) * kWindowFrames);
       PromptInputs in;
-      in.previous_tokens.assign(s.all_tokens.begin() + static_cast<std::ptrdiff_t>(s.prompt_reset_since),
-                                s.all_tokens.end());
+      in.previous_tokens.assign(
+          s.all_tokens.begin() + static_cast<std::ptrdiff_t>(s.prompt_reset_since),
+          s.all_tokens.end());
       in.without_timestamps = options.without_timestamps;
       if (s.seek == 0) in.prefix = options.prefix;
       in.hotwords = options.hotwords;
@@ -138,12 +143,13 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
         out.id = static_cast<int>(s.result.segments.size()) + 1;
         s.result.segments.push_back(std::move(out));
       }
-      if (!options.condition_on_previous_text || r.temperature > options.prompt_reset_on_temperature)
+      if (!options.condition_on_previous_text ||
+          r.temperature > options.prompt_reset_on_temperature)
         s.prompt_reset_since = s.all_tokens.size();
     }
-    active.erase(std::remove_if(active.begin(), active.end(),
-                                [&](size_t i) { return streams[i].done(); }),
-                 active.end());
+    active.erase(
+        std::remove_if(active.begin(), active.end(), [&](size_t i) { return streams[i].done(); }),
+        active.end());
   }
 
   std::vector<Transcript> out;

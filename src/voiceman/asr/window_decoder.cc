@@ -58,7 +58,8 @@ std::pair<std::string, float> WindowDecoder::detect_language(const Tensor& encod
   std::map<std::string, std::vector<float>> votes;
   std::vector<std::string> order;
   for (const auto& window : probs) {
-    const size_t best = static_cast<size_t>(std::max_element(window.begin(), window.end()) - window.begin());
+    const size_t best =
+        static_cast<size_t>(std::max_element(window.begin(), window.end()) - window.begin());
     if (window[best] > threshold) return {codes[best], window[best]};
     if (!votes.count(codes[best])) order.push_back(codes[best]);
     votes[codes[best]].push_back(window[best]);
@@ -77,7 +78,8 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
   const auto decode_text = [this](std::span<const int32_t> ids) { return tok_.decode(ids); };
   const int max_positions = model_.config().max_target_positions;
 
-  std::vector<decoding::FallbackSelector> selectors(n, decoding::FallbackSelector(fallback_policy(options_)));
+  std::vector<decoding::FallbackSelector> selectors(
+      n, decoding::FallbackSelector(fallback_policy(options_)));
   std::vector<std::vector<Decoded>> attempts(n);
   std::vector<size_t> pending(n);
   for (size_t i = 0; i < n; ++i) pending[i] = i;
@@ -105,9 +107,9 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     // max_length depends on the prompt when max_new_tokens is set: group by it.
     std::map<int, std::vector<size_t>> groups;
     for (size_t i : pending) {
-      const int max_length = options_.max_new_tokens
-                                 ? static_cast<int>(windows[i].prompt.size()) + *options_.max_new_tokens
-                                 : max_positions;
+      const int max_length = options_.max_new_tokens ? static_cast<int>(windows[i].prompt.size()) +
+                                                           *options_.max_new_tokens
+                                                     : max_positions;
       if (max_length > max_positions)
         throw ConfigError("prompt plus max_new_tokens exceeds the model's " +
                           std::to_string(max_positions) + " positions");
@@ -132,8 +134,10 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
         const auto& best = results[k].hypotheses.front();
         Decoded d;
         d.tokens = best.tokens;
-        d.avg_logprob = decoding::average_logprob(best.score, best.tokens.size(), options_.length_penalty);
-        d.compression_ratio = decoding::compression_ratio(decoding::python_strip(tok_.decode(d.tokens)));
+        d.avg_logprob =
+            decoding::average_logprob(best.score, best.tokens.size(), options_.length_penalty);
+        d.compression_ratio =
+            decoding::compression_ratio(decoding::python_strip(tok_.decode(d.tokens)));
         d.no_speech_prob = results[k].no_speech_prob;
         attempts[i].push_back(d);
         const bool accepted =
@@ -184,26 +188,29 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
         std::vector<float> sliced(static_cast<size_t>(heads) * tokens * frames);
         for (int h = 0; h < heads; ++h)
           for (int t = 0; t < tokens; ++t) {
-            const float* src = data.weights.data<float>() + (static_cast<size_t>(h) * tokens + t) * total;
+            const float* src =
+                data.weights.data<float>() + (static_cast<size_t>(h) * tokens + t) * total;
             float* dst = sliced.data() + (static_cast<size_t>(h) * tokens + t) * frames;
             double sum = 0;
             for (int f = 0; f < frames; ++f) sum += src[f];
-            for (int f = 0; f < frames; ++f) dst[f] = sum > 0 ? static_cast<float>(src[f] / sum) : 0.f;
+            for (int f = 0; f < frames; ++f)
+              dst[f] = sum > 0 ? static_cast<float>(src[f] / sum) : 0.f;
           }
         const auto path = decoding::attention_to_path(sliced, heads, tokens, frames,
                                                       static_cast<int>(w.sot_seq.size()),
                                                       static_cast<int>(text_tokens.size()));
         const size_t first_text = w.sot_seq.size() + 1;
         std::vector<float> probs(data.token_probs.begin() + static_cast<std::ptrdiff_t>(first_text),
-                                 data.token_probs.begin() + static_cast<std::ptrdiff_t>(first_text + text_tokens.size()));
+                                 data.token_probs.begin() +
+                                     static_cast<std::ptrdiff_t>(first_text + text_tokens.size()));
         std::vector<int32_t> with_eot = text_tokens;
         with_eot.push_back(specials_.eot);
         const auto split_words = tok_.split_to_word_tokens(with_eot, w.language);
-        auto alignment = decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
-        auto timed = decoding::add_word_timestamps(split.segments, std::move(alignment), time_offset,
-                                                   specials_.eot, w.last_speech_timestamp,
-                                                   options_.prepend_punctuations,
-                                                   options_.append_punctuations);
+        auto alignment =
+            decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
+        auto timed = decoding::add_word_timestamps(
+            split.segments, std::move(alignment), time_offset, specials_.eot,
+            w.last_speech_timestamp, options_.prepend_punctuations, options_.append_punctuations);
         words = std::move(timed.words);
       }
       // faster-whisper moves seek to the last word's end unless a single timestamp ended
@@ -229,7 +236,8 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
       seg.no_speech_prob = d.no_speech_prob;
       seg.temperature = r.temperature;
       for (const auto& wt : words[s])
-        if (!wt.word.empty()) seg.words.push_back({wt.word, wt.start, wt.end, wt.probability, std::nullopt});
+        if (!wt.word.empty())
+          seg.words.push_back({wt.word, wt.start, wt.end, wt.probability, std::nullopt});
       r.segments.push_back(std::move(seg));
     }
   }

@@ -22,10 +22,13 @@ constexpr const char* kExitCodes =
     "  130  run interrupted by SIGINT/SIGTERM (re-run the same command to resume)\n";
 
 void install_stderr_logger(bool verbose, bool quiet) {
-  const log::Level level = verbose ? log::Level::debug : quiet ? log::Level::warn : log::Level::info;
+  const log::Level level = verbose ? log::Level::debug
+                           : quiet ? log::Level::warn
+                                   : log::Level::info;
   log::set_sink(
       [](log::Level lvl, std::string_view message) {
-        std::cerr << "voiceman: " << (lvl >= log::Level::warn ? std::string(log::level_name(lvl)) + ": " : "")
+        std::cerr << "voiceman: "
+                  << (lvl >= log::Level::warn ? std::string(log::level_name(lvl)) + ": " : "")
                   << message << "\n";
       },
       level);

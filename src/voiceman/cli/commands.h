@@ -13,7 +13,7 @@ struct TranscribeArgs {
   std::string model_dir;  // empty: default_model_dir()
   std::string compute_type = "float32";
   std::string device = "cpu";
-  int threads = 0;  // 0 = all cores
+  int threads = 0;           // 0 = all cores
   std::string temperatures;  // comma list; empty = faster-whisper's schedule
   bool no_condition = false;
   bool json = false;

@@ -10,7 +10,8 @@ namespace voiceman::cli {
 std::filesystem::path default_model_dir() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("VOICEMAN_MODELS_DIR")) candidates.push_back(fs::path(env) / kDefaultModelName);
+  if (const char* env = std::getenv("VOICEMAN_MODELS_DIR"))
+    candidates.push_back(fs::path(env) / kDefaultModelName);
   candidates.push_back(fs::path("models") / kDefaultModelName);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);

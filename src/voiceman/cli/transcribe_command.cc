@@ -33,29 +33,35 @@ std::vector<float> parse_floats(const std::string& list) {
 
 CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
   auto& o = args.options;
-  CLI::App* cmd = app.add_subcommand("transcribe", "Transcribe one recording and print its segments");
+  CLI::App* cmd =
+      app.add_subcommand("transcribe", "Transcribe one recording and print its segments");
   cmd->add_option("FILE", args.file, "Audio or video file")->required();
   cmd->add_option("--model", args.model_dir,
                   "CTranslate2 Whisper model folder (default: models/tiny.en, fetched by "
                   "scripts/fetch-models.sh)");
   cmd->add_option("--compute-type", args.compute_type, "float32 or int8")->capture_default_str();
-  cmd->add_option("--device", args.device, "cpu (cuda arrives with the CUDA backend)")->capture_default_str();
+  cmd->add_option("--device", args.device, "cpu (cuda arrives with the CUDA backend)")
+      ->capture_default_str();
   cmd->add_option("--threads", args.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--language", o.language, "Language code (default: detect)");
   cmd->add_option("--task", o.task, "transcribe or translate")->capture_default_str();
   cmd->add_option("--beam-size", o.beam_size, "Beam size (1 = greedy)")->capture_default_str();
-  cmd->add_option("--best-of", o.best_of, "Samples per window when sampling")->capture_default_str();
+  cmd->add_option("--best-of", o.best_of, "Samples per window when sampling")
+      ->capture_default_str();
   cmd->add_option("--patience", o.patience, "Beam search patience")->capture_default_str();
-  cmd->add_option("--length-penalty", o.length_penalty, "Length penalty exponent")->capture_default_str();
-  cmd->add_option("--temperature", args.temperatures,
-                  "Comma-separated fallback temperatures (default 0,0.2,0.4,0.6,0.8,1; '0' = no fallback)");
+  cmd->add_option("--length-penalty", o.length_penalty, "Length penalty exponent")
+      ->capture_default_str();
+  cmd->add_option(
+      "--temperature", args.temperatures,
+      "Comma-separated fallback temperatures (default 0,0.2,0.4,0.6,0.8,1; '0' = no fallback)");
   cmd->add_flag("--no-condition-on-previous-text", args.no_condition,
                 "Do not prompt each window with the previous text");
   cmd->add_option("--initial-prompt", o.initial_prompt, "Text that conditions the first window");
   cmd->add_option("--hotwords", o.hotwords, "Hint phrases for the decoder");
   cmd->add_flag("--word-timestamps", o.word_timestamps, "Word start/end times by DTW alignment");
   cmd->add_flag("--without-timestamps", o.without_timestamps, "Text only, no timestamp tokens");
-  cmd->add_option("--batch-windows", o.batch_windows, "30 s windows decoded together")->capture_default_str();
+  cmd->add_option("--batch-windows", o.batch_windows, "30 s windows decoded together")
+      ->capture_default_str();
   cmd->add_flag("--json", args.json, "Print the structured result as JSON");
   return cmd;
 }
@@ -69,10 +75,12 @@ int run_transcribe(const TranscribeArgs& args) {
   if (a.device != "cpu" && a.device != "auto")
     throw ConfigError("--device " + a.device + ": this build has no GPU backend yet");
   ExecContext ctx;
-  ctx.threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ctx.threads = a.threads > 0 ? a.threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const auto model = models::WhisperModel::load(a.model_dir, models::parse_compute_type(a.compute_type));
+  const auto model =
+      models::WhisperModel::load(a.model_dir, models::parse_compute_type(a.compute_type));
   auto tok = tokenizer::Tokenizer::load(a.model_dir);
   const asr::Transcriber transcriber(model, std::move(tok), ctx);
   const auto t1 = clock::now();

@@ -14,24 +14,36 @@ namespace voiceman {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::f32: return 4;
-    case DType::i8: return 1;
-    case DType::i16: return 2;
-    case DType::i32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
+    case DType::f32:
+      return 4;
+    case DType::i8:
+      return 1;
+    case DType::i16:
+      return 2;
+    case DType::i32:
+      return 4;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
   }
   throw Error("unknown dtype");
 }
 
 std::string dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::f32: return "float32";
-    case DType::i8: return "int8";
-    case DType::i16: return "int16";
-    case DType::i32: return "int32";
-    case DType::f16: return "float16";
-    case DType::bf16: return "bfloat16";
+    case DType::f32:
+      return "float32";
+    case DType::i8:
+      return "int8";
+    case DType::i16:
+      return "int16";
+    case DType::i32:
+      return "int32";
+    case DType::f16:
+      return "float16";
+    case DType::bf16:
+      return "bfloat16";
   }
   return "unknown";
 }
@@ -175,7 +187,8 @@ void Tensor::copy_from(const Tensor& src) {
 }
 
 std::vector<float> Tensor::to_vector() const {
-  if (dtype_ != DType::f32 || !device_.is_cpu()) throw Error("to_vector needs a float32 CPU tensor");
+  if (dtype_ != DType::f32 || !device_.is_cpu())
+    throw Error("to_vector needs a float32 CPU tensor");
   return {data<float>(), data<float>() + numel()};
 }
 

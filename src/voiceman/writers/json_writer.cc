@@ -22,8 +22,11 @@ nlohmann::json to_json(const Transcript& transcript) {
     if (!s.words.empty()) {
       nlohmann::json words = nlohmann::json::array();
       for (const Word& w : s.words) {
-        nlohmann::json word = {{"word", w.word}, {"start", w.start}, {"end", w.end},
-                               {"probability", w.probability}, {"score", w.probability}};
+        nlohmann::json word = {{"word", w.word},
+                               {"start", w.start},
+                               {"end", w.end},
+                               {"probability", w.probability},
+                               {"score", w.probability}};
         if (w.speaker) word["speaker"] = *w.speaker;
         words.push_back(std::move(word));
       }

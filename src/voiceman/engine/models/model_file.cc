@@ -168,7 +168,9 @@ Tensor ModelFile::to_float(const std::string& name, const Shape& expected) const
   const size_t n = static_cast<size_t>(out.numel());
   const void* src = map_ + var.offset;
   switch (var.dtype) {
-    case DType::f32: std::memcpy(out.data<float>(), src, n * sizeof(float)); break;
+    case DType::f32:
+      std::memcpy(out.data<float>(), src, n * sizeof(float));
+      break;
     case DType::f16:
       primitives::cpu::half_to_float(static_cast<const uint16_t*>(src), out.data<float>(), n);
       break;
@@ -198,10 +200,20 @@ int64_t ModelFile::scalar_int(const std::string& name) const {
     throw ModelError(path_.string() + ": variable " + name + " is not a scalar");
   const void* p = map_ + var.offset;
   switch (var.dtype) {
-    case DType::i8: return *static_cast<const int8_t*>(p);
-    case DType::i16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-    case DType::i32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    default: throw ModelError(path_.string() + ": variable " + name + " is not an integer scalar");
+    case DType::i8:
+      return *static_cast<const int8_t*>(p);
+    case DType::i16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case DType::i32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    default:
+      throw ModelError(path_.string() + ": variable " + name + " is not an integer scalar");
   }
 }
 

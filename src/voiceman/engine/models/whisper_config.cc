@@ -20,7 +20,8 @@ int count_layers(const ModelFile& file, const std::string& prefix) {
 WhisperConfig WhisperConfig::load(const std::filesystem::path& dir, const ModelFile& file) {
   WhisperConfig c;
   const auto& conv1 = file.info("encoder/conv1/weight").shape;
-  if (conv1.size() != 3) throw ModelError(file.path().string() + ": encoder/conv1/weight is not 3-D");
+  if (conv1.size() != 3)
+    throw ModelError(file.path().string() + ": encoder/conv1/weight is not 3-D");
   c.d_model = static_cast<int>(conv1[0]);
   c.n_mels = static_cast<int>(conv1[1]);
   c.encoder_layers = count_layers(file, "encoder");
@@ -34,7 +35,8 @@ WhisperConfig WhisperConfig::load(const std::filesystem::path& dir, const ModelF
     throw ModelError(file.path().string() + ": head count does not divide the model width");
   const auto& emb = file.info("decoder/embeddings/weight").shape;
   c.vocab_size = static_cast<int>(emb.at(0));
-  c.max_target_positions = static_cast<int>(file.info("decoder/position_encodings/encodings").shape.at(0));
+  c.max_target_positions =
+      static_cast<int>(file.info("decoder/position_encodings/encodings").shape.at(0));
   c.audio_frames = static_cast<int>(file.info("encoder/position_encodings/encodings").shape.at(0));
   if (file.has("decoder/activation") && file.scalar_int("decoder/activation") != 3)
     throw ModelError(file.path().string() + ": unsupported activation (GELU expected)");

@@ -18,8 +18,8 @@ struct WhisperConfig {
   int encoder_heads = 6;
   int decoder_heads = 6;
   int vocab_size = 51864;
-  int max_target_positions = 448;  // decoder positions
-  int audio_frames = 1500;         // encoder positions
+  int max_target_positions = 448;                    // decoder positions
+  int audio_frames = 1500;                           // encoder positions
   std::vector<std::pair<int, int>> alignment_heads;  // (layer, head)
   std::vector<int32_t> lang_ids;
   std::vector<int32_t> suppress_ids;

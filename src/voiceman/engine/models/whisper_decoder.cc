@@ -14,11 +14,13 @@ WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx
     : model_(model), ctx_(ctx), windows_(encoded.dim(0)) {
   const auto& c = model.config();
   if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
-    throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) + "]");
+    throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) +
+                "]");
   cross_k_.resize(c.decoder_layers);
   cross_v_.resize(c.decoder_layers);
   for (int l = 0; l < c.decoder_layers; ++l)
-    model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l], cross_v_[l]);
+    model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l],
+                                                            cross_v_[l]);
   k_cache_.resize(c.decoder_layers);
   v_cache_.resize(c.decoder_layers);
 }
@@ -30,8 +32,8 @@ void WhisperDecoder::ensure_capacity(int64_t rows, int64_t length) {
   if (rows <= have_rows && length <= have_len) return;
   // Grow geometrically so long decodes reallocate O(log n) times.
   const int64_t new_rows = std::max(rows, have_rows);
-  const int64_t new_len = std::min<int64_t>(
-      model_.config().max_target_positions, std::max(length, std::max<int64_t>(64, 2 * have_len)));
+  const int64_t new_len = std::min<int64_t>(model_.config().max_target_positions,
+                                            std::max(length, std::max<int64_t>(64, 2 * have_len)));
   for (auto* caches : {&k_cache_, &v_cache_}) {
     for (Tensor& cache : *caches) {
       Tensor grown = Tensor::zeros({new_rows, new_len, d}, model_.dtype(), model_.device());
@@ -52,7 +54,8 @@ void WhisperDecoder::run_sequence(int32_t source, std::span<const int32_t> token
                                   std::vector<Tensor>* alignment_weights) {
   const auto& c = model_.config();
   const int64_t t = static_cast<int64_t>(tokens.size()), d = c.d_model;
-  if (t > c.max_target_positions) throw Error("decoder: sequence longer than the model's positions");
+  if (t > c.max_target_positions)
+    throw Error("decoder: sequence longer than the model's positions");
   ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
   Tensor positions = model_.decoder_positions_.slice_rows(0, t);
   ops::add(ctx_, hidden_, positions);
@@ -158,10 +161,12 @@ void WhisperDecoder::select_rows(std::span<const int32_t> src) {
 void WhisperDecoder::step(std::span<const int32_t> tokens, std::vector<float>& logits) {
   const auto& c = model_.config();
   const int64_t n = rows();
-  if (static_cast<int64_t>(tokens.size()) != n) throw Error("decoder step: one token per row expected");
+  if (static_cast<int64_t>(tokens.size()) != n)
+    throw Error("decoder step: one token per row expected");
   int32_t longest = 0;
   for (int32_t len : lengths_) longest = std::max(longest, len);
-  if (longest >= c.max_target_positions) throw Error("decoder step: sequence reached the model's maximum length");
+  if (longest >= c.max_target_positions)
+    throw Error("decoder step: sequence reached the model's maximum length");
   ensure_capacity(n, longest + 1);
   ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
   // Row r is at position lengths_[r]: gather those position rows and add them.
@@ -196,7 +201,8 @@ std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
     for (int32_t id : lang_ids) mx = std::max(mx, row[id]);
     double sum = 0;
     for (int32_t id : lang_ids) sum += std::exp(row[id] - mx);
-    for (int32_t id : lang_ids) probs[w].push_back(static_cast<float>(std::exp(row[id] - mx) / sum));
+    for (int32_t id : lang_ids)
+      probs[w].push_back(static_cast<float>(std::exp(row[id] - mx) / sum));
   }
   return probs;
 }

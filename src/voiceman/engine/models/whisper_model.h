@@ -52,7 +52,8 @@ class WhisperModel {
 
   // A decoding session over encoder states [batch, frames, d] (cross keys/values are
   // computed once here).
-  std::unique_ptr<WhisperDecoder> start_decoder(const ExecContext& ctx, const Tensor& encoded) const;
+  std::unique_ptr<WhisperDecoder> start_decoder(const ExecContext& ctx,
+                                                const Tensor& encoded) const;
 
  private:
   friend class WhisperDecoder;

@@ -12,8 +12,7 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   if (causal && q.dim(1) > k.dim(1)) throw Error("attention: more queries than keys");
   out.resize(q.shape(), q.dtype(), ctx.device);
   // Probabilities stay float32 on every device: word alignment reads them.
-  if (weights)
-    weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)}, DType::f32, ctx.device);
+  if (weights) weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)}, DType::f32, ctx.device);
   VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
 }
 
@@ -32,7 +31,8 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+               Tensor& y) {
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");
   for (int32_t id : ids)
     if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");

@@ -42,9 +42,10 @@ VOICEMAN_MULTIVERSION void softmax_rows(float* scores, int64_t tq, int64_t tk, b
 
 // Few queries (decoder steps): plain loops, parallel over (batch, head) pairs. BLAS is
 // not called from inside the parallel region.
-VOICEMAN_MULTIVERSION void attention_small(const float* q, const float* k, const float* v, float* out, float* weights,
-                     int64_t batch, int64_t tq, int64_t tk, int64_t model, int num_heads,
-                     bool causal, int threads) {
+VOICEMAN_MULTIVERSION void attention_small(const float* q, const float* k, const float* v,
+                                           float* out, float* weights, int64_t batch, int64_t tq,
+                                           int64_t tk, int64_t model, int num_heads, bool causal,
+                                           int threads) {
   const int64_t dh = model / num_heads;
   const float scale = 1.f / std::sqrt(static_cast<float>(dh));
   const int64_t pairs = batch * num_heads;
@@ -157,7 +158,8 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   }
 }
 
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+               Tensor& y) {
   const int64_t d = table.dim(1);
   for (size_t i = 0; i < ids.size(); ++i)
     std::memcpy(y.data<float>() + i * d, table.data<float>() + ids[i] * d, sizeof(float) * d);

@@ -26,8 +26,8 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
     float* yn = y.data<float>() + n * cout * t_out;
     primitives::cpu::sgemm(false, false, static_cast<int>(cout), static_cast<int>(t_out),
                            static_cast<int>(cin * kernel), 1.f, w.data<float>(),
-                           static_cast<int>(cin * kernel), cols.data(), static_cast<int>(t_out), 0.f,
-                           yn, static_cast<int>(t_out), ctx.threads);
+                           static_cast<int>(cin * kernel), cols.data(), static_cast<int>(t_out),
+                           0.f, yn, static_cast<int>(t_out), ctx.threads);
     const float* bias = b.data<float>();
     for (int64_t c = 0; c < cout; ++c)
       for (int64_t t = 0; t < t_out; ++t) yn[c * t_out + t] += bias[c];

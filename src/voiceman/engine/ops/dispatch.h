@@ -20,15 +20,15 @@ namespace voiceman::ops {
 }  // namespace voiceman::ops
 
 #ifdef VOICEMAN_CUDA
-#define VOICEMAN_DISPATCH(ctx, fn, ...)                                   \
-  do {                                                                    \
+#define VOICEMAN_DISPATCH(ctx, fn, ...)                                      \
+  do {                                                                       \
     if ((ctx).device.is_cpu()) return ::voiceman::ops::cpu::fn(__VA_ARGS__); \
-    return ::voiceman::ops::cuda::fn(__VA_ARGS__);                        \
+    return ::voiceman::ops::cuda::fn(__VA_ARGS__);                           \
   } while (0)
 #else
-#define VOICEMAN_DISPATCH(ctx, fn, ...)                                   \
-  do {                                                                    \
+#define VOICEMAN_DISPATCH(ctx, fn, ...)                                      \
+  do {                                                                       \
     if ((ctx).device.is_cpu()) return ::voiceman::ops::cpu::fn(__VA_ARGS__); \
-    ::voiceman::ops::no_backend((ctx), #fn);                              \
+    ::voiceman::ops::no_backend((ctx), #fn);                                 \
   } while (0)
 #endif

@@ -5,8 +5,8 @@
 
 namespace voiceman::ops::cpu {
 
-VOICEMAN_MULTIVERSION void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                float eps, Tensor& y) {
+VOICEMAN_MULTIVERSION void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma,
+                                      const Tensor& beta, float eps, Tensor& y) {
   const int64_t d = x.dim(-1);
   const int64_t rows = x.numel() / d;
   const float* in = x.data<float>();

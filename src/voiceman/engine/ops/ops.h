@@ -43,7 +43,8 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
             int padding, Tensor& y);
 
 // y[n, D] = table[ids[i], :] (+ position rows when positions are given).
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, Tensor& y);
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+               Tensor& y);
 
 // Multi-head scaled dot-product attention for a batch of independent sequences.
 // q [B, Tq, H*Dh], k/v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]. With causal, query i sees

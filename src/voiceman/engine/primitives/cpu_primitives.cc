@@ -1,5 +1,4 @@
 #include "voiceman/engine/primitives/cpu_primitives.h"
-#include "voiceman/engine/primitives/simd.h"
 
 #include <omp.h>
 
@@ -8,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "voiceman/engine/primitives/simd.h"
 
 #ifdef VOICEMAN_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -31,8 +32,8 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, int threads) {
   openblas_set_num_threads(std::max(1, threads));
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 #else
 // Portable blocked SGEMM for builds without BLAS (e.g. the lent GPU machine's CPU side).
@@ -138,7 +139,8 @@ void bf16_to_float(const uint16_t* src, float* dst, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(src[i]);
 }
 
-VOICEMAN_MULTIVERSION void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales) {
+VOICEMAN_MULTIVERSION void quantize_rows(const float* x, int rows, int cols, int8_t* q,
+                                         float* scales) {
   for (int r = 0; r < rows; ++r) {
     const float* row = x + static_cast<int64_t>(r) * cols;
     float amax = 0.f;
