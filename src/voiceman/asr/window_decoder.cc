@@ -168,51 +168,7 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     r.next_seek = split.seek;
     std::vector<std::vector<decoding::WordTiming>> words(split.segments.size());
     if (options_.word_timestamps && !split.segments.empty()) {
-      // Text tokens of the whole window, aligned at once.
-      std::vector<int32_t> text_tokens;
-      for (const auto& s : split.segments)
-        for (int32_t t : s.tokens)
-          if (t < specials_.eot) text_tokens.push_back(t);
-      if (!text_tokens.empty()) {
-        std::vector<int32_t> sequence = w.sot_seq;
-        sequence.push_back(specials_.no_timestamps);
-        sequence.insert(sequence.end(), text_tokens.begin(), text_tokens.end());
-        sequence.push_back(specials_.eot);
-        const auto data = session->align(static_cast<int32_t>(i), sequence);
-        const int frames = w.segment_size / 2;
-        const int heads = static_cast<int>(data.weights.dim(0));
-        const int tokens = static_cast<int>(data.weights.dim(1));
-        const int total = static_cast<int>(data.weights.dim(2));
-        // Attention restricted to the window's content frames, renormalised: the softmax
-        // over the sliced scores, as the reference computes it.
-        std::vector<float> sliced(static_cast<size_t>(heads) * tokens * frames);
-        for (int h = 0; h < heads; ++h)
-          for (int t = 0; t < tokens; ++t) {
-            const float* src =
-                data.weights.data<float>() + (static_cast<size_t>(h) * tokens + t) * total;
-            float* dst = sliced.data() + (static_cast<size_t>(h) * tokens + t) * frames;
-            double sum = 0;
-            for (int f = 0; f < frames; ++f) sum += src[f];
-            for (int f = 0; f < frames; ++f)
-              dst[f] = sum > 0 ? static_cast<float>(src[f] / sum) : 0.f;
-          }
-        const auto path = decoding::attention_to_path(sliced, heads, tokens, frames,
-                                                      static_cast<int>(w.sot_seq.size()),
-                                                      static_cast<int>(text_tokens.size()));
-        const size_t first_text = w.sot_seq.size() + 1;
-        std::vector<float> probs(data.token_probs.begin() + static_cast<std::ptrdiff_t>(first_text),
-                                 data.token_probs.begin() +
-                                     static_cast<std::ptrdiff_t>(first_text + text_tokens.size()));
-        std::vector<int32_t> with_eot = text_tokens;
-        with_eot.push_back(specials_.eot);
-        const auto split_words = tok_.split_to_word_tokens(with_eot, w.language);
-        auto alignment =
-            decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
-        auto timed = decoding::add_word_timestamps(
-            split.segments, std::move(alignment), time_offset, specials_.eot,
-            w.last_speech_timestamp, options_.prepend_punctuations, options_.append_punctuations);
-        words = std::move(timed.words);
-      }
+      words = word_timings(*session, static_cast<int32_t>(i), w, time_offset, split.segments);
       // faster-whisper moves seek to the last word's end unless a single timestamp ended
       // the window, and carries that end as the last speech time.
       std::optional<double> last_end;
@@ -242,6 +198,52 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     }
   }
   return out;
+}
+
+std::vector<std::vector<decoding::WordTiming>> WindowDecoder::word_timings(
+    models::WhisperDecoder& session, int32_t source, const WindowRequest& w, double time_offset,
+    std::vector<decoding::SegmentTokens>& segments) const {
+  // Text tokens of the whole window, aligned at once.
+  std::vector<int32_t> text_tokens;
+  for (const auto& s : segments)
+    for (int32_t t : s.tokens)
+      if (t < specials_.eot) text_tokens.push_back(t);
+  if (text_tokens.empty()) return std::vector<std::vector<decoding::WordTiming>>(segments.size());
+  std::vector<int32_t> sequence = w.sot_seq;
+  sequence.push_back(specials_.no_timestamps);
+  sequence.insert(sequence.end(), text_tokens.begin(), text_tokens.end());
+  sequence.push_back(specials_.eot);
+  const auto data = session.align(source, sequence);
+  const int frames = w.segment_size / 2;
+  const int heads = static_cast<int>(data.weights.dim(0));
+  const int tokens = static_cast<int>(data.weights.dim(1));
+  const int total = static_cast<int>(data.weights.dim(2));
+  // Attention restricted to the window's content frames, renormalised: the softmax
+  // over the sliced scores, as the reference computes it.
+  std::vector<float> sliced(static_cast<size_t>(heads) * tokens * frames);
+  for (int h = 0; h < heads; ++h)
+    for (int t = 0; t < tokens; ++t) {
+      const float* src = data.weights.data<float>() + (static_cast<size_t>(h) * tokens + t) * total;
+      float* dst = sliced.data() + (static_cast<size_t>(h) * tokens + t) * frames;
+      double sum = 0;
+      for (int f = 0; f < frames; ++f) sum += src[f];
+      for (int f = 0; f < frames; ++f) dst[f] = sum > 0 ? static_cast<float>(src[f] / sum) : 0.f;
+    }
+  const auto path =
+      decoding::attention_to_path(sliced, heads, tokens, frames, static_cast<int>(w.sot_seq.size()),
+                                  static_cast<int>(text_tokens.size()));
+  const size_t first_text = w.sot_seq.size() + 1;
+  std::vector<float> probs(
+      data.token_probs.begin() + static_cast<std::ptrdiff_t>(first_text),
+      data.token_probs.begin() + static_cast<std::ptrdiff_t>(first_text + text_tokens.size()));
+  std::vector<int32_t> with_eot = text_tokens;
+  with_eot.push_back(specials_.eot);
+  const auto split_words = tok_.split_to_word_tokens(with_eot, w.language);
+  auto alignment = decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
+  auto timed = decoding::add_word_timestamps(
+      segments, std::move(alignment), time_offset, specials_.eot, w.last_speech_timestamp,
+      options_.prepend_punctuations, options_.append_punctuations);
+  return std::move(timed.words);
 }
 
 }  // namespace voiceman::asr

@@ -10,6 +10,8 @@
 
 #include "voiceman/asr/options.h"
 #include "voiceman/core/transcript.h"
+#include "voiceman/decoding/alignment.h"
+#include "voiceman/decoding/segments.h"
 #include "voiceman/decoding/special_tokens.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/tokenizer/tokenizer.h"
@@ -46,8 +48,11 @@ class WindowDecoder {
                                    const std::vector<WindowRequest>& windows) const;
 
  private:
-  void add_words(models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
-                 WindowResult& result) const;
+  // Word timings per segment of one window, as faster-whisper's add_word_timestamps
+  // (segment start/end are snapped to their words in place).
+  std::vector<std::vector<decoding::WordTiming>> word_timings(
+      models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
+      double time_offset, std::vector<decoding::SegmentTokens>& segments) const;
 
   const models::WhisperModel& model_;
   const tokenizer::Tokenizer& tok_;
