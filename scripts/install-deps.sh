@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev libhiredis-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server valgrind
+  # the HTML report is checked by rendering it headless
+  chromium
   # model fetching and the reference venv (tests and benchmarks only)
   python3 python3-venv python3-pip
 )
