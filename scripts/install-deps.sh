@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server valgrind
   # the HTML report is checked by rendering it headless
-  chromium
+  chromium fonts-noto-cjk
   # model fetching and the reference venv (tests and benchmarks only)
   python3 python3-venv python3-pip
 )

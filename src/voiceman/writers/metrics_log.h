@@ -1,0 +1,32 @@
+#pragma once
+// OUT/metrics.jsonl: one JSON object per line, appended as the run goes. Each line is
+// flushed and fsync'd, so after a crash the file holds every line written before it (at
+// worst the last one is cut short; metrics::read_metrics_jsonl skips that one).
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace voiceman::writers {
+
+class MetricsLog {
+ public:
+  // Opens (creating parent folders) `file`; append keeps existing lines (a resumed run),
+  // otherwise the file is truncated. Throws IoError naming the file.
+  MetricsLog(std::filesystem::path file, bool append);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+
+  // Writes `line` compactly plus '\n' in one write, then fsyncs. Thread-safe. Invalid
+  // UTF-8 in strings is replaced by U+FFFD. Throws IoError naming the file.
+  void write(const nlohmann::ordered_json& line);
+
+  const std::filesystem::path& path() const { return file_; }
+
+ private:
+  std::filesystem::path file_;
+  std::mutex mutex_;
+  int fd_ = -1;
+};
+
+}  // namespace voiceman::writers
