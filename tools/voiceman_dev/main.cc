@@ -1,14 +1,19 @@
 // voiceman-dev: exposes engine internals (mel features, encoder output) on .npy files so
 // the parity suite can compare them with the Python reference implementations.
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "npy.h"
+#include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/features/mel.h"
+#include "voiceman/vad/vad.h"
 
 namespace {
 
@@ -57,6 +62,74 @@ int cmd_encode(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+std::string flag_or(const std::map<std::string, std::string>& flags, const std::string& key,
+                    const std::string& fallback) {
+  auto it = flags.find(key);
+  return it == flags.end() ? fallback : it->second;
+}
+
+// Speech regions and their chunks as JSON: {"regions": [[start, end]...], "chunks": [...]}.
+nlohmann::json regions_json(const std::vector<float>& probs, int64_t n_samples,
+                            const voiceman::vad::VadOptions& o, double chunk_max) {
+  const auto regions = voiceman::vad::speech_timestamps(probs, n_samples, o);
+  nlohmann::json out;
+  out["regions"] = nlohmann::json::array();
+  for (const auto& r : regions) out["regions"].push_back({r.start, r.end});
+  out["chunks"] = nlohmann::json::array();
+  for (const auto& c : voiceman::vad::collect_chunks(regions, 16000, chunk_max)) {
+    nlohmann::json rs = nlohmann::json::array();
+    for (const auto& r : c.regions) rs.push_back({r.start, r.end});
+    out["chunks"].push_back({{"offset", c.offset_s}, {"duration", c.duration_s}, {"regions", rs}});
+  }
+  return out;
+}
+
+// Silero VAD on one recording: per-frame probabilities, speech regions and chunks as JSON.
+int cmd_vad(const std::map<std::string, std::string>& flags) {
+  const std::string input = need(flags, "audio");
+  std::vector<float> audio;
+  if (input.size() > 4 && input.substr(input.size() - 4) == ".npy")
+    audio = read_npy(input).data;
+  else
+    audio = voiceman::audio::decode_file(input).samples;
+  voiceman::ExecContext ctx;
+  ctx.threads = std::stoi(flag_or(flags, "threads", "1"));
+  const voiceman::vad::Vad vad(flag_or(flags, "model", "models/silero_vad_v6.onnx"), ctx);
+  voiceman::vad::VadOptions o;
+  o.threshold = std::stof(flag_or(flags, "threshold", "0.5"));
+  if (flags.count("neg-threshold")) o.neg_threshold = std::stof(flags.at("neg-threshold"));
+  o.min_speech_duration_ms = std::stoi(flag_or(flags, "min-speech-duration-ms", "0"));
+  o.max_speech_duration_s = std::stod(flag_or(flags, "max-speech-duration-s", "inf"));
+  o.min_silence_duration_ms = std::stoi(flag_or(flags, "min-silence-duration-ms", "2000"));
+  o.speech_pad_ms = std::stoi(flag_or(flags, "speech-pad-ms", "400"));
+  voiceman::vad::validate(o);
+  const double chunk_max = std::stod(flag_or(flags, "chunk-max-duration-s", "30"));
+
+  // --repeat N: run the model N times and report the last (warm) time.
+  const int repeat = std::max(1, std::stoi(flag_or(flags, "repeat", "1")));
+  std::vector<float> probs;
+  auto t0 = std::chrono::steady_clock::now(), t1 = t0;
+  for (int i = 0; i < repeat; ++i) {
+    t0 = std::chrono::steady_clock::now();
+    probs = vad.probabilities(audio);
+    t1 = std::chrono::steady_clock::now();
+  }
+  nlohmann::json out = regions_json(probs, static_cast<int64_t>(audio.size()), o, chunk_max);
+  out["n_samples"] = audio.size();
+  out["model_seconds"] = std::chrono::duration<double>(t1 - t0).count();
+  out["probs"] = probs;
+  // --batched-too 1: also BatchedInferencePipeline's settings (30 s regions split at
+  // 160 ms pauses, 30 s chunks) from the same probabilities, under "batched".
+  if (flag_or(flags, "batched-too", "0") == "1") {
+    voiceman::vad::VadOptions b = o;
+    b.max_speech_duration_s = 30;
+    b.min_silence_duration_ms = 160;
+    out["batched"] = regions_json(probs, static_cast<int64_t>(audio.size()), b, 30);
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,7 +137,11 @@ int main(int argc, char** argv) {
     std::cerr
         << "usage: voiceman-dev mel --audio IN.npy [--n-mels 80] [--padding 160] --out OUT.npy\n"
            "       voiceman-dev encode --model DIR --features IN.npy --out OUT.npy "
-           "[--compute-type float32|int8] [--threads N]\n";
+           "[--compute-type float32|int8] [--threads N]\n"
+           "       voiceman-dev vad --audio IN.npy|MEDIA [--model models/silero_vad_v6.onnx] "
+           "[--threads 1] [--threshold 0.5] [--neg-threshold X] [--min-speech-duration-ms 0] "
+           "[--max-speech-duration-s inf] [--min-silence-duration-ms 2000] [--speech-pad-ms 400] "
+           "[--chunk-max-duration-s 30] [--batched-too 1] [--repeat N]   (JSON on stdout)\n";
     return argc < 2 ? 2 : 0;
   }
   try {
@@ -72,6 +149,7 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     if (cmd == "mel") return cmd_mel(flags);
     if (cmd == "encode") return cmd_encode(flags);
+    if (cmd == "vad") return cmd_vad(flags);
     std::cerr << "voiceman-dev: unknown command " << cmd << "\n";
     return 2;
   } catch (const voiceman::ConfigError& e) {

@@ -75,4 +75,43 @@ void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, in
 void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
                Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
 
+// One LSTM layer, one direction, PyTorch gate order (i, f, g, o):
+// x [B, T, I] -> y [B, T, H]. w_ih [4H, I], w_hh [4H, H], bias [4H] = b_ih + b_hh (float32).
+// h/c [B, H]: initial state when given and non-empty (zeros otherwise); they receive the
+// final state.
+// reverse runs t = T-1 .. 0 (the backward half of a bidirectional layer).
+struct LstmWeights {
+  Tensor w_ih;
+  Tensor w_hh;
+  Tensor bias;
+  int64_t hidden() const { return w_hh.dim(1); }
+};
+void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool reverse, Tensor& y,
+          Tensor* h = nullptr, Tensor* c = nullptr);
+
+// In place: x = max(x, 0).
+void relu(const ExecContext& ctx, Tensor& x);
+// In place: x = 1 / (1 + exp(-x)).
+void sigmoid(const ExecContext& ctx, Tensor& x);
+
+// Magnitude of a spectrum stored as [re | im] halves of the last dimension:
+// x [..., 2F] -> y [..., F], y = sqrt(re^2 + im^2) (an STFT computed as one linear layer).
+void complex_magnitude(const ExecContext& ctx, const Tensor& x, Tensor& y);
+
+// Diarization front-end ops (pyannote's SincNet):
+// y[B, C, T] = (x - mean) / sqrt(var + eps) * gamma[c] + beta[c], statistics over T per
+// (batch, channel) (InstanceNorm1d with affine, biased variance).
+void instance_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                   float eps, Tensor& y);
+// y[B, C, Tout] = max over windows of `kernel` steps every `stride` (no padding, floor).
+void max_pool1d(const ExecContext& ctx, const Tensor& x, int kernel, int stride, Tensor& y);
+// In place: x = x >= 0 ? x : slope * x.
+void leaky_relu(const ExecContext& ctx, Tensor& x, float slope = 0.01f);
+// In place: x = |x|.
+void absolute(const ExecContext& ctx, Tensor& x);
+// y[B, Cout, Hout, Wout] = conv2d(x[B, Cin, H, W], w[Cout, Cin, KH, KW]) (+ b[Cout] when
+// non-empty), the same stride and zero padding on both axes (WeSpeaker's ResNet).
+void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
+            int padding, Tensor& y);
+
 }  // namespace voiceman::ops

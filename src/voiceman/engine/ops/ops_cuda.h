@@ -33,6 +33,18 @@ void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, in
                Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
 void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
                Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
+void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool reverse, Tensor& y,
+          Tensor* h, Tensor* c);
+void relu(const ExecContext& ctx, Tensor& x);
+void sigmoid(const ExecContext& ctx, Tensor& x);
+void complex_magnitude(const ExecContext& ctx, const Tensor& x, Tensor& y);
+void instance_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                   float eps, Tensor& y);
+void max_pool1d(const ExecContext& ctx, const Tensor& x, int kernel, int stride, Tensor& y);
+void leaky_relu(const ExecContext& ctx, Tensor& x, float slope);
+void absolute(const ExecContext& ctx, Tensor& x);
+void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
+            int padding, Tensor& y);
 
 // Makes ctx.device current (DeviceError when there is no such device) and checks that
 // every given operand lives on it.
