@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,5 +13,11 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
   }
+  // The engine frees and re-allocates the same large activation buffers every decoder
+  // step; glibc would hand each back to the kernel (mmap/trim) and page-fault it in again
+  // (16% of a CPU profile). Keep freed memory in the heap instead; the run's RAM governor
+  // still returns it with malloc_trim when memory gets tight.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   return voiceman::cli::main(argc, argv);
 }

@@ -80,28 +80,6 @@ VOICEMAN_MULTIVERSION void attention_small(const float* q, const float* k, const
   }
 }
 
-// One query against `len` keys/values spaced `stride` floats apart: the decoder's inner
-// loop, compiled per ISA level so the dh-long dot products vectorise.
-VOICEMAN_MULTIVERSION void attend_one(const float* q, const float* k, const float* v, int64_t len,
-                                      int64_t stride, int64_t dh, float scale, float* scores,
-                                      float* out) {
-  for (int64_t j = 0; j < len; ++j) {
-    const float* kr = k + j * stride;
-    float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t d = 0; d < dh; ++d) acc += q[d] * kr[d];
-    scores[j] = acc * scale;
-  }
-  softmax_inplace(scores, len);
-  std::fill(out, out + dh, 0.f);
-  for (int64_t j = 0; j < len; ++j) {
-    const float w = scores[j];
-    const float* vr = v + j * stride;
-#pragma omp simd
-    for (int64_t d = 0; d < dh; ++d) out[d] += w * vr[d];
-  }
-}
-
 }  // namespace
 
 // Heads stay interleaved in memory ([T, H*Dh]); a leading dimension of H*Dh lets each
@@ -141,19 +119,54 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   const int64_t rows = q.dim(0), model = q.dim(1), capacity = k.dim(1);
   const int64_t dh = model / num_heads;
   const float scale = 1.f / std::sqrt(static_cast<float>(dh));
-  const int64_t pairs = rows * num_heads;
+  // Groups of rows reading the same cache entries (same slot, same length).
+  std::vector<std::vector<int64_t>> groups;
+  {
+    std::vector<int64_t> order(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) order[static_cast<size_t>(r)] = r;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return kv_index[a] != kv_index[b] ? kv_index[a] < kv_index[b] : lengths[a] < lengths[b];
+    });
+    for (int64_t r : order) {
+      if (groups.empty() || kv_index[groups.back().front()] != kv_index[r] ||
+          lengths[groups.back().front()] != lengths[r])
+        groups.emplace_back();
+      groups.back().push_back(r);
+    }
+  }
+  size_t widest = 1;
+  for (const auto& grp : groups) widest = std::max(widest, grp.size());
+  const int64_t pairs = static_cast<int64_t>(groups.size()) * num_heads;
   int64_t work = 0;
   for (int32_t len : lengths) work += len;
+  // Per (group, head): scores = Q K^T and out = P V as two small GEMMs. Keys and values
+  // are read once for all the group's queries (the beams of one window), and the GEMM
+  // vectorises over keys instead of reducing each dh-long dot product on its own.
 #pragma omp parallel num_threads(ctx.threads) if (work * model > 65536)
   {
-    std::vector<float> scores(static_cast<size_t>(capacity));
-#pragma omp for schedule(static)
+    std::vector<float> scores(widest * static_cast<size_t>(capacity));
+    std::vector<float> qbuf(widest * static_cast<size_t>(dh));
+    std::vector<float> obuf(widest * static_cast<size_t>(dh));
+#pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < pairs; ++p) {
-      const int64_t r = p / num_heads, h = p % num_heads;
-      const int64_t base = kv_index[r] * capacity * model + h * dh;
-      attend_one(q.data<float>() + r * model + h * dh, k.data<float>() + base,
-                 v.data<float>() + base, lengths[r], model, dh, scale, scores.data(),
-                 out.data<float>() + r * model + h * dh);
+      const auto& grp = groups[static_cast<size_t>(p / num_heads)];
+      const int64_t h = p % num_heads;
+      const int g = static_cast<int>(grp.size());
+      const int len = lengths[grp.front()];
+      for (int i = 0; i < g; ++i)
+        std::memcpy(qbuf.data() + i * dh, q.data<float>() + grp[i] * model + h * dh,
+                    sizeof(float) * dh);
+      const int64_t base = kv_index[grp.front()] * capacity * model + h * dh;
+      prim::sgemm(false, true, g, len, static_cast<int>(dh), scale, qbuf.data(),
+                  static_cast<int>(dh), k.data<float>() + base, static_cast<int>(model), 0.f,
+                  scores.data(), len, 1);
+      softmax_rows(scores.data(), g, len, /*causal=*/false);
+      prim::sgemm(false, false, g, static_cast<int>(dh), len, 1.f, scores.data(), len,
+                  v.data<float>() + base, static_cast<int>(model), 0.f, obuf.data(),
+                  static_cast<int>(dh), 1);
+      for (int i = 0; i < g; ++i)
+        std::memcpy(out.data<float>() + grp[i] * model + h * dh, obuf.data() + i * dh,
+                    sizeof(float) * dh);
     }
   }
 }
