@@ -158,18 +158,13 @@ TEST_F(RunCli, KillNineAnywhereThenRerunCompletes) {
     }
   ASSERT_EQ(rels.size(), 20u);
   const fs::path out = base / "out";
-  const std::vector<std::string> args = {"run",
-                                         (base / "in").string(),
-                                         "-o",
-                                         out.string(),
-                                         "--beam-size",
-                                         "1",
-                                         "--threads",
-                                         "2",
-                                         "--batch-windows",
-                                         "1",
-                                         "--model",
-                                         voiceman::testing::model_dir("tiny.en").string()};
+  const std::vector<std::string> args = {
+      "run",          (base / "in").string(),
+      "-o",           out.string(),
+      "--beam-size",  "1",
+      "--threads",    "2",
+      "--batch-size", "1",
+      "--model",      voiceman::testing::model_dir("tiny.en").string()};
   // Killed while transcribing, once a few outputs are on disk...
   pid_t pid = spawn_voiceman(args, base / "log.txt");
   ASSERT_TRUE(wait_until([&] { return count_files(out / "transcripts", ".json") >= 3; }, 300));
@@ -205,18 +200,13 @@ TEST_F(RunCli, SigintStopsCleanlyAndTheRunResumes) {
     rels.push_back(rel);
   }
   const fs::path out = base / "out";
-  const std::vector<std::string> args = {"run",
-                                         (base / "in").string(),
-                                         "-o",
-                                         out.string(),
-                                         "--beam-size",
-                                         "1",
-                                         "--threads",
-                                         "2",
-                                         "--batch-windows",
-                                         "1",
-                                         "--model",
-                                         voiceman::testing::model_dir("tiny.en").string()};
+  const std::vector<std::string> args = {
+      "run",          (base / "in").string(),
+      "-o",           out.string(),
+      "--beam-size",  "1",
+      "--threads",    "2",
+      "--batch-size", "1",
+      "--model",      voiceman::testing::model_dir("tiny.en").string()};
   pid_t pid = spawn_voiceman(args, base / "log.txt");
   ASSERT_TRUE(wait_until([&] { return count_files(out / "transcripts", ".json") >= 1; }, 300));
   ::kill(pid, SIGINT);

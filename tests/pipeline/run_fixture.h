@@ -62,6 +62,7 @@ struct Hooks : RunObserver {
 
 inline bool engine_available() {
   return fs::exists(voiceman::testing::model_dir("tiny.en") / "model.bin") &&
+         fs::exists(voiceman::testing::model_dir("silero_vad_v6.onnx")) &&
          voiceman::testing::have_ffmpeg_cli();
 }
 
@@ -70,6 +71,7 @@ inline RunOptions fast_options(std::vector<std::string> inputs, const fs::path& 
   o.inputs = std::move(inputs);
   o.out_dir = out.string();
   o.model_dir = voiceman::testing::model_dir("tiny.en").string();
+  o.vad_model = voiceman::testing::model_dir("silero_vad_v6.onnx").string();
   o.device = "cpu";
   o.threads = 2;
   o.transcribe.beam_size = 1;

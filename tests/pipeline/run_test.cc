@@ -199,7 +199,8 @@ TEST_F(RunTest, StopFinishesTheBatchAndLeavesAResumableState) {
   const auto clips = voiceman::testing::make_good_clips(base / "in");
   const fs::path out = base / "out";
   RunOptions o = fast_options({(base / "in").string()}, out);
-  o.transcribe.batch_windows = 1;  // one recording per batch
+  o.transcribe.batch_windows = 1;  // one recording per batch (sequential mode)
+  o.batch.initial = 1;             // one chunk per batch (batched mode)
   Hooks hooks;
   std::atomic<bool> stop{false};
   hooks.input_done = [&](const InputEvent&) { stop = true; };

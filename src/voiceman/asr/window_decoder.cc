@@ -30,6 +30,13 @@ decoding::FallbackPolicy fallback_policy(const TranscribeOptions& o) {
   return p;
 }
 
+bool has_text_tokens(const std::vector<decoding::SegmentTokens>& segments, int32_t eot) {
+  for (const auto& s : segments)
+    for (int32_t t : s.tokens)
+      if (t < eot) return true;
+  return false;
+}
+
 // One window's decoding attempt that was kept.
 struct Decoded {
   std::vector<int32_t> tokens;
@@ -157,17 +164,24 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     const Decoded& d = attempts[i][selectors[i].chosen()];
     r.temperature = selectors[i].final_temperature();
     r.last_speech_timestamp = w.last_speech_timestamp;
-    if (decoding::should_skip_window(d.no_speech_prob, d.avg_logprob, policy)) {
+    if (w.skip_silence && decoding::should_skip_window(d.no_speech_prob, d.avg_logprob, policy)) {
       r.next_seek = w.seek + w.segment_size;  // silence: fast-forward over the window
       continue;
     }
-    const double time_offset = w.seek * kTimePerFrame;
+    const double time_offset = w.time_offset.value_or(w.seek * kTimePerFrame);
     auto split = decoding::split_segments_by_timestamps(
         d.tokens, specials_.timestamp_begin, specials_.eot, time_offset, w.segment_size,
-        w.segment_size * kTimePerFrame, w.seek, decode_text);
+        w.segment_duration.value_or(w.segment_size * kTimePerFrame), w.seek, decode_text);
     r.next_seek = split.seek;
     std::vector<std::vector<decoding::WordTiming>> words(split.segments.size());
-    if (options_.word_timestamps && !split.segments.empty()) {
+    if (options_.word_timestamps && w.defer_word_timestamps) {
+      PendingWordTimes pending;
+      pending.time_offset = w.seek * kTimePerFrame;
+      if (!split.segments.empty())
+        pending.alignment = align_words(*session, static_cast<int32_t>(i), w, split.segments);
+      pending.segments = split.segments;
+      r.pending_words = std::move(pending);
+    } else if (options_.word_timestamps && !split.segments.empty()) {
       words = word_timings(*session, static_cast<int32_t>(i), w, time_offset, split.segments);
       // faster-whisper moves seek to the last word's end unless a single timestamp ended
       // the window, and carries that end as the last speech time.
@@ -203,12 +217,39 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
 std::vector<std::vector<decoding::WordTiming>> WindowDecoder::word_timings(
     models::WhisperDecoder& session, int32_t source, const WindowRequest& w, double time_offset,
     std::vector<decoding::SegmentTokens>& segments) const {
+  if (!has_text_tokens(segments, specials_.eot))
+    return std::vector<std::vector<decoding::WordTiming>>(segments.size());
+  auto timed = decoding::add_word_timestamps(
+      segments, align_words(session, source, w, segments), time_offset, specials_.eot,
+      w.last_speech_timestamp, options_.prepend_punctuations, options_.append_punctuations);
+  return std::move(timed.words);
+}
+
+double finish_word_timestamps(std::vector<Segment>& segments, PendingWordTimes pending, int32_t eot,
+                              double last_speech_timestamp, const TranscribeOptions& options) {
+  if (!has_text_tokens(pending.segments, eot)) return last_speech_timestamp;
+  auto timed = decoding::add_word_timestamps(
+      pending.segments, std::move(pending.alignment), pending.time_offset, eot,
+      last_speech_timestamp, options.prepend_punctuations, options.append_punctuations);
+  for (size_t s = 0; s < segments.size() && s < pending.segments.size(); ++s) {
+    segments[s].start = pending.segments[s].start;
+    segments[s].end = pending.segments[s].end;
+    for (const auto& wt : timed.words[s])
+      if (!wt.word.empty())
+        segments[s].words.push_back({wt.word, wt.start, wt.end, wt.probability, std::nullopt});
+  }
+  return timed.last_speech_timestamp;
+}
+
+std::vector<decoding::WordTiming> WindowDecoder::align_words(
+    models::WhisperDecoder& session, int32_t source, const WindowRequest& w,
+    const std::vector<decoding::SegmentTokens>& segments) const {
   // Text tokens of the whole window, aligned at once.
   std::vector<int32_t> text_tokens;
   for (const auto& s : segments)
     for (int32_t t : s.tokens)
       if (t < specials_.eot) text_tokens.push_back(t);
-  if (text_tokens.empty()) return std::vector<std::vector<decoding::WordTiming>>(segments.size());
+  if (text_tokens.empty()) return {};
   std::vector<int32_t> sequence = w.sot_seq;
   sequence.push_back(specials_.no_timestamps);
   sequence.insert(sequence.end(), text_tokens.begin(), text_tokens.end());
@@ -239,11 +280,7 @@ std::vector<std::vector<decoding::WordTiming>> WindowDecoder::word_timings(
   std::vector<int32_t> with_eot = text_tokens;
   with_eot.push_back(specials_.eot);
   const auto split_words = tok_.split_to_word_tokens(with_eot, w.language);
-  auto alignment = decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
-  auto timed = decoding::add_word_timestamps(
-      segments, std::move(alignment), time_offset, specials_.eot, w.last_speech_timestamp,
-      options_.prepend_punctuations, options_.append_punctuations);
-  return std::move(timed.words);
+  return decoding::find_alignment(path, probs, split_words.words, split_words.tokens);
 }
 
 }  // namespace voiceman::asr

@@ -4,6 +4,7 @@
 // split at timestamps and word timestamps. Windows in need of fallback are re-decoded
 // together at the next temperature.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,21 @@ struct WindowRequest {
   std::vector<int32_t> sot_seq;
   std::string language;
   double last_speech_timestamp = 0;
+  // Batched VAD chunks (faster-whisper's BatchedInferencePipeline) differ from the seek
+  // loop: no window is skipped as silence, times start at the chunk's offset and the
+  // chunk's exact duration, and word times are finished later, in chunk order, by
+  // finish_word_timestamps() (they depend on the previous chunk's last word).
+  bool skip_silence = true;
+  std::optional<double> time_offset;       // default seek / 100
+  std::optional<double> segment_duration;  // default segment_size / 100
+  bool defer_word_timestamps = false;
+};
+
+// What finish_word_timestamps() needs from a window decoded with deferred word times.
+struct PendingWordTimes {
+  std::vector<decoding::SegmentTokens> segments;
+  std::vector<decoding::WordTiming> alignment;
+  double time_offset = 0;
 };
 
 struct WindowResult {
@@ -32,7 +48,13 @@ struct WindowResult {
   int next_seek = 0;
   double last_speech_timestamp = 0;
   float temperature = 0;  // the last temperature tried (drives the prompt reset)
+  std::optional<PendingWordTimes> pending_words;  // with defer_word_timestamps
 };
+
+// Adds the word times of a window decoded with defer_word_timestamps to its segments
+// (same order) and returns the new last speech time.
+double finish_word_timestamps(std::vector<Segment>& segments, PendingWordTimes pending, int32_t eot,
+                              double last_speech_timestamp, const TranscribeOptions& options);
 
 class WindowDecoder {
  public:
@@ -53,6 +75,10 @@ class WindowDecoder {
   std::vector<std::vector<decoding::WordTiming>> word_timings(
       models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
       double time_offset, std::vector<decoding::SegmentTokens>& segments) const;
+  // find_alignment over the window's text tokens (before the word post-processing).
+  std::vector<decoding::WordTiming> align_words(
+      models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
+      const std::vector<decoding::SegmentTokens>& segments) const;
 
   const models::WhisperModel& model_;
   const tokenizer::Tokenizer& tok_;

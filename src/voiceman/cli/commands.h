@@ -28,9 +28,12 @@ int run_transcribe(const TranscribeArgs& args);
 struct RunArgs {
   std::string model_dir;  // empty: default_model_dir()
   std::string language = "auto";
-  std::string temperatures;  // comma list; empty = faster-whisper's schedule
-  bool no_condition = false;
+  std::string temperatures;   // comma list; empty = faster-whisper's schedule
+  bool condition = false;     // --condition-on-previous-text (sequential mode)
+  bool no_condition = false;  // --no-condition-on-previous-text (the default)
   bool no_word_timestamps = false;
+  std::string mode = "batched";
+  double ram_cap_percent = 80;
   std::string formats = "json,srt,vtt,txt";
   std::string retry_backoff = "5,15,30";
   bool no_resume = false;

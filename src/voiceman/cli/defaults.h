@@ -12,4 +12,8 @@ inline constexpr const char* kDefaultModelName = "tiny.en";
 // Returns ./models/tiny.en when none exists, so the error names a sensible path.
 std::filesystem::path default_model_dir();
 
+// The Silero VAD model of batched mode, found the same way.
+inline constexpr const char* kDefaultVadModelName = "silero_vad_v6.onnx";
+std::filesystem::path default_vad_model();
+
 }  // namespace voiceman::cli

@@ -101,7 +101,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   cmd->add_option("--device", o.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--compute-type", o.compute_type, "float32 or int8")->capture_default_str();
+  cmd->add_option("--compute-type", o.compute_type,
+                  "auto (float16 on a GPU, int8 on the CPU), float32, int8, float16, bfloat16")
+      ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads for the engine (0 = all cores)")
       ->capture_default_str();
   cmd->add_option("--workers", o.workers, "Threads hashing and decoding ahead of the engine")
@@ -115,14 +117,38 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   cmd->add_option("--patience", t.patience, "Beam search patience")->capture_default_str();
   cmd->add_option("--temperature", args.temperatures,
                   "Comma-separated fallback temperatures (default 0,0.2,0.4,0.6,0.8,1)");
+  cmd->add_flag("--condition-on-previous-text", args.condition,
+                "Prompt each window with the previous text (sequential mode only)");
   cmd->add_flag("--no-condition-on-previous-text", args.no_condition,
-                "Do not prompt each window with the previous text");
+                "Do not prompt each window with the previous text (the default)");
+  cmd->add_flag("--without-timestamps", t.without_timestamps,
+                "Decode text only: one segment per 30 s window or chunk");
   cmd->add_option("--initial-prompt", t.initial_prompt, "Text that conditions the first window");
   cmd->add_option("--hotwords", t.hotwords, "Hint phrases for the decoder");
   cmd->add_flag("--no-word-timestamps", args.no_word_timestamps,
                 "Skip word start/end times (on by default; the JSON carries words)");
+  cmd->add_option("--mode", args.mode,
+                  "batched: speech chunks of many files per engine batch; sequential: "
+                  "faster-whisper's seek loop per file")
+      ->check(CLI::IsMember({"batched", "sequential"}))
+      ->capture_default_str();
+  cmd->add_option("--vad-model", o.vad_model, "Silero VAD model (batched mode)")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o.batch.initial,
+                  "30 s windows per batch at the start (0 = auto: 20 on a GPU, 8 on the CPU)")
+      ->capture_default_str();
+  cmd->add_option("--max-batch-size", o.batch.max, "Largest batch the size control may reach")
+      ->capture_default_str();
+  cmd->add_option("--engine-memory-cap-mb", o.engine_memory_cap_mb,
+                  "Cap on the engine's working memory beyond the model (0 = none on the CPU, "
+                  "95% of a GPU)")
+      ->capture_default_str();
+  cmd->add_option("--ram-cap", args.ram_cap_percent,
+                  "Stop taking new files when this process uses more than this % of RAM")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
   cmd->add_option("--batch-windows", t.batch_windows,
-                  "Recordings decoded together (one 30 s window each per step)")
+                  "Sequential mode: recordings decoded together (one 30 s window each)")
       ->capture_default_str();
   cmd->add_option("--channel", o.channel, "Transcribe only this channel (default: downmix)");
   cmd->add_option("--formats", args.formats, "Outputs: json,srt,vtt,txt (rttm needs diarization)")
@@ -160,7 +186,13 @@ int run_run(const RunArgs& args) {
     const std::vector<double> temps = parse_numbers(args.temperatures, "--temperature");
     o.transcribe.temperatures.assign(temps.begin(), temps.end());
   }
-  o.transcribe.condition_on_previous_text = !args.no_condition;
+  o.mode = pipeline::parse_run_mode(args.mode);
+  if (o.vad_model == pipeline::RunOptions{}.vad_model) o.vad_model = default_vad_model().string();
+  if (args.condition && args.no_condition)
+    throw ConfigError(
+        "--condition-on-previous-text and --no-condition-on-previous-text contradict");
+  o.transcribe.condition_on_previous_text = args.condition;
+  o.governor.ram_cap_fraction = args.ram_cap_percent / 100.0;
   o.transcribe.word_timestamps = !args.no_word_timestamps;
   o.formats = writers::parse_formats(args.formats);
   o.retry_backoff_s = parse_numbers(args.retry_backoff, "--retry-backoff");
@@ -179,6 +211,10 @@ int run_run(const RunArgs& args) {
     report = pipeline::run(o, progress, signals.flag());
   }
   print_summary(report);
+  if (!report.summary.empty())
+    std::cout << report.summary << "\n  report:      " << report.report_path << "\n" << std::flush;
+  if (!report.stop_reason.empty())
+    std::cerr << "voiceman run: stopped early: " << report.stop_reason << "\n";
   if (report.integrity_violations > 0) return kExitIntegrity;
   if (report.interrupted) return kExitInterrupted;
   if (report.failed > 0) return kExitSomeFailed;

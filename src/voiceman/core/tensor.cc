@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "voiceman/core/errors.h"
+#include "voiceman/core/host_memory.h"
 #ifdef VOICEMAN_CUDA
 #include "voiceman/engine/cuda/runtime.h"  // the device memory pool
 #endif
@@ -94,13 +95,18 @@ Buffer::Buffer(Device device, size_t bytes) : device_(device), bytes_(bytes) {
 #endif
   }
   const size_t rounded = (bytes + 63) / 64 * 64;
+  host_memory::reserve(rounded);  // OutOfMemoryError over the engine's host cap
   data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-  if (rounded && !data_) throw OutOfMemoryError("host allocation failed");
+  if (rounded && !data_) {
+    host_memory::release(rounded);
+    throw OutOfMemoryError("host allocation of " + std::to_string(rounded) + " bytes failed");
+  }
 }
 
 Buffer::~Buffer() {
   if (device_.is_cpu()) {
     std::free(data_);
+    host_memory::release((bytes_ + 63) / 64 * 64);
     return;
   }
 #ifdef VOICEMAN_CUDA

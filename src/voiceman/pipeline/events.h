@@ -48,6 +48,9 @@ struct RunReport {
   std::string manifest_path;
   std::string failed_path;
   std::string transcripts_dir;
+  std::string report_path;  // report.html
+  std::string summary;      // the performance report's terminal summary
+  std::string stop_reason;  // set when a resource cap stopped new work
 };
 
 }  // namespace voiceman::pipeline

@@ -63,6 +63,19 @@ class Prefetcher {
     }
   }
 
+  // The next result if it is ready now (never waits).
+  std::optional<Result> try_next() {
+    std::lock_guard lock(mutex_);
+    auto it = ready_.find(delivered_);
+    if (delivered_ >= count_ || it == ready_.end()) return std::nullopt;
+    Result r = std::move(it->second.first);
+    ready_weight_ -= it->second.second;
+    ready_.erase(it);
+    ++delivered_;
+    cv_.notify_all();
+    return r;
+  }
+
   bool exhausted() const {
     std::lock_guard lock(mutex_);
     return delivered_ >= count_;

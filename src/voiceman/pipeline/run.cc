@@ -13,24 +13,26 @@
 #include "voiceman/asr/transcriber.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/core/host_memory.h"
 #include "voiceman/core/log.h"
+#include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/journal/journal.h"
 #include "voiceman/manifest/manifest.h"
 #include "voiceman/pipeline/discovery.h"
 #include "voiceman/pipeline/prefetch.h"
 #include "voiceman/pipeline/retry.h"
+#include "voiceman/pipeline/run_impl.h"
 #include "voiceman/pipeline/run_setup.h"
 #include "voiceman/writers/atomic_file.h"
 #include "voiceman/writers/rttm_writer.h"
 
 namespace voiceman::pipeline {
-namespace {
+namespace detail {
 
 namespace fs = std::filesystem;
 using manifest::ErrorClass;
 using manifest::InputRecord;
 using manifest::InputStatus;
-using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -46,64 +48,12 @@ std::string message_of(const std::exception_ptr& error) {
   }
 }
 
-// One input after hashing and decoding (or after the step that failed).
-struct Prepared {
-  size_t index = 0;
-  std::optional<manifest::FileDigest> before;
-  std::vector<float> samples;  // 16 kHz mono
-  double audio_s = 0;
-  bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
-  std::exception_ptr error;
-  std::string stage;
-  double seconds = 0;  // spent hashing and decoding
-};
-
-struct RetryItem {
-  size_t index;
-  Clock::time_point due;
-};
-
-class Run {
- public:
-  Run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop)
-      : options_(options),
-        observer_(observer),
-        stop_(stop),
-        injector_(options.fault),
-        policy_{options.max_retries, options.retry_backoff_s} {}
-
-  RunReport execute();
-
- private:
-  Prepared prepare(size_t index);
-  bool outputs_intact(const InputRecord& previous) const;
-  void accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio);
-  void process_batch(std::vector<Prepared>& batch);
-  void finish(Prepared& p, const Transcript& transcript, double engine_s);
-  void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
-            std::optional<manifest::FileDigest> before);
-  void complete(size_t index, bool resumed);
-  void wait_for_retry();
-  void save_manifest(bool final);
-
-  const RunOptions& options_;
-  RunObserver& observer_;
-  const std::atomic<bool>& stop_;
-  FaultInjector injector_;
-  RetryPolicy policy_;
-
-  RunSetup setup_;
-  std::vector<InputRecord> records_;  // discovered inputs, then discovery failures
-  std::vector<int> attempts_;
-  std::vector<int> retries_used_;
-  std::deque<RetryItem> retries_;
-  int completed_ = 0;
-  uint64_t bytes_done_ = 0;
-  double audio_done_ = 0;
-  int resumed_ = 0;
-  Clock::time_point started_ = Clock::now();
-  Clock::time_point last_manifest_ = Clock::now();
-};
+Run::Run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop)
+    : options_(options),
+      observer_(observer),
+      stop_(stop),
+      injector_(options.fault),
+      policy_{options.max_retries, options.retry_backoff_s} {}
 
 Prepared Run::prepare(size_t index) {
   const DiscoveredInput& in = setup_.discovery.inputs[index];
@@ -129,6 +79,10 @@ Prepared Run::prepare(size_t index) {
     audio::Audio audio = audio::decode_file(in.path, audio::DecodeOptions{options_.channel});
     p.audio_s = audio.duration_s();
     p.samples = std::move(audio.samples);
+    if (vad_) {
+      p.stage = "vad";
+      detect_speech(p);
+    }
   } catch (...) {
     p.error = std::current_exception();
   }
@@ -320,6 +274,7 @@ void Run::fail(size_t index, const std::exception_ptr& error, const std::string&
 void Run::complete(size_t index, bool resumed) {
   const InputRecord& rec = records_[index];
   ++completed_;
+  resumed_inputs_[index] = resumed;
   if (index < setup_.discovery.inputs.size()) bytes_done_ += setup_.discovery.inputs[index].size;
   const int total = static_cast<int>(records_.size());
   if (resumed) {
@@ -354,39 +309,15 @@ void Run::save_manifest(bool final) {
   last_manifest_ = Clock::now();
 }
 
-RunReport Run::execute() {
-  setup_ = prepare_run(options_);
-  const Discovery& d = setup_.discovery;
-  const size_t n = d.inputs.size();
-  for (const DiscoveredInput& in : d.inputs) {
-    InputRecord r;
-    r.path = in.path;
-    r.relative_path = in.relative_path;
-    r.root = in.root;
-    records_.push_back(std::move(r));
-  }
-  for (const DiscoveryFailure& f : d.failures) {
-    InputRecord r;
-    r.path = f.path;
-    r.relative_path = f.relative_path;
-    r.root = f.root;
-    records_.push_back(std::move(r));
-  }
-  attempts_.assign(records_.size(), 0);
-  retries_used_.assign(records_.size(), 0);
-  observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
-                            d.total_bytes});
-  save_manifest(false);
-  for (size_t i = 0; i < d.failures.size(); ++i)
-    fail(n + i, std::make_exception_ptr(MediaError(d.failures[i].error)), "discover", std::nullopt);
-
+void Run::run_sequential() {
+  const size_t n = setup_.discovery.inputs.size();
   const size_t per_batch = static_cast<size_t>(options_.transcribe.batch_windows);
   {
     Prefetcher<Prepared> prefetch(
         n, options_.workers, per_batch, options_.max_batch_audio_s,
         [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; },
         stop_);
-    while (!stop_.load()) {
+    while (!stop_.load() && !stop_new_work_) {
       std::vector<Prepared> batch;
       double batch_audio = 0;
       const auto now = Clock::now();
@@ -408,7 +339,10 @@ RunReport Run::execute() {
         accept(std::move(*p), batch, batch_audio);
       }
       if (!batch.empty()) {
+        const auto t0 = Clock::now();
+        const int files = static_cast<int>(batch.size());
         process_batch(batch);
+        record_batch(files, files, batch_audio, seconds_since(t0));
       } else if (prefetch.exhausted()) {
         if (retries_.empty()) break;
         wait_for_retry();
@@ -416,6 +350,62 @@ RunReport Run::execute() {
       if (seconds_since(last_manifest_) > 10) save_manifest(false);
     }
   }
+}
+
+RunReport Run::execute() {
+  setup_ = prepare_run(options_);
+  const Discovery& d = setup_.discovery;
+  const size_t n = d.inputs.size();
+  for (const DiscoveredInput& in : d.inputs) {
+    InputRecord r;
+    r.path = in.path;
+    r.relative_path = in.relative_path;
+    r.root = in.root;
+    records_.push_back(std::move(r));
+  }
+  for (const DiscoveryFailure& f : d.failures) {
+    InputRecord r;
+    r.path = f.path;
+    r.relative_path = f.relative_path;
+    r.root = f.root;
+    records_.push_back(std::move(r));
+  }
+  attempts_.assign(records_.size(), 0);
+  resumed_inputs_.assign(records_.size(), false);
+  retries_used_.assign(records_.size(), 0);
+  observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
+                            d.total_bytes});
+  save_manifest(false);
+  for (size_t i = 0; i < d.failures.size(); ++i)
+    fail(n + i, std::make_exception_ptr(MediaError(d.failures[i].error)), "discover", std::nullopt);
+
+  // The engine's memory cap (its out-of-memory back-off is tested through it); removed
+  // again when the run ends, whatever way it ends.
+  const uint64_t cap = options_.engine_memory_cap_mb << 20;
+  struct CapGuard {
+    Device device;
+    ~CapGuard() {
+      if (device.is_cpu()) host_memory::set_cap(0);
+#ifdef VOICEMAN_CUDA
+      else
+        cuda::set_memory_cap(device, 0);
+#endif
+    }
+  } cap_guard{setup_.ctx.device};
+  if (cap > 0) {
+    if (setup_.ctx.device.is_cpu()) host_memory::set_cap(host_memory::stats().in_use + cap);
+#ifdef VOICEMAN_CUDA
+    else
+      cuda::set_memory_cap(setup_.ctx.device, cap);
+#endif
+  }
+  if (options_.mode == RunMode::batched) vad_ = std::make_unique<vad::Vad>(options_.vad_model);
+  start_metrics();
+  if (options_.mode == RunMode::batched)
+    run_chunked();
+  else
+    run_sequential();
+  write_report();
   save_manifest(true);
 
   RunReport report;
@@ -436,13 +426,16 @@ RunReport Run::execute() {
   report.manifest_path = (setup_.out_dir / manifest::kManifestFile).string();
   report.failed_path = (setup_.out_dir / manifest::kFailedFile).string();
   report.transcripts_dir = (setup_.out_dir / manifest::kTranscriptsDir).string();
+  report.report_path = (setup_.out_dir / "report.html").string();
+  report.summary = summary_;
+  report.stop_reason = stop_reason_;
   return report;
 }
 
-}  // namespace
+}  // namespace detail
 
 RunReport run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop) {
-  return Run(options, observer, stop).execute();
+  return detail::Run(options, observer, stop).execute();
 }
 
 }  // namespace voiceman::pipeline

@@ -1,5 +1,6 @@
 #include "voiceman/pipeline/run_options.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "voiceman/core/errors.h"
@@ -27,7 +28,7 @@ void validate(const RunOptions& o) {
   if (o.inputs.empty()) fail("at least one INPUT file or folder is needed");
   if (o.out_dir.empty()) fail("-o OUT is required");
   if (o.model_dir.empty()) fail("--model is empty");
-  models::parse_compute_type(o.compute_type);
+  if (o.compute_type != "auto") models::parse_compute_type(o.compute_type);
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
     fail("--device must be auto, cpu or cuda");
   if (o.threads < 0) fail("--threads cannot be negative");
@@ -42,7 +43,37 @@ void validate(const RunOptions& o) {
   for (double d : o.retry_backoff_s)
     if (!(d >= 0)) fail("--retry-backoff delays cannot be negative");
   if (!(o.max_batch_audio_s > 0)) fail("the batch audio limit must be positive");
+  if (o.mode == RunMode::batched) {
+    if (o.vad_model.empty()) fail("--vad-model is empty");
+    vad::validate(o.vad);
+    if (o.vad.max_speech_duration_s > 30)
+      fail("chunks are at most 30 s: the VAD's max speech duration cannot exceed 30");
+    if (o.transcribe.condition_on_previous_text)
+      fail(
+          "--condition-on-previous-text needs --mode sequential (batched chunks are "
+          "decoded independently)");
+  }
+  if (o.batch.initial < 0) fail("--batch-size cannot be negative");
+  scheduler::validate(effective_batch_options(o, false));
+  scheduler::validate(o.governor);
   asr::validate(o.transcribe);
+}
+
+RunMode parse_run_mode(const std::string& name) {
+  if (name == "batched") return RunMode::batched;
+  if (name == "sequential") return RunMode::sequential;
+  throw ConfigError("invalid option: --mode must be batched or sequential, not '" + name + "'");
+}
+
+std::string run_mode_name(RunMode mode) {
+  return mode == RunMode::batched ? "batched" : "sequential";
+}
+
+scheduler::BatchSizeOptions effective_batch_options(const RunOptions& o, bool gpu) {
+  scheduler::BatchSizeOptions b = o.batch;
+  // CPU: 8 windows keep the decoder's GEMMs efficient without holding much memory.
+  if (b.initial == 0) b.initial = std::min(b.max, gpu ? 20 : 8);
+  return b;
 }
 
 nlohmann::ordered_json to_json(const asr::TranscribeOptions& o) {
@@ -80,9 +111,12 @@ nlohmann::ordered_json to_json(const asr::TranscribeOptions& o) {
 }
 
 nlohmann::ordered_json transcript_settings(const RunOptions& o) {
-  return {{"compute_type", o.compute_type},
-          {"channel", o.channel},
-          {"transcribe", to_json(o.transcribe)}};
+  nlohmann::ordered_json j = {{"mode", run_mode_name(o.mode)},
+                              {"compute_type", o.compute_type},
+                              {"channel", o.channel},
+                              {"transcribe", to_json(o.transcribe)}};
+  if (o.mode == RunMode::batched) j["vad"] = vad::to_json(o.vad);
+  return j;
 }
 
 nlohmann::ordered_json to_json(const RunOptions& o) {
@@ -101,6 +135,23 @@ nlohmann::ordered_json to_json(const RunOptions& o) {
             {"resume", o.resume},
             {"follow_symlinks", o.follow_symlinks},
             {"max_batch_audio_s", o.max_batch_audio_s},
+            {"vad_model", o.vad_model},
+            {"batch_size",
+             {{"initial", o.batch.initial},
+              {"max", o.batch.max},
+              {"adjust_every", o.batch.adjust_every},
+              {"shrink_above", o.batch.shrink_above},
+              {"grow_below", o.batch.grow_below},
+              {"critical_above", o.batch.critical_above},
+              {"cpu_fallback_after", o.batch.cpu_fallback_after}}},
+            {"governor",
+             {{"gpu_warn_above", o.governor.gpu_warn_above},
+              {"gpu_shrink_above", o.governor.gpu_shrink_above},
+              {"gpu_busy_above", o.governor.gpu_busy_above},
+              {"gpu_recheck_s", o.governor.gpu_recheck_s},
+              {"ram_release_above", o.governor.ram_release_above},
+              {"ram_cap_fraction", o.governor.ram_cap_fraction}}},
+            {"engine_memory_cap_mb", o.engine_memory_cap_mb},
             {"fault_injection", o.fault ? nlohmann::ordered_json{{"transient", o.fault->transient},
                                                                  {"glob", o.fault->glob},
                                                                  {"count", o.fault->count},

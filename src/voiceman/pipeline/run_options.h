@@ -8,15 +8,42 @@
 
 #include "voiceman/asr/options.h"
 #include "voiceman/pipeline/fault_injection.h"
+#include "voiceman/scheduler/batch_size.h"
+#include "voiceman/scheduler/governor.h"
+#include "voiceman/vad/options.h"
 #include "voiceman/writers/formats.h"
 
 namespace voiceman::pipeline {
 
+// batched: speech (Silero VAD) of many recordings cut into chunks of up to 30 s and
+// packed into full engine batches, each chunk decoded on its own (faster-whisper's
+// BatchedInferencePipeline per chunk). sequential: faster-whisper's transcribe() seek
+// loop over whole recordings (conditioning on previous text possible), several
+// recordings per engine call.
+enum class RunMode { batched, sequential };
+
 struct RunOptions {
+  RunMode mode = RunMode::batched;
+  std::string vad_model = "models/silero_vad_v6.onnx";  // batched mode
+  // BatchedInferencePipeline's VAD settings: chunks of at most 30 s, 160 ms pauses split.
+  vad::VadOptions vad = [] {
+    vad::VadOptions v;
+    v.max_speech_duration_s = 30;
+    v.min_silence_duration_ms = 160;
+    return v;
+  }();
+  // Windows per batch (batched mode). initial 0 = automatic: 20 on a GPU, 8 on the CPU.
+  scheduler::BatchSizeOptions batch = [] {
+    scheduler::BatchSizeOptions b;
+    b.initial = 0;
+    return b;
+  }();
+  scheduler::GovernorOptions governor;
+  uint64_t engine_memory_cap_mb = 0;         // 0 = no cap on the CPU, 95% of a GPU's memory
   std::vector<std::string> inputs;           // files or folders, searched recursively
   std::string out_dir;                       // OUT: transcripts/, manifest.json, journal
   std::string model_dir = "models/tiny.en";  // CTranslate2 Whisper folder
-  std::string compute_type = "float32";      // float32 or int8
+  std::string compute_type = "auto";  // auto (GPU float16, CPU int8), float32, int8, float16...
   std::string device = "auto";               // auto, cpu or cuda (falls back to CPU)
   int threads = 0;                           // CPU threads for the engine; 0 = all cores
   int workers = 1;                           // threads hashing and decoding ahead of the engine
@@ -29,17 +56,25 @@ struct RunOptions {
   bool follow_symlinks = false;     // follow symlinks that leave the input roots
   double max_batch_audio_s = 1800;  // decoded audio held per batch (bounds memory)
   std::optional<FaultSpec> fault;   // test hook: injected failures (see fault_injection.h)
-  // Decoding options; files per batch = transcribe.batch_windows. Word timestamps are on
-  // by default because the JSON output carries words.
+  // Decoding options; sequential mode: files per batch = transcribe.batch_windows. Word
+  // timestamps are on by default because the JSON output carries words; conditioning on
+  // previous text is off because batched chunks are independent (sequential mode may turn
+  // it on).
   asr::TranscribeOptions transcribe = [] {
     asr::TranscribeOptions o;
     o.word_timestamps = true;
+    o.condition_on_previous_text = false;
     return o;
   }();
 };
 
 // Throws ConfigError naming the first bad option.
 void validate(const RunOptions& options);
+
+RunMode parse_run_mode(const std::string& name);  // ConfigError
+std::string run_mode_name(RunMode mode);
+// The batch size options with `initial` resolved for the device (0 = automatic).
+scheduler::BatchSizeOptions effective_batch_options(const RunOptions& options, bool gpu);
 
 // Every option in effect, for the manifest.
 nlohmann::ordered_json to_json(const RunOptions& options);

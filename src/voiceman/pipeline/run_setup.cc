@@ -64,7 +64,7 @@ Device select_device(const std::string& requested) {
   if (requested == "cuda")
     log::warn("GPU not available, using CPU fallback (", probe.reason, ")");
   else
-    log::debug("device auto: using the CPU (", probe.reason, ")");
+    log::info("GPU not available, using CPU fallback (", probe.reason, ")");
   return Device::cpu();
 }
 
@@ -90,8 +90,20 @@ RunSetup prepare_run(const RunOptions& options) {
   ctx.threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const auto model = models::WhisperModel::load(
-      options.model_dir, models::parse_compute_type(options.compute_type), ctx.device);
+  // The CPU runs float16/bfloat16 requests as int8 (no half-precision CPU kernels).
+  // auto: half precision on a GPU, int8 on the CPU (the fastest each has).
+  models::ComputeType compute =
+      options.compute_type == "auto"
+          ? (ctx.device.is_cpu() ? models::ComputeType::int8 : models::ComputeType::float16)
+          : models::parse_compute_type(options.compute_type);
+  if (ctx.device.is_cpu() &&
+      (compute == models::ComputeType::float16 || compute == models::ComputeType::bfloat16)) {
+    log::warn("compute type ", options.compute_type, " needs a GPU; using int8 on the CPU");
+    compute = models::ComputeType::int8;
+  }
+  const auto model = models::WhisperModel::load(options.model_dir, compute, ctx.device);
+  s.model = model;
+  s.ctx = ctx;
   s.transcriber =
       std::make_unique<asr::Transcriber>(model, tokenizer::Tokenizer::load(options.model_dir), ctx);
 
@@ -102,6 +114,7 @@ RunSetup prepare_run(const RunOptions& options) {
   m.options = to_json(options);
   m.options["device_effective"] = ctx.device.str();
   m.options["threads_effective"] = ctx.threads;
+  m.options["compute_type_effective"] = models::compute_type_name(compute);
   m.host = manifest::current_host();
   m.out_dir = s.out_dir.string();
   m.started_utc = manifest::utc_now();

@@ -22,6 +22,8 @@ struct RunSetup {
   std::unique_ptr<journal::Journal> journal;
   std::map<std::string, manifest::InputRecord> previous;  // journal rows of earlier runs
   std::unique_ptr<asr::Transcriber> transcriber;
+  std::shared_ptr<const models::WhisperModel> model;
+  ExecContext ctx;              // the engine's device and threads
   manifest::Manifest manifest;  // header filled in; inputs are the run's to fill
 };
 

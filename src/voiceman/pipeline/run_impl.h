@@ -1,0 +1,154 @@
+#pragma once
+// The inside of `voiceman run` (run.h is the interface). One Run object owns one run's
+// state; run.cc has the file life cycle (hash, decode, write, fail, journal, manifest)
+// and the sequential engine loop, run_chunked.cc the batched VAD-chunk loop, and
+// run_report.cc the metrics and performance report.
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "voiceman/asr/chunk_transcriber.h"
+#include "voiceman/metrics/batch_metrics.h"
+#include "voiceman/metrics/resources.h"
+#include "voiceman/pipeline/events.h"
+#include "voiceman/pipeline/fault_injection.h"
+#include "voiceman/pipeline/retry.h"
+#include "voiceman/pipeline/run_options.h"
+#include "voiceman/pipeline/run_setup.h"
+#include "voiceman/scheduler/batch_size.h"
+#include "voiceman/scheduler/chunk_queue.h"
+#include "voiceman/scheduler/governor.h"
+#include "voiceman/vad/vad.h"
+#include "voiceman/writers/metrics_log.h"
+
+namespace voiceman::pipeline::detail {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t);
+std::string message_of(const std::exception_ptr& error);
+
+// One input after hashing, decoding and (batched mode) VAD, or after the step that failed.
+struct Prepared {
+  size_t index = 0;
+  std::optional<manifest::FileDigest> before;
+  std::vector<float> samples;  // 16 kHz mono (sequential mode)
+  double audio_s = 0;
+  bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
+  std::exception_ptr error;
+  std::string stage;
+  double seconds = 0;  // spent hashing, decoding and detecting speech
+  // Batched mode: the speech regions and the chunks made of them.
+  std::vector<vad::SpeechRegion> regions;
+  std::vector<std::vector<float>> chunk_audio;  // concatenated speech per chunk
+  std::vector<double> chunk_offsets;            // seconds on the speech-only timeline
+};
+
+// A recording whose chunks are in the engine.
+struct InFlight {
+  Prepared prepared;
+  std::vector<std::optional<asr::ChunkOutput>> outputs;
+  int remaining = 0;
+  std::optional<std::string> language;
+  float language_probability = 1;
+  double engine_s = 0;  // its share of the batches it was in
+};
+
+struct RetryItem {
+  size_t index;
+  Clock::time_point due;
+};
+
+class Run {
+ public:
+  Run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop);
+  RunReport execute();
+
+ private:
+  // run.cc: the file life cycle.
+  Prepared prepare(size_t index);
+  void detect_speech(Prepared& p) const;
+  bool outputs_intact(const manifest::InputRecord& previous) const;
+  void finish(Prepared& p, const Transcript& transcript, double engine_s);
+  void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
+            std::optional<manifest::FileDigest> before);
+  void complete(size_t index, bool resumed);
+  std::optional<size_t> take_due_retry();
+  void wait_for_retry();
+  void save_manifest(bool final);
+  // Sequential mode (the seek loop over whole recordings, several per engine call).
+  void run_sequential();
+  void accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio);
+  void process_batch(std::vector<Prepared>& batch);
+
+  // run_chunked.cc: batched VAD chunks of many recordings.
+  void run_chunked();
+  void admit(Prepared&& p);
+  void run_batch(std::vector<scheduler::ChunkRef> batch);
+  void deliver(const std::vector<scheduler::ChunkRef>& batch,
+               std::vector<asr::ChunkOutput>&& outputs, double wall_s);
+  void fail_in_flight(size_t index, const std::exception_ptr& error);
+  void assemble(InFlight& f);
+  void switch_device(Device device, const std::string& why);
+  void handle_governor_events();
+
+  // run_report.cc: metrics and the report.
+  void start_metrics();
+  void record_batch(int windows, int files, double audio_s, double wall_s);
+  void write_report();
+  std::optional<double> memory_fraction() const;
+
+  const RunOptions& options_;
+  RunObserver& observer_;
+  const std::atomic<bool>& stop_;
+  FaultInjector injector_;
+  RetryPolicy policy_;
+
+  RunSetup setup_;
+  std::vector<manifest::InputRecord> records_;  // discovered inputs, then discovery failures
+  std::vector<int> attempts_;
+  std::vector<int> retries_used_;
+  std::vector<char> resumed_inputs_;  // per input: done by an earlier run
+  std::deque<RetryItem> retries_;
+  int completed_ = 0;
+  uint64_t bytes_done_ = 0;
+  double audio_done_ = 0;
+  int resumed_ = 0;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point last_manifest_ = Clock::now();
+
+  // Batched mode.
+  std::unique_ptr<vad::Vad> vad_;
+  std::unique_ptr<asr::ChunkTranscriber> chunker_;
+  std::unique_ptr<asr::ChunkTranscriber> cpu_chunker_;  // after a GPU fallback
+  asr::ChunkTranscriber* engine_ = nullptr;             // the one batches go to now
+  std::map<size_t, InFlight> in_flight_;
+  scheduler::ChunkQueue queue_;
+  std::unique_ptr<scheduler::BatchSizeController> batch_size_;
+  std::unique_ptr<scheduler::Governor> governor_;
+  std::vector<scheduler::GovernorEvent> governor_events_;  // from the sampler thread
+  std::mutex governor_mutex_;
+  bool stop_new_work_ = false;
+  std::string stop_reason_;
+
+  // Metrics.
+  std::unique_ptr<metrics::ResourceSampler> sampler_;
+  std::unique_ptr<writers::MetricsLog> metrics_log_;
+  std::vector<metrics::BatchMetrics> batches_;
+  std::vector<std::pair<double, int>> batch_size_history_;
+  std::vector<std::string> events_;
+  double gpu_audio_s_ = 0;
+  double cpu_audio_s_ = 0;
+  int files_failed_ = 0;
+  std::string started_utc_;
+  std::string summary_;  // the report's terminal summary
+};
+
+}  // namespace voiceman::pipeline::detail

@@ -1,0 +1,130 @@
+// Metrics of `voiceman run`: the 1 s resource sampler (which also feeds the governance
+// rules), one OUT/metrics.jsonl line per engine batch, and at the end
+// OUT/performance_report.json and OUT/report.html.
+#include <cmath>
+
+#include "voiceman/core/log.h"
+#include "voiceman/engine/cuda/nvml.h"
+#include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/pipeline/run_impl.h"
+#include "voiceman/report/performance_report.h"
+#include "voiceman/writers/atomic_file.h"
+
+namespace voiceman::pipeline::detail {
+namespace {
+
+constexpr double kMb = 1024.0 * 1024.0;
+
+// NVML readings of one device; nothing when there is no driver.
+metrics::GpuProbe nvml_probe(Device device) {
+  if (device.is_cpu()) return {};
+  auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
+  if (!nvml->has_value()) return {};
+  return [nvml, index = device.index]() -> std::optional<metrics::GpuReading> {
+    const auto info = (*nvml)->device(index);
+    if (!info) return std::nullopt;
+    return metrics::GpuReading{static_cast<double>(info->memory_used) / kMb,
+                               static_cast<double>(info->memory_total) / kMb,
+                               static_cast<double>(std::max(0, info->utilization))};
+  };
+}
+
+}  // namespace
+
+void Run::start_metrics() {
+  started_utc_ = manifest::utc_now();
+  metrics_log_ = std::make_unique<writers::MetricsLog>(setup_.out_dir / "metrics.jsonl",
+                                                       /*append=*/false);
+  governor_ = std::make_unique<scheduler::Governor>(options_.governor);
+  const Device device = setup_.ctx.device;
+  sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(device));
+  sampler_->set_listener([this, device](const metrics::ResourceSample& s) {
+    scheduler::ResourceReading r;
+    r.t_s = s.t_s;
+    r.ram_fraction = s.ram_percent / 100.0;
+    r.rss_mb = s.rss_mb;
+    r.ram_total_mb = s.ram_total_mb;
+    if (s.gpu) {
+      r.gpu_used_mb = s.gpu->used_mb;
+      r.gpu_total_mb = s.gpu->total_mb;
+#ifdef VOICEMAN_CUDA
+      r.gpu_ours_mb = static_cast<double>(cuda::memory_stats(device).reserved) / kMb;
+#endif
+    }
+    auto events = governor_->observe(r);
+    if (events.empty()) return;
+    std::lock_guard lock(governor_mutex_);
+    governor_events_.insert(governor_events_.end(), events.begin(), events.end());
+  });
+  sampler_->start();
+}
+
+std::optional<double> Run::memory_fraction() const {
+  const metrics::ResourceSample s = sampler_->latest();
+  if (engine_ && !engine_->context().device.is_cpu()) {
+    if (s.gpu && s.gpu->total_mb > 0) return s.gpu->used_mb / s.gpu->total_mb;
+    return std::nullopt;
+  }
+  return s.ram_percent / 100.0;
+}
+
+void Run::record_batch(int windows, int files, double audio_s, double wall_s) {
+  metrics::BatchMetrics b;
+  b.batch_id = static_cast<int64_t>(batches_.size());
+  b.batch_size = batch_size_ ? batch_size_->size() : windows;
+  b.files = files;
+  b.audio_s = audio_s;
+  b.wall_s = wall_s;
+  b.device = engine_ ? engine_->context().device.str() : setup_.ctx.device.str();
+  metrics::set_resources(b, sampler_->latest());
+  int failed = 0;
+  for (const auto& r : records_) failed += r.status == manifest::InputStatus::failed;
+  b.files_done = completed_;
+  b.files_failed = failed;
+  b.t_end_s = seconds_since(started_);
+  metrics::finalize_rates(b);
+  metrics_log_->write(metrics::to_json(b));
+  batches_.push_back(b);
+  if (!engine_) (setup_.ctx.device.is_cpu() ? cpu_audio_s_ : gpu_audio_s_) += audio_s;
+}
+
+void Run::write_report() {
+  sampler_->stop();
+  report::RunSummaryInput in;
+  in.started_utc = started_utc_;
+  in.finished_utc = manifest::utc_now();
+  in.model = options_.model_dir;
+  in.compute_type = models::compute_type_name(setup_.model->compute_type());
+  in.device = setup_.ctx.device.str();
+  in.wall_s = seconds_since(started_);
+  in.batches = batches_;
+  in.samples = sampler_->series();
+  in.batch_size_history = batch_size_history_;
+  in.events = events_;
+  in.gpu_audio_s = gpu_audio_s_;
+  in.cpu_audio_s = cpu_audio_s_;
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const manifest::InputRecord& r = records_[i];
+    if (r.status == manifest::InputStatus::pending) continue;
+    report::FileOutcome f;
+    f.path = r.relative_path;
+    f.status = resumed_inputs_[i] ? "resumed" : std::string(manifest::status_name(r.status));
+    f.audio_s = r.audio_s;
+    f.processing_s = resumed_inputs_[i] ? 0 : r.processing_s;
+    f.device = in.device;
+    if (r.status != manifest::InputStatus::ok) {
+      f.stage = r.stage;
+      f.error = r.error;
+      f.error_class = std::string(manifest::error_class_name(r.error_class));
+    }
+    in.files.push_back(std::move(f));
+  }
+  const nlohmann::ordered_json json = report::performance_report(in);
+  writers::write_file_atomic(
+      setup_.out_dir / "performance_report.json",
+      json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  writers::write_file_atomic(setup_.out_dir / "report.html", report::render_html(in, json));
+  summary_ = report::terminal_summary(json);
+}
+
+}  // namespace voiceman::pipeline::detail

@@ -1,0 +1,187 @@
+// Batched mode end to end on real recordings: chunks of several files share engine
+// batches, yet every transcript equals the one the file gets alone; the engine memory
+// cap forces out-of-memory and the batch halves until it fits; the report agrees with
+// metrics.jsonl.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "run_fixture.h"
+#include "voiceman/core/errors.h"
+#include "voiceman/metrics/batch_metrics.h"
+
+namespace voiceman::pipeline::test {
+namespace {
+
+using voiceman::testing::ffmpeg_convert;
+using voiceman::testing::run_shell;
+using voiceman::testing::shared_data_dir;
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+class BatchedRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!engine_available()) GTEST_SKIP() << "needs models (tiny.en, Silero VAD) and ffmpeg";
+    root_ = voiceman::testing::scratch_dir("batched_run");
+    in_ = root_ / "in";
+    fs::create_directories(in_);
+    const fs::path data = shared_data_dir();
+    // A 60 s call (two recordings joined: several chunks), 30 s meeting audio, short clips.
+    const std::string joined = (in_ / "call-60s.m4a").string();
+    ASSERT_EQ(
+        run_shell("ffmpeg -v error -y -i " +
+                  voiceman::testing::quote((data / "sample.wav").string()) + " -i " +
+                  voiceman::testing::quote((data / "ami/ami_trn00.wav").string()) +
+                  " -filter_complex '[0:a]aresample=16000,aformat=channel_layouts=mono[a];"
+                  "[1:a]aresample=16000,aformat=channel_layouts=mono[b];[a][b]concat=n=2:v=0:a=1'"
+                  " -c:a aac " +
+                  voiceman::testing::quote(joined)),
+        0);
+    ffmpeg_convert(data / "ami/ami_trn03.wav", in_ / "meeting.mp3");
+    fs::copy_file(data / "jfk.flac", in_ / "jfk.flac");
+    for (const char* id : {"1688-142285-0000", "2033-164914-0006", "2414-128291-0002"}) {
+      const std::string spk = std::string(id).substr(0, 4);
+      fs::copy_file(data / "librispeech_test-other" / spk / (std::string(id) + ".flac"),
+                    in_ / (std::string(id) + ".flac"));
+    }
+  }
+
+  static std::vector<std::string> names() {
+    return {"call-60s.m4a",          "meeting.mp3",           "jfk.flac",
+            "1688-142285-0000.flac", "2033-164914-0006.flac", "2414-128291-0002.flac"};
+  }
+
+  // segments with text, times and words of one transcript JSON.
+  static nlohmann::json content(const fs::path& out, const std::string& name) {
+    const nlohmann::json j = read_json(out / "transcripts" / (name + ".json"));
+    nlohmann::json segs = nlohmann::json::array();
+    for (const auto& s : j.at("segments")) {
+      nlohmann::json c = {{"start", s.at("start")}, {"end", s.at("end")}, {"text", s.at("text")}};
+      c["words"] = s.contains("words") ? s.at("words") : nlohmann::json::array();
+      segs.push_back(c);
+    }
+    return segs;
+  }
+
+  fs::path root_, in_;
+};
+
+TEST_F(BatchedRun, AcrossFilesEqualsFileByFile) {
+  RunOptions together = fast_options({in_.string()}, root_ / "together");
+  together.batch.initial = 8;
+  LogCapture log;
+  int max_files_in_a_batch = 0;
+  Hooks hooks;
+  hooks.transcribe_start = [&](const std::vector<std::string>& n) {
+    max_files_in_a_batch = std::max(max_files_in_a_batch, static_cast<int>(n.size()));
+  };
+  const RunReport all = run_quietly(together, &hooks);
+  ASSERT_EQ(all.ok, 6) << all.failed;
+  EXPECT_GE(max_files_in_a_batch, 4) << "chunks of several files should share a batch";
+
+  for (const std::string& name : names()) {
+    RunOptions alone = fast_options({(in_ / name).string()}, root_ / ("alone-" + name));
+    alone.batch.initial = 8;
+    ASSERT_EQ(run_quietly(alone).ok, 1) << name;
+    const nlohmann::json a = content(root_ / "together", name);
+    const nlohmann::json b = content(root_ / ("alone-" + name), name);
+    EXPECT_FALSE(a.empty()) << name << " has no speech?";
+    EXPECT_EQ(a, b) << name;
+  }
+  // The joined call holds two recordings' speech, so more than one 30 s chunk.
+  const nlohmann::json call = content(root_ / "together", "call-60s.m4a");
+  EXPECT_GT(call.back().at("end").get<double>(), 45.0);
+}
+
+TEST_F(BatchedRun, MemoryCapForcesHalvingThenSucceeds) {
+  RunOptions o = fast_options({in_.string()}, root_ / "capped");
+  o.batch.initial = 8;
+  // Fits a couple of windows' encoder activations, not eight.
+  o.engine_memory_cap_mb = 160;
+  LogCapture log;
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.ok, 6);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_TRUE(log.contains("Reducing batch size to 4")) << "no halving logged";
+  const nlohmann::json report = read_json(root_ / "capped" / "performance_report.json");
+  bool reduced = false;
+  for (const auto& e : report.at("events"))
+    reduced |= e.get<std::string>().find("Reducing batch size to") != std::string::npos;
+  EXPECT_TRUE(reduced);
+  const auto& history = report.at("batch_size_history");
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_LT(history.back().at("batch_size").get<int>(), 8);
+}
+
+TEST_F(BatchedRun, ReportAgreesWithMetrics) {
+  const fs::path out = root_ / "report";
+  RunOptions o = fast_options({in_.string()}, out);
+  o.batch.initial = 4;
+  const RunReport r = run_quietly(o);
+  ASSERT_EQ(r.ok, 6);
+  const auto batches = metrics::read_metrics_jsonl(out / "metrics.jsonl");
+  ASSERT_FALSE(batches.empty());
+  double audio = 0;
+  int windows = 0;
+  for (const auto& b : batches) {
+    audio += b.audio_s;
+    windows += b.batch_size;
+    EXPECT_EQ(b.device, "cpu");
+    EXPECT_GT(b.wall_s, 0);
+    EXPECT_GT(b.rss_mb, 0);
+    EXPECT_FALSE(b.gpu.has_value());
+  }
+  EXPECT_EQ(batches.back().files_done, 6);
+  const nlohmann::json report = read_json(out / "performance_report.json");
+  EXPECT_EQ(report.at("total_files").get<int>(), 6);
+  EXPECT_EQ(report.at("successful").get<int>(), 6);
+  EXPECT_EQ(report.at("failed").get<int>(), 0);
+  for (const char* key : {"total_time", "total_time_minutes", "avg_time_per_file_seconds",
+                          "realtime_factor", "gpu_utilization", "cpu_utilization", "memory_peak_mb",
+                          "memory_mean_mb", "batch_size_history", "failed_files"})
+    EXPECT_TRUE(report.contains(key)) << key;
+  EXPECT_TRUE(report.at("gpu_utilization").is_null());
+  EXPECT_EQ(report.at("batches").at("count").get<size_t>(), batches.size());
+  EXPECT_NEAR(report.at("batches").at("audio_s").get<double>(), audio, 1e-6);
+  EXPECT_TRUE(fs::exists(out / "report.html"));
+  EXPECT_FALSE(r.summary.empty());
+}
+
+TEST_F(BatchedRun, CudaRequestWithoutGpuFallsBackToTheCpu) {
+  RunOptions o = fast_options({(in_ / "jfk.flac").string()}, root_ / "cuda");
+  o.device = "cuda";
+  LogCapture log;
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.ok, 1);
+  EXPECT_TRUE(log.contains("GPU not available, using CPU fallback"));
+  const auto batches = metrics::read_metrics_jsonl(root_ / "cuda" / "metrics.jsonl");
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches.front().device, "cpu");
+}
+
+TEST_F(BatchedRun, SequentialModeKeepsTheSeekLoop) {
+  const fs::path out = root_ / "sequential";
+  RunOptions o = fast_options({(in_ / "jfk.flac").string(), (in_ / "meeting.mp3").string()}, out);
+  o.mode = RunMode::sequential;
+  o.transcribe.condition_on_previous_text = true;  // allowed here, refused in batched mode
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.ok, 2);
+  const auto batches = metrics::read_metrics_jsonl(out / "metrics.jsonl");
+  ASSERT_EQ(batches.size(), 1u);  // both recordings in one engine call
+  EXPECT_EQ(batches[0].files, 2);
+  const nlohmann::json jfk = content(out, "jfk.flac");
+  ASSERT_FALSE(jfk.empty());
+  EXPECT_NE(jfk[0].at("text").get<std::string>().find("fellow Americans"), std::string::npos);
+
+  RunOptions batched = o;
+  batched.mode = RunMode::batched;
+  EXPECT_THROW(validate(batched), ConfigError);
+}
+
+}  // namespace
+}  // namespace voiceman::pipeline::test
