@@ -7,6 +7,7 @@
 #include <random>
 
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/primitives/cpu_bf16.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 
 namespace voiceman::ops {
@@ -172,6 +173,47 @@ TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {
       for (int j = 0; j < 40; ++j) row += weights.data<float>()[j];
       EXPECT_NEAR(row, 1.0, 1e-5);
     }
+  }
+}
+
+TEST(Ops, Bf16EncoderAttentionIsCloseToFloat32) {
+  // int8_bfloat16's encoder path: bf16 products, float32 softmax. Where the CPU lacks
+  // native bf16 the flag must fall back to the float32 path, exactly.
+  const Tensor q = random_tensor({2, 64, 48}, 21), k = random_tensor({2, 64, 48}, 22),
+               v = random_tensor({2, 64, 48}, 23);
+  ExecContext fast = cpu();
+  fast.bf16_attention = true;
+  Tensor out;
+  attention(fast, q, k, v, 4, false, out);
+  const std::vector<float> ref = naive_attention(q, k, v, 4, false);
+  const float diff = max_abs_diff(out, ref);
+  if (primitives::cpu::bf16_gemm_supported()) {
+    EXPECT_LT(diff, 3e-2f);  // bf16 keeps 8 significant bits
+    EXPECT_GT(diff, 0.f);    // and it did take the bf16 path
+  } else {
+    EXPECT_LT(diff, 1e-4f);
+  }
+  // The causal (decoder) case never uses bf16.
+  Tensor causal_out;
+  attention(fast, q, k, v, 4, true, causal_out);
+  EXPECT_LT(max_abs_diff(causal_out, naive_attention(q, k, v, 4, true)), 1e-4f);
+}
+
+TEST(Ops, CachedAttentionRowsSharingASlotEqualRowsAlone) {
+  // Beams of one window share its cache slot and length: computed as one group, each row
+  // must still be its own attention.
+  const Tensor k = random_tensor({3, 50, 32}, 31), v = random_tensor({3, 50, 32}, 32);
+  const Tensor q = random_tensor({6, 32}, 33);
+  const int32_t slots[] = {2, 2, 0, 2, 1, 2}, lengths[] = {50, 50, 30, 50, 7, 40};
+  Tensor together;
+  cached_attention(cpu(), q, k, v, slots, lengths, 4, together);
+  for (int r = 0; r < 6; ++r) {
+    Tensor qr({1, 32}), alone;
+    std::copy_n(q.data<float>() + r * 32, 32, qr.data<float>());
+    cached_attention(cpu(), qr, k, v, std::span<const int32_t>(slots + r, 1),
+                     std::span<const int32_t>(lengths + r, 1), 4, alone);
+    for (int e = 0; e < 32; ++e)
+      EXPECT_NEAR(together.data<float>()[r * 32 + e], alone.data<float>()[e], 1e-6f) << r;
   }
 }
 

@@ -27,6 +27,10 @@ struct ExecContext {
   // blocking stream (cuda::Stream is): tensor uploads, downloads and zeroing run on the
   // legacy default stream and rely on that ordering.
   void* stream = nullptr;
+  // CPU: the attention products of long sequences (the encoder) take bfloat16 inputs
+  // with float32 accumulation, where the CPU multiplies bf16 natively. Set by the model
+  // for the int8_bfloat16 compute type only.
+  bool bf16_attention = false;
 };
 
 }  // namespace voiceman

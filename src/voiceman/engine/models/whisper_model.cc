@@ -7,6 +7,7 @@
 #include "voiceman/core/log.h"
 #include "voiceman/engine/models/model_file.h"
 #include "voiceman/engine/models/whisper_decoder.h"
+#include "voiceman/engine/primitives/cpu_bf16.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 #ifdef VOICEMAN_CUDA
 #include "voiceman/engine/cuda/runtime.h"
@@ -92,7 +93,7 @@ class WeightLoader {
     ops::LinearWeight w;
     Tensor weight = source_.get(prefix + "/weight", {out, in});
     if (source_.has(prefix + "/bias")) w.bias = vec(prefix + "/bias", out);
-    if (quantize && type_ == ComputeType::int8) {
+    if (quantize && is_int8(type_)) {
       w.weight = Tensor({out, in}, DType::i8);
       w.scales = Tensor({out}, DType::f32);
       primitives::cpu::quantize_rows(weight.data<float>(), static_cast<int>(out),
@@ -134,8 +135,13 @@ ComputeType parse_compute_type(const std::string& name) {
   if (name == "int8") return ComputeType::int8;
   if (name == "float16") return ComputeType::float16;
   if (name == "bfloat16") return ComputeType::bfloat16;
+  if (name == "int8_bfloat16") return ComputeType::int8_bfloat16;
   throw ConfigError("unknown compute type '" + name +
-                    "' (use float32 or int8; float16 or bfloat16 on a GPU)");
+                    "' (use float32, int8 or int8_bfloat16; float16 or bfloat16 on a GPU)");
+}
+
+ComputeType best_cpu_compute_type() {
+  return primitives::cpu::bf16_gemm_supported() ? ComputeType::int8_bfloat16 : ComputeType::int8;
 }
 
 std::string compute_type_name(ComputeType type) {
@@ -146,6 +152,8 @@ std::string compute_type_name(ComputeType type) {
       return "float16";
     case ComputeType::bfloat16:
       return "bfloat16";
+    case ComputeType::int8_bfloat16:
+      return "int8_bfloat16";
     default:
       return "float32";
   }
@@ -161,6 +169,8 @@ DType activation_dtype(ComputeType type, Device device) {
   switch (type) {
     case ComputeType::float32:
       return DType::f32;
+    case ComputeType::int8_bfloat16:
+      throw ConfigError("compute type int8_bfloat16 is for the CPU; use int8 or bfloat16 on a GPU");
     case ComputeType::bfloat16:
       return DType::bf16;
     default:
@@ -319,6 +329,8 @@ Tensor WhisperModel::encode(const ExecContext& ctx, const Tensor& features) cons
     ops::cast(ctx, input, dtype_, converted);
     input = converted;
   }
+  ExecContext ectx = ctx;
+  ectx.bf16_attention = compute_type_ == ComputeType::int8_bfloat16;
   Tensor h1, h2, x;
   ops::conv1d(ctx, input, conv1_w_, conv1_b_, 1, 1, h1);
   ops::gelu(ctx, h1);
@@ -331,7 +343,7 @@ Tensor WhisperModel::encode(const ExecContext& ctx, const Tensor& features) cons
   }
   Tensor flat = x.reshape({batch * t, d});
   layers::Workspace ws;
-  for (const auto& layer : encoder_layers_) layer.forward(ctx, flat, batch, ws);
+  for (const auto& layer : encoder_layers_) layer.forward(ectx, flat, batch, ws);
   Tensor out;
   encoder_norm_.forward(ctx, flat, out);
   return out.reshape({batch, t, d});

@@ -13,8 +13,17 @@ namespace voiceman::models {
 
 // float32 and int8 run on every device. float16/bfloat16 need a CUDA device; there int8
 // means int8 weights with float16 activations (CTranslate2's int8_float16).
-enum class ComputeType { float32, int8, float16, bfloat16 };
+// int8_bfloat16 (CPU): int8 linear layers as int8, plus bfloat16 products in the encoder's
+// attention on CPUs with native bf16 (elsewhere it equals int8).
+enum class ComputeType { float32, int8, float16, bfloat16, int8_bfloat16 };
+// int8 or int8_bfloat16: linear weights quantised to int8.
+inline bool is_int8(ComputeType type) {
+  return type == ComputeType::int8 || type == ComputeType::int8_bfloat16;
+}
 ComputeType parse_compute_type(const std::string& name);  // throws ConfigError
+// The fastest CPU compute type here: int8_bfloat16 where the CPU multiplies bf16 natively,
+// int8 elsewhere.
+ComputeType best_cpu_compute_type();
 std::string compute_type_name(ComputeType type);
 // The dtype of activations and float weights for a compute type on a device.
 DType activation_dtype(ComputeType type, Device device);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "voiceman/engine/ops/ops_cpu.h"
+#include "voiceman/engine/primitives/cpu_bf16.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 #include "voiceman/engine/primitives/fast_math.h"
 #include "voiceman/engine/primitives/simd.h"
@@ -95,6 +96,13 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
     return;
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  if (ctx.bf16_attention && !causal && !w_out && prim::bf16_gemm_supported()) {
+    for (int64_t b = 0; b < batch; ++b)
+      prim::attention_bf16(q.data<float>() + b * tq * model, k.data<float>() + b * tk * model,
+                           v.data<float>() + b * tk * model, out.data<float>() + b * tq * model, tq,
+                           tk, model, num_heads, scale, ctx.threads);
+    return;
+  }
   std::vector<float> scores(static_cast<size_t>(tq * tk));
   for (int64_t p = 0; p < batch * num_heads; ++p) {
     const int64_t b = p / num_heads, h = p % num_heads;
@@ -139,9 +147,9 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   const int64_t pairs = static_cast<int64_t>(groups.size()) * num_heads;
   int64_t work = 0;
   for (int32_t len : lengths) work += len;
-  // Per (group, head): scores = Q K^T and out = P V as two small GEMMs. Keys and values
-  // are read once for all the group's queries (the beams of one window), and the GEMM
-  // vectorises over keys instead of reducing each dh-long dot product on its own.
+    // Per (group, head): scores = Q K^T and out = P V as two small GEMMs. Keys and values
+    // are read once for all the group's queries (the beams of one window), and the GEMM
+    // vectorises over keys instead of reducing each dh-long dot product on its own.
 #pragma omp parallel num_threads(ctx.threads) if (work * model > 65536)
   {
     std::vector<float> scores(widest * static_cast<size_t>(capacity));

@@ -1,0 +1,124 @@
+#include "voiceman/engine/primitives/cpu_bf16.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "voiceman/engine/primitives/fast_math.h"
+#include "voiceman/engine/primitives/simd.h"
+
+#ifdef VOICEMAN_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace voiceman::primitives::cpu {
+
+#ifdef VOICEMAN_HAVE_DNNL
+namespace {
+
+using dt = dnnl::memory::data_type;
+using dims = dnnl::memory::dims;
+
+// float32 -> bfloat16 bits, round to nearest even (inputs are finite here).
+inline uint16_t bf16_bits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+VOICEMAN_MULTIVERSION void to_bf16(const float* src, uint16_t* dst, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_bits(src[i]);
+}
+
+// Row softmax of float32 scores, written out as bfloat16 probabilities.
+VOICEMAN_MULTIVERSION void softmax_to_bf16(float* scores, uint16_t* probs, int64_t rows,
+                                           int64_t cols, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = scores + r * cols;
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < cols; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < cols; ++j) {
+      row[j] = fast_exp(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.f / sum;
+    uint16_t* out = probs + r * cols;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) out[j] = bf16_bits(row[j] * inv);
+  }
+}
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+}  // namespace
+
+bool bf16_gemm_supported() {
+  static const bool ok = [] {
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+  }();
+  return ok;
+}
+
+void attention_bf16(const float* q, const float* k, const float* v, float* out, int64_t tq,
+                    int64_t tk, int64_t model, int heads, float scale, int threads) {
+  const int64_t dh = model / heads;
+  threads = threads > 0 ? threads : 1;
+  omp_set_num_threads(threads);  // oneDNN runs on the caller's OpenMP pool
+  std::vector<uint16_t> qb(static_cast<size_t>(tq * model)), kb(static_cast<size_t>(tk * model)),
+      vb(static_cast<size_t>(tk * model)), probs(static_cast<size_t>(tq * tk));
+  std::vector<float> scores(static_cast<size_t>(tq * tk));
+  to_bf16(q, qb.data(), tq * model);
+  to_bf16(k, kb.data(), tk * model);
+  to_bf16(v, vb.data(), tk * model);
+
+  const dnnl::engine& eng = cpu_engine();
+  dnnl::stream stream(eng);
+  // One head at a time, read in place from the interleaved [t, model] layout.
+  const dnnl::memory::desc q_md(dims{tq, dh}, dt::bf16, dims{model, 1});
+  const dnnl::memory::desc kt_md(dims{dh, tk}, dt::bf16, dims{1, model});
+  const dnnl::memory::desc s_md(dims{tq, tk}, dt::f32, dims{tk, 1});
+  const dnnl::memory::desc p_md(dims{tq, tk}, dt::bf16, dims{tk, 1});
+  const dnnl::memory::desc v_md(dims{tk, dh}, dt::bf16, dims{model, 1});
+  const dnnl::memory::desc o_md(dims{tq, dh}, dt::f32, dims{model, 1});
+  dnnl::primitive_attr scaled;
+  scaled.set_output_scales(0, {scale});
+  // oneDNN caches created primitives: the same shapes do not JIT again.
+  const dnnl::matmul qk(
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, kt_md, s_md), scaled, eng));
+  const dnnl::matmul pv(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p_md, v_md, o_md), eng));
+  for (int h = 0; h < heads; ++h) {
+    dnnl::memory q_mem(q_md, eng, qb.data() + h * dh), k_mem(kt_md, eng, kb.data() + h * dh),
+        s_mem(s_md, eng, scores.data()), p_mem(p_md, eng, probs.data()),
+        v_mem(v_md, eng, vb.data() + h * dh), o_mem(o_md, eng, out + h * dh);
+    qk.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, s_mem}});
+    stream.wait();
+    softmax_to_bf16(scores.data(), probs.data(), tq, tk, threads);
+    pv.execute(stream, {{DNNL_ARG_SRC, p_mem}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, o_mem}});
+    stream.wait();
+  }
+}
+
+#else
+
+bool bf16_gemm_supported() { return false; }
+
+void attention_bf16(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t,
+                    int, float, int) {
+  throw std::runtime_error("bf16 attention needs oneDNN");
+}
+
+#endif
+
+}  // namespace voiceman::primitives::cpu
