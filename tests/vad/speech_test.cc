@@ -134,6 +134,24 @@ TEST(CollectChunks, OversizedRegionGetsItsOwnChunkAndNoSpeechGivesNone) {
   EXPECT_THROW(collect_chunks(Regions{}, 16000, 0), ConfigError);
 }
 
+TEST(SpanChunks, SpansKeepThePausesAndStayWithinTheMaximum) {
+  const Regions r{{100, 200}, {300, 450}, {500, 700}, {900, 950}, {2000, 2100}};
+  const auto chunks = span_chunks(r, 1000, 0.5);  // spans of at most 500 samples
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[0].regions, (Regions{{100, 200}, {300, 450}}));
+  EXPECT_EQ(chunks[0].offset_samples, 100);    // the recording's time, not the speech's
+  EXPECT_EQ(chunks[0].duration_samples, 350);  // the pause 200..300 is inside
+  EXPECT_EQ(chunks[1].regions, (Regions{{500, 700}, {900, 950}}));
+  EXPECT_DOUBLE_EQ(chunks[1].offset_s, 0.5);
+  EXPECT_DOUBLE_EQ(chunks[1].duration_s, 0.45);  // 500..950: exactly within 500 samples
+  EXPECT_EQ(chunks[2].offset_samples, 2000);
+  for (const auto& c : chunks) EXPECT_LE(c.duration_samples, 500);
+  EXPECT_TRUE(span_chunks(Regions{}, 16000, 30).empty());
+  EXPECT_THROW(span_chunks(r, 16000, 0), ConfigError);
+  // A region longer than the limit is a span of its own.
+  EXPECT_EQ(span_chunks(Regions{{0, 800}, {900, 1000}}, 1000, 0.5).size(), 2u);
+}
+
 TEST(SpeechTimeline, MapsConcatenatedSpeechBackToTheRecording) {
   // 1 s of silence removed before the first region, 2 s before the second.
   const Regions r{{1000, 2000}, {3000, 5000}};

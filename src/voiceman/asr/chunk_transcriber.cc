@@ -16,6 +16,7 @@ namespace {
 
 constexpr int kWindowFrames = features::MelExtractor::kChunkFrames;  // 30 s
 constexpr double kFramesPerSecond = 100.0;
+constexpr double kMinRemainderS = 1.0;  // shorter leftovers are not decoded again
 
 // CPU time of the whole process: how the debug log splits a batch between encoder and
 // decoder without being fooled by other processes on the cores.
@@ -125,6 +126,11 @@ std::vector<ChunkOutput> ChunkTranscriber::transcribe(const std::vector<ChunkInp
   for (size_t i = 0; i < chunks.size(); ++i) {
     out[i].segments = std::move(results[i].segments);
     out[i].pending_words = std::move(results[i].pending_words);
+    // faster-whisper's seek loop would go on from the last timestamp; a chunk does the
+    // same through a continuation chunk when at least kMinRemainder of audio is left.
+    const double duration = static_cast<double>(chunks[i].audio.size()) / 16000.0;
+    const double consumed = (results[i].next_seek - requests[i].seek) / kFramesPerSecond;
+    if (consumed > 0 && duration - consumed >= kMinRemainderS) out[i].continue_from_s = consumed;
   }
   return out;
 }

@@ -34,6 +34,9 @@ struct ChunkOutput {
   std::string language;
   float language_probability = 1;
   bool language_detected = false;
+  // Seconds into the chunk where decoding stopped with speech left (the last timestamp
+  // came early, as the seek loop would notice): the rest is decoded as a chunk of its own.
+  std::optional<double> continue_from_s;
 };
 
 class ChunkTranscriber {

@@ -127,6 +127,27 @@ std::vector<SpeechChunk> collect_chunks(std::span<const SpeechRegion> regions, i
   return chunks;
 }
 
+std::vector<SpeechChunk> span_chunks(std::span<const SpeechRegion> regions, int sample_rate,
+                                     double max_duration_s) {
+  if (!(max_duration_s > 0)) throw ConfigError("span_chunks: max_duration_s must be > 0");
+  const auto limit = static_cast<int64_t>(max_duration_s * sample_rate);
+  std::vector<SpeechChunk> chunks;
+  for (const SpeechRegion& r : regions) {
+    if (chunks.empty() || r.end - chunks.back().offset_samples > limit) {
+      chunks.emplace_back();
+      chunks.back().offset_samples = r.start;
+    }
+    SpeechChunk& c = chunks.back();
+    c.regions.push_back(r);
+    c.duration_samples = r.end - c.offset_samples;
+  }
+  for (SpeechChunk& c : chunks) {
+    c.offset_s = static_cast<double>(c.offset_samples) / sample_rate;
+    c.duration_s = static_cast<double>(c.duration_samples) / sample_rate;
+  }
+  return chunks;
+}
+
 SpeechTimeline::SpeechTimeline(std::span<const SpeechRegion> regions, int sample_rate,
                                int precision)
     : sample_rate_(sample_rate), precision_(precision) {

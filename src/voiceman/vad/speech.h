@@ -41,6 +41,15 @@ struct SpeechChunk {
 std::vector<SpeechChunk> collect_chunks(std::span<const SpeechRegion> regions,
                                         int sample_rate = 16000, double max_duration_s = 30.0);
 
+// Consecutive regions grouped into spans of the recording of at most max_duration_s,
+// from the first region's start to the last one's end, pauses included (how WhisperX
+// merges VAD segments). offset is the span's start in the recording, so times inside a
+// span need no mapping; a span's audio is the recording between offset and
+// offset + duration. A single region longer than the limit (only with an unbounded
+// max_speech_duration_s) becomes a span of its own.
+std::vector<SpeechChunk> span_chunks(std::span<const SpeechRegion> regions, int sample_rate = 16000,
+                                     double max_duration_s = 30.0);
+
 // Maps a time in the concatenated speech of `regions` back to the recording
 // (SpeechTimestampsMap): the silence removed before the region is added back, and the
 // result is rounded to `precision` decimals like Python's round().
