@@ -7,6 +7,7 @@
 
 #include "support/corpus.h"
 #include "support/paths.h"
+#include "voiceman/assign/assign.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/writers/rttm_writer.h"
 
@@ -107,6 +108,58 @@ TEST(Rttm, ReadsTheReferenceAndWritesItBack) {
     EXPECT_NEAR(again[i].end, turns[i].end, 2e-3);
     EXPECT_EQ(again[i].speaker, turns[i].speaker);
   }
+}
+
+// A transcript after diarization and assignment, in every format: speaker on segments and
+// words in the JSON, "[SPEAKER_xx]: " cues in SRT/VTT/TXT, the turns in the RTTM.
+TEST(Formats, DiarizedTranscriptInEveryFormat) {
+  Transcript t;
+  t.language = "en";
+  t.duration = 6;
+  Segment a;
+  a.start = 0.0;
+  a.end = 2.0;
+  a.text = " Hello?";
+  a.words = {{" Hello?", 0.2, 1.0, 0.9f, std::nullopt}};
+  Segment b;
+  b.start = 2.5;
+  b.end = 5.0;
+  b.text = " Oh, hello.";
+  b.words = {{" Oh,", 2.6, 2.9, 0.8f, std::nullopt}, {" hello.", 3.0, 4.8, 0.7f, std::nullopt}};
+  t.segments = {a, b};
+  const std::vector<SpeakerTurn> turns = {
+      {0.1, 2.2, "SPEAKER_00"}, {2.4, 2.95, "SPEAKER_00"}, {2.95, 5.1, "SPEAKER_01"}};
+  assign::assign_speakers(t, turns);
+  const SourceInfo src{"/in/call.wav", "call", 6, "", ""};
+
+  const auto j = nlohmann::json::parse(render(Format::json, t, src));
+  EXPECT_EQ(j["segments"][0]["speaker"], "SPEAKER_00");
+  EXPECT_EQ(j["segments"][0]["words"][0]["speaker"], "SPEAKER_00");
+  EXPECT_EQ(j["segments"][1]["speaker"], "SPEAKER_01");
+  EXPECT_EQ(j["segments"][1]["words"][0]["speaker"], "SPEAKER_00");  // " Oh," 2.6-2.9
+  EXPECT_EQ(j["segments"][1]["words"][1]["speaker"], "SPEAKER_01");
+  EXPECT_EQ(render(Format::txt, t, src), "[SPEAKER_00]: Hello?\n[SPEAKER_01]: Oh, hello.\n");
+  EXPECT_EQ(render(Format::srt, t, src),
+            "1\n00:00:00,000 --> 00:00:02,000\n[SPEAKER_00]: Hello?\n\n"
+            "2\n00:00:02,500 --> 00:00:05,000\n[SPEAKER_01]: Oh, hello.\n");
+  EXPECT_NE(render(Format::vtt, t, src).find("\n[SPEAKER_01]: Oh, hello.\n"), std::string::npos);
+  const std::string rttm = render(Format::rttm, t, src);
+  EXPECT_EQ(rttm,
+            "SPEAKER call 1 0.100 2.100 <NA> <NA> SPEAKER_00 <NA> <NA>\n"
+            "SPEAKER call 1 2.400 0.550 <NA> <NA> SPEAKER_00 <NA> <NA>\n"
+            "SPEAKER call 1 2.950 2.150 <NA> <NA> SPEAKER_01 <NA> <NA>\n");
+  const auto back = parse_rttm(rttm);
+  ASSERT_EQ(back.size(), turns.size());
+  for (size_t i = 0; i < turns.size(); ++i) {
+    EXPECT_NEAR(back[i].start, turns[i].start, 1e-9);
+    EXPECT_NEAR(back[i].end, turns[i].end, 1e-9);
+    EXPECT_EQ(back[i].speaker, turns[i].speaker);
+  }
+  // Not diarized: no speaker fields, no prefixes, an empty RTTM.
+  const auto plain = nlohmann::json::parse(render(Format::json, sample(), src));
+  EXPECT_FALSE(plain["segments"][0].contains("speaker"));
+  EXPECT_FALSE(plain["segments"][0]["words"][0].contains("speaker"));
+  EXPECT_EQ(render(Format::rttm, sample(), src), "");
 }
 
 }  // namespace
