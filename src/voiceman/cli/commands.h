@@ -33,6 +33,7 @@ struct RunArgs {
   bool no_condition = false;  // --no-condition-on-previous-text (the default)
   bool no_word_timestamps = false;
   std::string mode = "batched";
+  bool no_continue_chunks = false;
   double ram_cap_percent = 80;
   std::string formats = "json,srt,vtt,txt";
   std::string retry_backoff = "5,15,30";

@@ -35,4 +35,12 @@ std::filesystem::path default_model_dir() { return find_model(kDefaultModelName,
 
 std::filesystem::path default_vad_model() { return find_model(kDefaultVadModelName, ""); }
 
+std::filesystem::path default_segmentation_model() {
+  return find_model("diarization/segmentation-whisperx.bin", "");
+}
+
+std::filesystem::path default_speaker_model() {
+  return find_model("diarization/resemblyzer.pt", "");
+}
+
 }  // namespace voiceman::cli

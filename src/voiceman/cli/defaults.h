@@ -15,5 +15,8 @@ std::filesystem::path default_model_dir();
 // The Silero VAD model of batched mode, found the same way.
 inline constexpr const char* kDefaultVadModelName = "silero_vad_v6.onnx";
 std::filesystem::path default_vad_model();
+// The diarization models (models/diarization/...), found the same way.
+std::filesystem::path default_segmentation_model();
+std::filesystem::path default_speaker_model();
 
 }  // namespace voiceman::cli

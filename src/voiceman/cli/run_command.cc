@@ -132,6 +132,15 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                   "faster-whisper's seek loop per file")
       ->check(CLI::IsMember({"batched", "sequential"}))
       ->capture_default_str();
+  cmd->add_option("--chunk-length", o.vad.max_speech_duration_s,
+                  "Batched mode: longest chunk of speech in seconds (at most 30)")
+      ->capture_default_str();
+  cmd->add_flag("--no-continue-chunks", args.no_continue_chunks,
+                "Batched mode: do not decode the rest of a chunk whose decoding stopped early "
+                "(faster, may drop a last sentence)");
+  cmd->add_flag("--concatenate-speech", o.concatenate_speech,
+                "Batched mode: chunks of speech with the pauses cut out (BatchedInferencePipeline) "
+                "instead of spans of the recording (WhisperX)");
   cmd->add_option("--vad-model", o.vad_model, "Silero VAD model (batched mode)")
       ->capture_default_str();
   cmd->add_option("--batch-size", o.batch.initial,
@@ -147,11 +156,27 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                   "Stop taking new files when this process uses more than this % of RAM")
       ->check(CLI::Range(1.0, 100.0))
       ->capture_default_str();
+  auto& d = o.diarization;
+  cmd->add_flag("--diarize", o.diarize,
+                "Speaker diarization: speaker labels on words and segments, RTTM output");
+  cmd->add_option("--num-speakers", d.num_speakers, "Exactly this many speakers (0 = estimate)")
+      ->capture_default_str();
+  cmd->add_option("--min-speakers", d.min_speakers, "At least this many speakers")
+      ->capture_default_str();
+  cmd->add_option("--max-speakers", d.max_speakers, "At most this many speakers (0 = no limit)")
+      ->capture_default_str();
+  cmd->add_option("--segmentation-model", o.segmentation_model,
+                  "pyannote segmentation checkpoint (PyanNet)")
+      ->capture_default_str();
+  cmd->add_option("--speaker-model", o.speaker_model,
+                  "Speaker embedding checkpoint (resemblyzer GE2E or WeSpeaker ResNet34)")
+      ->capture_default_str();
   cmd->add_option("--batch-windows", t.batch_windows,
                   "Sequential mode: recordings decoded together (one 30 s window each)")
       ->capture_default_str();
   cmd->add_option("--channel", o.channel, "Transcribe only this channel (default: downmix)");
-  cmd->add_option("--formats", args.formats, "Outputs: json,srt,vtt,txt (rttm needs diarization)")
+  cmd->add_option("--formats", args.formats,
+                  "Outputs: json,srt,vtt,txt[,rttm] (--diarize adds rttm by default)")
       ->capture_default_str();
   cmd->add_option("--max-retries", o.max_retries, "Retries of a transiently failing file")
       ->capture_default_str();
@@ -187,6 +212,7 @@ int run_run(const RunArgs& args) {
     o.transcribe.temperatures.assign(temps.begin(), temps.end());
   }
   o.mode = pipeline::parse_run_mode(args.mode);
+  o.continue_chunks = !args.no_continue_chunks;
   if (o.vad_model == pipeline::RunOptions{}.vad_model) o.vad_model = default_vad_model().string();
   if (args.condition && args.no_condition)
     throw ConfigError(
@@ -194,7 +220,13 @@ int run_run(const RunArgs& args) {
   o.transcribe.condition_on_previous_text = args.condition;
   o.governor.ram_cap_fraction = args.ram_cap_percent / 100.0;
   o.transcribe.word_timestamps = !args.no_word_timestamps;
+  const bool default_formats = args.formats == RunArgs{}.formats;
   o.formats = writers::parse_formats(args.formats);
+  if (o.diarize && default_formats) o.formats.push_back(writers::Format::rttm);
+  if (o.segmentation_model == pipeline::RunOptions{}.segmentation_model)
+    o.segmentation_model = default_segmentation_model().string();
+  if (o.speaker_model == pipeline::RunOptions{}.speaker_model)
+    o.speaker_model = default_speaker_model().string();
   o.retry_backoff_s = parse_numbers(args.retry_backoff, "--retry-backoff");
   o.resume = !args.no_resume;
   // The one place the environment is read: the library only sees an option.

@@ -61,6 +61,15 @@ nlohmann::ordered_json to_json(const InputRecord& r) {
       {"audio_seconds", std::round(r.audio_s * 1000) / 1000},
       {"processing_seconds", std::round(r.processing_s * 1000) / 1000},
       {"outputs", std::move(outputs)}};
+  if (!r.speakers.empty()) {
+    nlohmann::ordered_json speakers = nlohmann::ordered_json::array();
+    for (const SpeakerRecord& s : r.speakers)
+      speakers.push_back({{"speaker", s.speaker},
+                          {"seconds", std::round(s.seconds * 1000) / 1000},
+                          {"words", s.words},
+                          {"segments", s.segments}});
+    j["speakers"] = std::move(speakers);
+  }
   if (r.status != InputStatus::ok && r.status != InputStatus::pending) {
     j["stage"] = r.stage;
     j["error"] = r.error;
@@ -87,6 +96,10 @@ InputRecord input_from_json(const nlohmann::ordered_json& j) {
     for (const auto& o : j.at("outputs"))
       r.outputs.push_back({o.at("format").get<std::string>(), o.at("path").get<std::string>(),
                            o.at("sha256").get<std::string>(), o.at("size").get<uint64_t>()});
+    if (j.contains("speakers"))
+      for (const auto& s : j.at("speakers"))
+        r.speakers.push_back({s.at("speaker").get<std::string>(), s.at("seconds").get<double>(),
+                              s.at("words").get<int>(), s.at("segments").get<int>()});
     return r;
   } catch (const nlohmann::ordered_json::exception& e) {
     throw Error(std::string("malformed input record: ") + e.what());

@@ -28,6 +28,15 @@ struct OutputRecord {
   uint64_t size = 0;
 };
 
+// Who spoke how much in one recording (diarized runs).
+struct SpeakerRecord {
+  std::string speaker;  // SPEAKER_00...
+  double seconds = 0;   // speech attributed to the speaker
+  int words = 0;
+  int segments = 0;
+  bool operator==(const SpeakerRecord&) const = default;
+};
+
 struct InputRecord {
   std::string path;                  // absolute path of the original as discovered
   std::string relative_path;         // under its input root; the outputs mirror it
@@ -42,6 +51,7 @@ struct InputRecord {
   double audio_s = 0;       // decoded duration
   double processing_s = 0;  // wall time of the attempt that produced the result
   std::vector<OutputRecord> outputs;
+  std::vector<SpeakerRecord> speakers;  // diarized runs only
 };
 
 // A path left out of the run on purpose (hidden, not media...), recorded for the report.

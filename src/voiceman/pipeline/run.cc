@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "voiceman/asr/transcriber.h"
+#include "voiceman/assign/assign.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/core/host_memory.h"
@@ -79,6 +80,12 @@ Prepared Run::prepare(size_t index) {
     audio::Audio audio = audio::decode_file(in.path, audio::DecodeOptions{options_.channel});
     p.audio_s = audio.duration_s();
     p.samples = std::move(audio.samples);
+    if (diarizer_) {
+      p.stage = "diarize";
+      const auto t = Clock::now();
+      p.turns = diarizer_->run(p.samples, options_.diarization);
+      p.diarize_s = seconds_since(t);
+    }
     if (vad_) {
       p.stage = "vad";
       detect_speech(p);
@@ -170,7 +177,7 @@ void Run::process_batch(std::vector<Prepared>& batch) {
   }
 }
 
-void Run::finish(Prepared& p, const Transcript& transcript, double engine_s) {
+void Run::finish(Prepared& p, Transcript transcript, double engine_s) {
   InputRecord& rec = records_[p.index];
   std::string stage = "integrity";
   std::vector<fs::path> written;  // removed again if a later step fails
@@ -191,6 +198,12 @@ void Run::finish(Prepared& p, const Transcript& transcript, double engine_s) {
                            std::to_string(p.before->size) + " -> " + std::to_string(after.size) +
                            ", mtime " + manifest::format_mtime(p.before->mtime_ns) + " -> " +
                            manifest::format_mtime(after.mtime_ns) + ")");
+    }
+    std::vector<manifest::SpeakerRecord> speakers;
+    if (options_.diarize) {
+      assign::assign_speakers(transcript, p.turns);
+      for (const assign::SpeakerSummary& s : assign::summarize_speakers(transcript))
+        speakers.push_back({s.speaker, s.seconds, s.words, s.segments});
     }
     stage = "write";
     const writers::SourceInfo source{rec.path,
@@ -217,10 +230,12 @@ void Run::finish(Prepared& p, const Transcript& transcript, double engine_s) {
     done.before = p.before;
     done.after = after;
     done.outputs = std::move(outputs);
+    done.speakers = std::move(speakers);
     done.status = InputStatus::ok;
     done.attempts = attempts_[p.index] + 1;
     done.audio_s = p.audio_s;
     done.processing_s = p.seconds + engine_s;
+    diarize_s_ += p.diarize_s;
     // Committed only now, after every output is durably in place.
     setup_.journal->record(done);
     rec = std::move(done);
@@ -400,6 +415,13 @@ RunReport Run::execute() {
 #endif
   }
   if (options_.mode == RunMode::batched) vad_ = std::make_unique<vad::Vad>(options_.vad_model);
+  if (options_.diarize) {
+    // One thread each: diarization runs in the decode workers, beside the engine.
+    ExecContext one;
+    one.threads = 1;
+    diarizer_ = std::make_unique<diarize::Diarizer>(
+        diarize::Diarizer::load(options_.segmentation_model, options_.speaker_model, one));
+  }
   start_metrics();
   if (options_.mode == RunMode::batched)
     run_chunked();

@@ -32,16 +32,25 @@ std::set<size_t> files_of(const std::vector<scheduler::ChunkRef>& batch) {
 
 void Run::detect_speech(Prepared& p) const {
   p.regions = vad_->detect(p.samples, options_.vad);
-  for (const vad::SpeechChunk& chunk :
-       vad::collect_chunks(p.regions, kSampleRate, options_.vad.max_speech_duration_s)) {
-    std::vector<float> audio;
-    for (const vad::SpeechRegion& r : chunk.regions)
-      audio.insert(audio.end(), p.samples.begin() + r.start, p.samples.begin() + r.end);
-    if (audio.empty()) continue;
-    p.chunk_offsets.push_back(chunk.offset_s);
-    p.chunk_audio.push_back(std::move(audio));
+  const double max_s = options_.vad.max_speech_duration_s;
+  if (options_.concatenate_speech) {
+    for (const vad::SpeechChunk& chunk : vad::collect_chunks(p.regions, kSampleRate, max_s)) {
+      std::vector<float> audio;
+      for (const vad::SpeechRegion& r : chunk.regions)
+        audio.insert(audio.end(), p.samples.begin() + r.start, p.samples.begin() + r.end);
+      if (audio.empty()) continue;
+      p.chunk_offsets.push_back(chunk.offset_s);
+      p.chunk_audio.push_back(std::move(audio));
+    }
+  } else {
+    for (const vad::SpeechChunk& chunk : vad::span_chunks(p.regions, kSampleRate, max_s)) {
+      const auto begin = p.samples.begin() + chunk.offset_samples;
+      if (chunk.duration_samples <= 0) continue;
+      p.chunk_offsets.push_back(chunk.offset_s);
+      p.chunk_audio.emplace_back(begin, begin + chunk.duration_samples);
+    }
   }
-  // Only the speech is needed from here on.
+  // Only the chunks are needed from here on.
   p.samples = {};
 }
 
@@ -209,6 +218,7 @@ void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,
       queue_.release_held(r.file);
     }
     f.engine_s += share;
+    if (out.continue_from_s && options_.continue_chunks) continue_chunk(f, r, *out.continue_from_s);
     f.outputs[static_cast<size_t>(r.chunk)] = std::move(out);
     if (--f.remaining == 0) {
       InFlight done = std::move(f);
@@ -218,33 +228,62 @@ void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,
   }
 }
 
+void Run::continue_chunk(InFlight& f, const scheduler::ChunkRef& parent, double from_s) {
+  constexpr int kMaxContinuations = 16;  // per recording: a stubborn chunk cannot loop
+  if (f.continuations >= kMaxContinuations) return;
+  ++f.continuations;
+  Prepared& p = f.prepared;
+  log::debug(records_[parent.file].relative_path, ": chunk ", parent.chunk, " stopped early at ",
+             from_s, " s; decoding the rest as a chunk of its own");
+  const auto& audio = p.chunk_audio[static_cast<size_t>(parent.chunk)];
+  const auto start = std::min(audio.size(), static_cast<size_t>(std::lround(from_s * kSampleRate)));
+  std::vector<float> rest(audio.begin() + static_cast<std::ptrdiff_t>(start), audio.end());
+  const double duration = static_cast<double>(rest.size()) / kSampleRate;
+  p.chunk_offsets.push_back(p.chunk_offsets[static_cast<size_t>(parent.chunk)] + from_s);
+  p.chunk_audio.push_back(std::move(rest));
+  f.outputs.emplace_back();
+  ++f.remaining;
+  const int index = static_cast<int>(p.chunk_audio.size()) - 1;
+  queue_.requeue({scheduler::ChunkRef{parent.file, index, duration}});
+}
+
 void Run::assemble(InFlight& f) {
   Prepared& p = f.prepared;
   Transcript t;
   t.language = f.language.value_or("");
   t.language_probability = f.language_probability;
   t.duration = p.audio_s;
-  const vad::SpeechTimeline timeline(p.regions, kSampleRate);
+  // Concatenated speech has its own timeline; spans are already in the recording's time.
+  std::optional<vad::SpeechTimeline> timeline;
+  if (options_.concatenate_speech) timeline.emplace(p.regions, kSampleRate);
   double last_speech = 0;
-  for (auto& out : f.outputs) {
+  // In time order: continuations were appended after the chunks that follow them.
+  std::vector<size_t> order(f.outputs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return p.chunk_offsets[a] < p.chunk_offsets[b]; });
+  for (size_t index : order) {
+    auto& out = f.outputs[index];
     std::vector<Segment> segments = std::move(out->segments);
     if (out->pending_words)
       last_speech = asr::finish_word_timestamps(segments, std::move(*out->pending_words),
                                                 engine_->eot(), last_speech, options_.transcribe);
     for (Segment& seg : segments) {
       if (seg.start == seg.end || decoding::python_strip(seg.text).empty()) continue;
-      if (!seg.words.empty()) {
+      if (!timeline) {
+        // Nothing to map.
+      } else if (!seg.words.empty()) {
         // A word's two ends are mapped through the region its middle falls in.
         for (Word& w : seg.words) {
-          const int region = timeline.region_index((w.start + w.end) / 2);
-          w.start = timeline.original_time(w.start, region);
-          w.end = timeline.original_time(w.end, region);
+          const int region = timeline->region_index((w.start + w.end) / 2);
+          w.start = timeline->original_time(w.start, region);
+          w.end = timeline->original_time(w.end, region);
         }
         seg.start = seg.words.front().start;
         seg.end = seg.words.back().end;
       } else {
-        seg.start = timeline.original_time(seg.start);
-        seg.end = timeline.original_time(seg.end, std::nullopt, true);
+        seg.start = timeline->original_time(seg.start);
+        seg.end = timeline->original_time(seg.end, std::nullopt, true);
       }
       seg.id = static_cast<int>(t.segments.size()) + 1;
       t.segments.push_back(std::move(seg));
@@ -262,8 +301,8 @@ void Run::switch_device(Device device, const std::string& why) {
       ExecContext ctx;
       ctx.device = Device::cpu();
       ctx.threads = setup_.ctx.threads;
-      const auto model =
-          models::WhisperModel::load(options_.model_dir, models::ComputeType::int8, ctx.device);
+      const auto model = models::WhisperModel::load(options_.model_dir,
+                                                    models::best_cpu_compute_type(), ctx.device);
       cpu_chunker_ = std::make_unique<asr::ChunkTranscriber>(
           model, tokenizer::Tokenizer::load(options_.model_dir), ctx);
     } else {

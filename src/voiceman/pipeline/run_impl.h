@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "voiceman/asr/chunk_transcriber.h"
+#include "voiceman/diarize/diarizer.h"
 #include "voiceman/metrics/batch_metrics.h"
 #include "voiceman/metrics/resources.h"
 #include "voiceman/pipeline/events.h"
@@ -49,6 +50,9 @@ struct Prepared {
   std::vector<vad::SpeechRegion> regions;
   std::vector<std::vector<float>> chunk_audio;  // concatenated speech per chunk
   std::vector<double> chunk_offsets;            // seconds on the speech-only timeline
+  // Diarized runs: who spoke when, found while the engine works on other files.
+  std::vector<SpeakerTurn> turns;
+  double diarize_s = 0;
 };
 
 // A recording whose chunks are in the engine.
@@ -59,6 +63,7 @@ struct InFlight {
   std::optional<std::string> language;
   float language_probability = 1;
   double engine_s = 0;  // its share of the batches it was in
+  int continuations = 0;
 };
 
 struct RetryItem {
@@ -76,7 +81,7 @@ class Run {
   Prepared prepare(size_t index);
   void detect_speech(Prepared& p) const;
   bool outputs_intact(const manifest::InputRecord& previous) const;
-  void finish(Prepared& p, const Transcript& transcript, double engine_s);
+  void finish(Prepared& p, Transcript transcript, double engine_s);
   void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
             std::optional<manifest::FileDigest> before);
   void complete(size_t index, bool resumed);
@@ -95,6 +100,7 @@ class Run {
   void deliver(const std::vector<scheduler::ChunkRef>& batch,
                std::vector<asr::ChunkOutput>&& outputs, double wall_s);
   void fail_in_flight(size_t index, const std::exception_ptr& error);
+  void continue_chunk(InFlight& f, const scheduler::ChunkRef& parent, double from_s);
   void assemble(InFlight& f);
   void switch_device(Device device, const std::string& why);
   void handle_governor_events();
@@ -126,6 +132,8 @@ class Run {
 
   // Batched mode.
   std::unique_ptr<vad::Vad> vad_;
+  std::unique_ptr<diarize::Diarizer> diarizer_;
+  double diarize_s_ = 0;  // diarization time of the files finished so far
   std::unique_ptr<asr::ChunkTranscriber> chunker_;
   std::unique_ptr<asr::ChunkTranscriber> cpu_chunker_;  // after a GPU fallback
   asr::ChunkTranscriber* engine_ = nullptr;             // the one batches go to now

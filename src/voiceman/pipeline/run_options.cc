@@ -36,8 +36,12 @@ void validate(const RunOptions& o) {
   if (o.channel < -1) fail("--channel must be -1 (downmix) or a channel index");
   if (o.formats.empty()) fail("--formats needs at least one format");
   for (writers::Format f : o.formats)
-    if (f == writers::Format::rttm)
-      fail("--formats rttm needs speaker diarization, which this build does not have yet");
+    if (f == writers::Format::rttm && !o.diarize) fail("--formats rttm needs --diarize");
+  if (o.diarize) {
+    if (o.segmentation_model.empty() || o.speaker_model.empty())
+      fail("--diarize needs the segmentation and speaker models");
+    diarize::validate(o.diarization);
+  }
   if (o.max_retries < 0) fail("--max-retries cannot be negative");
   if (o.retry_backoff_s.empty()) fail("--retry-backoff needs at least one delay");
   for (double d : o.retry_backoff_s)
@@ -110,12 +114,35 @@ nlohmann::ordered_json to_json(const asr::TranscribeOptions& o) {
           {"seed", o.seed}};
 }
 
+nlohmann::ordered_json to_json(const diarize::DiarizeOptions& o) {
+  return {{"num_speakers", o.num_speakers},
+          {"min_speakers", o.min_speakers},
+          {"max_speakers", o.max_speakers},
+          {"segmentation_step", o.segmentation_step},
+          {"embedding_step", o.embedding_step},
+          {"onset", o.onset},
+          {"offset", o.offset},
+          {"min_clean_speech_s", o.min_clean_speech_s},
+          {"min_embedding_speech_s", o.min_embedding_speech_s},
+          {"min_active_ratio", o.min_active_ratio},
+          {"clustering_threshold", o.clustering_threshold},
+          {"min_cluster_size", o.min_cluster_size},
+          {"max_clustered_embeddings", o.max_clustered_embeddings},
+          {"min_duration_on", o.min_duration_on},
+          {"min_duration_off", o.min_duration_off}};
+}
+
 nlohmann::ordered_json transcript_settings(const RunOptions& o) {
   nlohmann::ordered_json j = {{"mode", run_mode_name(o.mode)},
                               {"compute_type", o.compute_type},
                               {"channel", o.channel},
                               {"transcribe", to_json(o.transcribe)}};
-  if (o.mode == RunMode::batched) j["vad"] = vad::to_json(o.vad);
+  if (o.mode == RunMode::batched) {
+    j["vad"] = vad::to_json(o.vad);
+    j["chunks"] = o.concatenate_speech ? "concatenated speech" : "spans";
+    j["continue_chunks"] = o.continue_chunks;
+  }
+  if (o.diarize) j["diarization"] = to_json(o.diarization);
   return j;
 }
 
@@ -152,6 +179,9 @@ nlohmann::ordered_json to_json(const RunOptions& o) {
               {"ram_release_above", o.governor.ram_release_above},
               {"ram_cap_fraction", o.governor.ram_cap_fraction}}},
             {"engine_memory_cap_mb", o.engine_memory_cap_mb},
+            {"diarize", o.diarize},
+            {"segmentation_model", o.segmentation_model},
+            {"speaker_model", o.speaker_model},
             {"fault_injection", o.fault ? nlohmann::ordered_json{{"transient", o.fault->transient},
                                                                  {"glob", o.fault->glob},
                                                                  {"count", o.fault->count},

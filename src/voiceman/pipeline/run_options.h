@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "voiceman/asr/options.h"
+#include "voiceman/diarize/options.h"
 #include "voiceman/pipeline/fault_injection.h"
 #include "voiceman/scheduler/batch_size.h"
 #include "voiceman/scheduler/governor.h"
@@ -25,6 +26,14 @@ enum class RunMode { batched, sequential };
 struct RunOptions {
   RunMode mode = RunMode::batched;
   std::string vad_model = "models/silero_vad_v6.onnx";  // batched mode
+  // How VAD regions become chunks of at most 30 s: spans of the recording with their
+  // pauses (WhisperX's merge; the default), or the regions' audio concatenated without
+  // the pauses (faster-whisper's BatchedInferencePipeline).
+  bool concatenate_speech = false;
+  // When a chunk's decoding stops early with at least a second of audio left (Whisper
+  // leaves what it takes for an unfinished last sentence to the next window), decode the
+  // rest as a chunk of its own, as the seek loop would. Off trades completeness for speed.
+  bool continue_chunks = true;
   // BatchedInferencePipeline's VAD settings: chunks of at most 30 s, 160 ms pauses split.
   vad::VadOptions vad = [] {
     vad::VadOptions v;
@@ -39,15 +48,21 @@ struct RunOptions {
     return b;
   }();
   scheduler::GovernorOptions governor;
-  uint64_t engine_memory_cap_mb = 0;         // 0 = no cap on the CPU, 95% of a GPU's memory
+  uint64_t engine_memory_cap_mb = 0;  // 0 = no cap on the CPU, 95% of a GPU's memory
+  // Speaker diarization (who spoke when): turns, speaker fields on words and segments,
+  // RTTM output and a per-speaker summary in the manifest.
+  bool diarize = false;
+  diarize::DiarizeOptions diarization;
+  std::string segmentation_model = "models/diarization/segmentation-whisperx.bin";
+  std::string speaker_model = "models/diarization/resemblyzer.pt";
   std::vector<std::string> inputs;           // files or folders, searched recursively
   std::string out_dir;                       // OUT: transcripts/, manifest.json, journal
   std::string model_dir = "models/tiny.en";  // CTranslate2 Whisper folder
   std::string compute_type = "auto";  // auto (GPU float16, CPU int8), float32, int8, float16...
-  std::string device = "auto";               // auto, cpu or cuda (falls back to CPU)
-  int threads = 0;                           // CPU threads for the engine; 0 = all cores
-  int workers = 1;                           // threads hashing and decoding ahead of the engine
-  int channel = -1;                          // -1 downmixes; N keeps channel N
+  std::string device = "auto";        // auto, cpu or cuda (falls back to CPU)
+  int threads = 0;                    // CPU threads for the engine; 0 = all cores
+  int workers = 1;                    // threads hashing and decoding ahead of the engine
+  int channel = -1;                   // -1 downmixes; N keeps channel N
   std::vector<writers::Format> formats = {writers::Format::json, writers::Format::srt,
                                           writers::Format::vtt, writers::Format::txt};
   int max_retries = 3;                                // retries of a transiently failing input
@@ -81,5 +96,6 @@ nlohmann::ordered_json to_json(const RunOptions& options);
 // The options that change what a transcript says; a resumed run must match them.
 nlohmann::ordered_json transcript_settings(const RunOptions& options);
 nlohmann::ordered_json to_json(const asr::TranscribeOptions& options);
+nlohmann::ordered_json to_json(const diarize::DiarizeOptions& options);
 
 }  // namespace voiceman::pipeline

@@ -119,7 +119,16 @@ void Run::write_report() {
     }
     in.files.push_back(std::move(f));
   }
-  const nlohmann::ordered_json json = report::performance_report(in);
+  nlohmann::ordered_json json = report::performance_report(in);
+  if (options_.diarize) {
+    // Diarization runs in the decode workers beside the engine: its time is summed over
+    // files, and its share is that sum over the run's wall time.
+    json["diarization"] = {{"seconds", diarize_s_},
+                           {"share_of_wall_time", in.wall_s > 0 ? diarize_s_ / in.wall_s : 0.0}};
+    log::info("diarization took ", std::lround(diarize_s_ * 10) / 10.0, " s in all (",
+              std::lround(in.wall_s > 0 ? 100 * diarize_s_ / in.wall_s : 0),
+              "% of the run's wall time)");
+  }
   writers::write_file_atomic(
       setup_.out_dir / "performance_report.json",
       json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

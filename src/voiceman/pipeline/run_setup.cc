@@ -91,10 +91,10 @@ RunSetup prepare_run(const RunOptions& options) {
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // The CPU runs float16/bfloat16 requests as int8 (no half-precision CPU kernels).
-  // auto: half precision on a GPU, int8 on the CPU (the fastest each has).
+  // auto: half precision on a GPU, int8 (with bf16 attention where native) on the CPU.
   models::ComputeType compute =
       options.compute_type == "auto"
-          ? (ctx.device.is_cpu() ? models::ComputeType::int8 : models::ComputeType::float16)
+          ? (ctx.device.is_cpu() ? models::best_cpu_compute_type() : models::ComputeType::float16)
           : models::parse_compute_type(options.compute_type);
   if (ctx.device.is_cpu() &&
       (compute == models::ComputeType::float16 || compute == models::ComputeType::bfloat16)) {
