@@ -1,6 +1,10 @@
 #include "support/paths.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <string>
 
 namespace voiceman::testing {
 
@@ -16,7 +20,12 @@ std::filesystem::path model_dir(const std::string& name) {
 }
 
 std::filesystem::path scratch_dir(const std::string& name) {
+  // Per test as well as per name: ctest -j runs tests of one binary side by side.
   auto dir = std::filesystem::path(VOICEMAN_BINARY_DIR) / "test-scratch" / name;
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info())
+    dir /= std::string(info->test_suite_name()) + "." + info->name();
+  else  // suite-level set-up: one per process
+    dir /= "pid-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
