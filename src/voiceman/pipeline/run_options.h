@@ -61,7 +61,7 @@ struct RunOptions {
   std::string compute_type = "auto";  // auto (GPU float16, CPU int8), float32, int8, float16...
   std::string device = "auto";        // auto, cpu or cuda (falls back to CPU)
   int threads = 0;                    // CPU threads for the engine; 0 = all cores
-  int workers = 1;                    // threads hashing and decoding ahead of the engine
+  int workers = 2;  // threads hashing, decoding, VAD (and diarizing) ahead of the engine
   int channel = -1;                   // -1 downmixes; N keeps channel N
   std::vector<writers::Format> formats = {writers::Format::json, writers::Format::srt,
                                           writers::Format::vtt, writers::Format::txt};
