@@ -16,27 +16,11 @@ namespace prim = primitives::cpu;
 
 namespace {
 
-// In-place softmax of n scores; inlined into each ISA clone of its callers.
-[[gnu::always_inline]] inline void softmax_inplace(float* row, int64_t n) {
-  float mx = row[0];
-#pragma omp simd reduction(max : mx)
-  for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
-  float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = primitives::fast_exp(row[j] - mx);
-    sum += row[j];
-  }
-  const float inv = 1.f / sum;
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-}
-
 VOICEMAN_MULTIVERSION void softmax_rows(float* scores, int64_t tq, int64_t tk, bool causal) {
   for (int64_t i = 0; i < tq; ++i) {
     float* row = scores + i * tk;
     const int64_t visible = causal ? tk - tq + i + 1 : tk;
-    softmax_inplace(row, visible);
+    primitives::softmax_inplace(row, visible);
     for (int64_t j = visible; j < tk; ++j) row[j] = 0.f;
   }
 }

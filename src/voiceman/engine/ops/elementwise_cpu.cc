@@ -33,7 +33,7 @@ void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y) {
   } else if (from == DType::f32 && dtype == DType::f16) {
     for (int64_t i = 0; i < n; ++i) y.data<uint16_t>()[i] = prim::float_to_half(x.data<float>()[i]);
   } else if (from == DType::f32 && dtype == DType::bf16) {
-    for (int64_t i = 0; i < n; ++i) y.data<uint16_t>()[i] = prim::float_to_bf16(x.data<float>()[i]);
+    prim::float_to_bf16(x.data<float>(), y.data<uint16_t>(), static_cast<size_t>(n));
   } else if (from == DType::f16 && dtype == DType::f32) {
     prim::half_to_float(x.data<uint16_t>(), y.data<float>(), static_cast<size_t>(n));
   } else if (from == DType::bf16 && dtype == DType::f32) {

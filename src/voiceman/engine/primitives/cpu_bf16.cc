@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "voiceman/engine/primitives/cpu_primitives.h"
 #include "voiceman/engine/primitives/fast_math.h"
 #include "voiceman/engine/primitives/simd.h"
 
@@ -21,38 +22,17 @@ namespace {
 using dt = dnnl::memory::data_type;
 using dims = dnnl::memory::dims;
 
-// float32 -> bfloat16 bits, round to nearest even (inputs are finite here).
-inline uint16_t bf16_bits(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-VOICEMAN_MULTIVERSION void to_bf16(const float* src, uint16_t* dst, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_bits(src[i]);
-}
-
-// Row softmax of float32 scores, written out as bfloat16 probabilities.
+// Row softmax of float32 scores, written out as bfloat16 probabilities (each row is
+// converted while it is still in cache).
 VOICEMAN_MULTIVERSION void softmax_to_bf16(float* scores, uint16_t* probs, int64_t rows,
                                            int64_t cols, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     float* row = scores + r * cols;
-    float mx = row[0];
-#pragma omp simd reduction(max : mx)
-    for (int64_t j = 0; j < cols; ++j) mx = row[j] > mx ? row[j] : mx;
-    float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < cols; ++j) {
-      row[j] = fast_exp(row[j] - mx);
-      sum += row[j];
-    }
-    const float inv = 1.f / sum;
+    softmax_inplace(row, cols);
     uint16_t* out = probs + r * cols;
 #pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) out[j] = bf16_bits(row[j] * inv);
+    for (int64_t j = 0; j < cols; ++j) out[j] = float_to_bf16(row[j]);
   }
 }
 
@@ -79,9 +59,9 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out, 
   std::vector<uint16_t> qb(static_cast<size_t>(tq * model)), kb(static_cast<size_t>(tk * model)),
       vb(static_cast<size_t>(tk * model)), probs(static_cast<size_t>(tq * tk));
   std::vector<float> scores(static_cast<size_t>(tq * tk));
-  to_bf16(q, qb.data(), tq * model);
-  to_bf16(k, kb.data(), tk * model);
-  to_bf16(v, vb.data(), tk * model);
+  float_to_bf16(q, qb.data(), static_cast<size_t>(tq * model));
+  float_to_bf16(k, kb.data(), static_cast<size_t>(tk * model));
+  float_to_bf16(v, vb.data(), static_cast<size_t>(tk * model));
 
   const dnnl::engine& eng = cpu_engine();
   dnnl::stream stream(eng);

@@ -117,12 +117,9 @@ float bf16_to_float(uint16_t h) {
   return f;
 }
 
-uint16_t float_to_bf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, sizeof x);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);  // NaN
-  x += 0x7fffu + ((x >> 16) & 1);  // round to nearest, ties to even
-  return static_cast<uint16_t>(x >> 16);
+VOICEMAN_MULTIVERSION void float_to_bf16(const float* src, uint16_t* dst, size_t n) {
+#pragma omp simd
+  for (size_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
 }
 
 void half_to_float(const uint16_t* src, float* dst, size_t n) {

@@ -3,6 +3,7 @@
 // raw pointers and sizes, so the ops decide layouts.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace voiceman::primitives::cpu {
 
@@ -15,7 +16,14 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 float half_to_float(uint16_t h);
 float bf16_to_float(uint16_t h);
 uint16_t float_to_half(float f);
-uint16_t float_to_bf16(float f);  // round to nearest even, NaN stays NaN
+// Round to nearest even, NaN stays NaN. Inline and branch-free so bulk loops vectorise.
+inline uint16_t float_to_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  const uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+  return static_cast<uint16_t>((x & 0x7fffffffu) > 0x7f800000u ? (x >> 16) | 0x40u : rounded);
+}
+void float_to_bf16(const float* src, uint16_t* dst, size_t n);
 void half_to_float(const uint16_t* src, float* dst, size_t n);
 void bf16_to_float(const uint16_t* src, float* dst, size_t n);
 

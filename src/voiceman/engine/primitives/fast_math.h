@@ -38,4 +38,20 @@ inline float fast_erf(float x) {
   return std::copysign(e, x);
 }
 
+// In-place softmax of n scores; inlined into each ISA clone of its callers.
+[[gnu::always_inline]] inline void softmax_inplace(float* row, int64_t n) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = fast_exp(row[j] - mx);
+    sum += row[j];
+  }
+  const float inv = 1.f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
 }  // namespace voiceman::primitives
