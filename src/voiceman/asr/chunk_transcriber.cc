@@ -107,7 +107,6 @@ std::vector<ChunkOutput> ChunkTranscriber::transcribe(const std::vector<ChunkInp
     r.segment_size = std::min(kWindowFrames, static_cast<int>(std::ceil(duration)) * 100);
     r.time_offset = chunks[i].offset;
     r.segment_duration = duration;
-    r.skip_silence = true;
     r.defer_word_timestamps = true;
     r.language = out[i].language;
     r.sot_seq = sot_sequence(tokenizer_, r.language, options.task);

@@ -164,7 +164,7 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     const Decoded& d = attempts[i][selectors[i].chosen()];
     r.temperature = selectors[i].final_temperature();
     r.last_speech_timestamp = w.last_speech_timestamp;
-    if (w.skip_silence && decoding::should_skip_window(d.no_speech_prob, d.avg_logprob, policy)) {
+    if (decoding::should_skip_window(d.no_speech_prob, d.avg_logprob, policy)) {
       r.next_seek = w.seek + w.segment_size;  // silence: fast-forward over the window
       continue;
     }

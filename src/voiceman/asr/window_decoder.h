@@ -26,11 +26,10 @@ struct WindowRequest {
   std::vector<int32_t> sot_seq;
   std::string language;
   double last_speech_timestamp = 0;
-  // Batched VAD chunks (faster-whisper's BatchedInferencePipeline) differ from the seek
-  // loop: no window is skipped as silence, times start at the chunk's offset and the
-  // chunk's exact duration, and word times are finished later, in chunk order, by
-  // finish_word_timestamps() (they depend on the previous chunk's last word).
-  bool skip_silence = true;
+  // Batched VAD chunks differ from the seek loop's windows: times start at the chunk's
+  // offset and run for the chunk's exact duration, and word times are finished later, in
+  // chunk order, by finish_word_timestamps() (they depend on the previous chunk's last
+  // word).
   std::optional<double> time_offset;       // default seek / 100
   std::optional<double> segment_duration;  // default segment_size / 100
   bool defer_word_timestamps = false;

@@ -49,15 +49,7 @@ class Prefetcher {
     std::unique_lock lock(mutex_);
     while (true) {
       if (delivered_ >= count_) return std::nullopt;
-      auto it = ready_.find(delivered_);
-      if (it != ready_.end()) {
-        Result r = std::move(it->second.first);
-        ready_weight_ -= it->second.second;
-        ready_.erase(it);
-        ++delivered_;
-        cv_.notify_all();
-        return r;
-      }
+      if (std::optional<Result> r = take_ready()) return r;
       if (stop_.load()) return std::nullopt;
       cv_.wait_for(lock, std::chrono::milliseconds(100));
     }
@@ -66,14 +58,8 @@ class Prefetcher {
   // The next result if it is ready now (never waits).
   std::optional<Result> try_next() {
     std::lock_guard lock(mutex_);
-    auto it = ready_.find(delivered_);
-    if (delivered_ >= count_ || it == ready_.end()) return std::nullopt;
-    Result r = std::move(it->second.first);
-    ready_weight_ -= it->second.second;
-    ready_.erase(it);
-    ++delivered_;
-    cv_.notify_all();
-    return r;
+    if (delivered_ >= count_) return std::nullopt;
+    return take_ready();
   }
 
   bool exhausted() const {
@@ -82,6 +68,18 @@ class Prefetcher {
   }
 
  private:
+  // The result next in input order if a worker has finished it; mutex_ is held.
+  std::optional<Result> take_ready() {
+    auto it = ready_.find(delivered_);
+    if (it == ready_.end()) return std::nullopt;
+    Result r = std::move(it->second.first);
+    ready_weight_ -= it->second.second;
+    ready_.erase(it);
+    ++delivered_;
+    cv_.notify_all();
+    return r;
+  }
+
   void work() {
     while (true) {
       size_t index;

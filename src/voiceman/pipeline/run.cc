@@ -371,20 +371,15 @@ RunReport Run::execute() {
   setup_ = prepare_run(options_);
   const Discovery& d = setup_.discovery;
   const size_t n = d.inputs.size();
-  for (const DiscoveredInput& in : d.inputs) {
+  auto add_record = [this](const auto& found) {
     InputRecord r;
-    r.path = in.path;
-    r.relative_path = in.relative_path;
-    r.root = in.root;
+    r.path = found.path;
+    r.relative_path = found.relative_path;
+    r.root = found.root;
     records_.push_back(std::move(r));
-  }
-  for (const DiscoveryFailure& f : d.failures) {
-    InputRecord r;
-    r.path = f.path;
-    r.relative_path = f.relative_path;
-    r.root = f.root;
-    records_.push_back(std::move(r));
-  }
+  };
+  for (const DiscoveredInput& in : d.inputs) add_record(in);
+  for (const DiscoveryFailure& f : d.failures) add_record(f);
   attempts_.assign(records_.size(), 0);
   resumed_inputs_.assign(records_.size(), false);
   retries_used_.assign(records_.size(), 0);

@@ -169,11 +169,7 @@ void Run::run_batch(std::vector<scheduler::ChunkRef> batch) {
       return;  // the GPU tries again (the failures count towards the fallback)
     }
     // The CPU at batch size 1: the recording itself does not fit.
-    queue_.drop_file(batch.front().file);
-    for (size_t file : files) {
-      if (file != batch.front().file) continue;
-      fail_in_flight(file, std::current_exception());
-    }
+    fail_in_flight(batch.front().file, std::current_exception());
     return;
   } catch (...) {
     const std::exception_ptr error = std::current_exception();

@@ -154,7 +154,6 @@ class Run {
   std::vector<std::string> events_;
   double gpu_audio_s_ = 0;
   double cpu_audio_s_ = 0;
-  int files_failed_ = 0;
   std::string started_utc_;
   std::string summary_;  // the report's terminal summary
 };
