@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "support/gpu_parity.h"
 #include "support/paths.h"
 #include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/engine/models/silero_vad.h"
@@ -18,59 +19,21 @@
 namespace voiceman::ops {
 namespace {
 
-struct Precision {
-  DType dtype;
-  double tolerance;
-};
-constexpr Precision kPrecisions[] = {{DType::f32, 1e-4}, {DType::f16, 4e-3}, {DType::bf16, 3e-2}};
+using voiceman::testing::download;
+using voiceman::testing::expect_close;
+using voiceman::testing::gpu;
+using voiceman::testing::kPrecisions;
+using voiceman::testing::Precision;
+using voiceman::testing::rounded;
+using voiceman::testing::upload;
 
 ExecContext cpu() { return {}; }
-ExecContext gpu() {
-  ExecContext ctx;
-  ctx.device = Device::cuda(0);
-  return ctx;
-}
-
 Tensor random_tensor(Shape shape, uint32_t seed, float scale = 0.5f) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.f, scale);
   Tensor t(std::move(shape));
   for (float& v : t.span<float>()) v = dist(rng);
   return t;
-}
-
-Tensor rounded(const Tensor& x, DType dtype) {
-  if (dtype == DType::f32) return x.clone();
-  Tensor low, back;
-  cast(cpu(), x, dtype, low);
-  cast(cpu(), low, DType::f32, back);
-  return back;
-}
-Tensor upload(const Tensor& x, DType dtype) {
-  Tensor low;
-  cast(cpu(), x, dtype, low);
-  return low.to(Device::cuda(0));
-}
-Tensor download(const Tensor& x) {
-  Tensor host = x.to(Device::cpu());
-  if (host.dtype() == DType::f32) return host;
-  Tensor f;
-  cast(cpu(), host, DType::f32, f);
-  return f;
-}
-
-void expect_close(const char* op, const Precision& p, const Tensor& got_device,
-                  const Tensor& want) {
-  const Tensor got = download(got_device);
-  ASSERT_EQ(got.shape(), want.shape());
-  double diff = 0, scale = 1e-12;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    diff = std::max(diff, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
-    scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
-  }
-  std::printf("[parity] %-28s %-9s rel_err %.2e (tolerance %.0e)\n", op,
-              dtype_name(p.dtype).c_str(), diff / scale, p.tolerance);
-  EXPECT_LE(diff / scale, p.tolerance) << op << " in " << dtype_name(p.dtype);
 }
 
 class GpuLstm : public ::testing::Test {

@@ -1,0 +1,84 @@
+#pragma once
+// Shared pieces of the CUDA-versus-CPU parity tests (test_engine_gpu): the precisions
+// compared with their tolerances, and moving float32 tensors to the GPU in a compute
+// dtype and back.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "voiceman/core/device.h"
+#include "voiceman/core/tensor.h"
+#include "voiceman/engine/ops/ops.h"
+
+namespace voiceman::testing {
+
+struct Precision {
+  DType dtype;
+  double tolerance;
+};
+inline constexpr Precision kPrecisions[] = {
+    {DType::f32, 1e-4}, {DType::f16, 4e-3}, {DType::bf16, 3e-2}};
+
+inline ExecContext gpu() {
+  ExecContext ctx;
+  ctx.device = Device::cuda(0);
+  return ctx;
+}
+
+// x rounded to dtype and back: the values both backends see.
+inline Tensor rounded(const Tensor& x, DType dtype) {
+  if (dtype == DType::f32) return x.clone();
+  Tensor low, back;
+  ops::cast(ExecContext{}, x, dtype, low);
+  ops::cast(ExecContext{}, low, DType::f32, back);
+  return back;
+}
+
+// x in dtype on cuda:0.
+inline Tensor upload(const Tensor& x, DType dtype) {
+  Tensor low;
+  ops::cast(ExecContext{}, x, dtype, low);
+  return low.to(Device::cuda(0));
+}
+
+// A GPU tensor as float32 on the host.
+inline Tensor download(const Tensor& x) {
+  Tensor host = x.to(Device::cpu());
+  if (host.dtype() == DType::f32) return host;
+  Tensor f;
+  ops::cast(ExecContext{}, host, DType::f32, f);
+  return f;
+}
+
+// max |got - want| / max |want| over float32 host tensors of the same shape.
+inline double relative_error(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  if (got.numel() != want.numel()) return std::numeric_limits<double>::infinity();
+  double diff = 0, scale = 1e-12;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diff = std::max(diff, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
+    scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
+  }
+  return diff / scale;
+}
+
+// Checks and prints one parity figure (gpu-check.sh collects the [parity] lines).
+inline void expect_close(const char* what, double tolerance, const std::string& dtype,
+                         const Tensor& got, const Tensor& want) {
+  const double err = relative_error(got, want);
+  std::printf("[parity] %-28s %-9s rel_err %.2e (tolerance %.0e)\n", what, dtype.c_str(), err,
+              tolerance);
+  EXPECT_LE(err, tolerance) << what << " in " << dtype;
+}
+
+// The same for a result still on the GPU, computed in p.dtype.
+inline void expect_close(const char* what, const Precision& p, const Tensor& got_device,
+                         const Tensor& want) {
+  expect_close(what, p.tolerance, dtype_name(p.dtype), download(got_device), want);
+}
+
+}  // namespace voiceman::testing
