@@ -147,6 +147,14 @@ TEST_F(RunCli, ExitCodesAndVerifyAfterTampering) {
   EXPECT_NE(log.find("changed: " + txt.string()), std::string::npos) << log;
 }
 
+// Greedy, two threads, one chunk per batch: many small batches to interrupt.
+std::vector<std::string> one_file_per_batch_args(const fs::path& in, const fs::path& out) {
+  return {"run",        in.string(),   "-o",
+          out.string(), "--beam-size", "1",
+          "--threads",  "2",           "--batch-size",
+          "1",          "--model",     voiceman::testing::model_dir("tiny.en").string()};
+}
+
 TEST_F(RunCli, KillNineAnywhereThenRerunCompletes) {
   const fs::path base = voiceman::testing::scratch_dir("cli_kill9");
   std::vector<std::string> rels;
@@ -158,13 +166,7 @@ TEST_F(RunCli, KillNineAnywhereThenRerunCompletes) {
     }
   ASSERT_EQ(rels.size(), 20u);
   const fs::path out = base / "out";
-  const std::vector<std::string> args = {
-      "run",          (base / "in").string(),
-      "-o",           out.string(),
-      "--beam-size",  "1",
-      "--threads",    "2",
-      "--batch-size", "1",
-      "--model",      voiceman::testing::model_dir("tiny.en").string()};
+  const std::vector<std::string> args = one_file_per_batch_args(base / "in", out);
   // Killed while transcribing, once a few outputs are on disk...
   pid_t pid = spawn_voiceman(args, base / "log.txt");
   ASSERT_TRUE(wait_until([&] { return count_files(out / "transcripts", ".json") >= 3; }, 300));
@@ -193,20 +195,15 @@ TEST_F(RunCli, KillNineAnywhereThenRerunCompletes) {
 TEST_F(RunCli, SigintStopsCleanlyAndTheRunResumes) {
   const fs::path base = voiceman::testing::scratch_dir("cli_sigint");
   std::vector<std::string> rels;
-  for (size_t i = 0; i < 6; ++i) {
+  // Enough files that the run cannot finish between the first output and the signal.
+  for (size_t i = 0; i < 16; ++i) {
     const std::string rel = fs::path((*rels_)[i]).filename().string();
     fs::create_directories(base / "in");
     fs::copy_file(*tree_ / (*rels_)[i], base / "in" / rel);
     rels.push_back(rel);
   }
   const fs::path out = base / "out";
-  const std::vector<std::string> args = {
-      "run",          (base / "in").string(),
-      "-o",           out.string(),
-      "--beam-size",  "1",
-      "--threads",    "2",
-      "--batch-size", "1",
-      "--model",      voiceman::testing::model_dir("tiny.en").string()};
+  const std::vector<std::string> args = one_file_per_batch_args(base / "in", out);
   pid_t pid = spawn_voiceman(args, base / "log.txt");
   ASSERT_TRUE(wait_until([&] { return count_files(out / "transcripts", ".json") >= 1; }, 300));
   ::kill(pid, SIGINT);
