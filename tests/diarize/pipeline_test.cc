@@ -42,18 +42,22 @@ SegmenterSpec spec() {
   return s;
 }
 
-Array3 fake_segment(const std::vector<std::span<const float>>& windows) {
+Array3 fake_segment(std::span<const float> audio, int64_t step, int count) {
   const SegmenterSpec sp = spec();
-  Array3 out(static_cast<int>(windows.size()), sp.frames_per_window, sp.local_speakers, 0.05f);
-  for (size_t w = 0; w < windows.size(); ++w) {
+  Array3 out(count, sp.frames_per_window, sp.local_speakers, 0.05f);
+  for (int w = 0; w < count; ++w) {
+    std::vector<float> window(sp.window_samples, 0.f);  // zeros past the end
+    const int64_t start = std::min<int64_t>(w * step, audio.size());
+    std::copy_n(audio.begin() + start,
+                std::min<int64_t>(sp.window_samples, int64_t(audio.size()) - start), window.begin());
     std::vector<int> slot_of(3, -1);
     int next = 0;
     for (int f = 0; f < sp.frames_per_window; ++f) {
-      const auto frame = windows[w].subspan(f * kFrame, kFrame);
+      const auto frame = std::span<const float>(window).subspan(f * kFrame, kFrame);
       for (int k = 0; k < 3; ++k) {
         if (tone_power(frame, kTones[k]) < 0.005) continue;
         if (slot_of[k] < 0) slot_of[k] = next++;
-        out.at(static_cast<int>(w), f, slot_of[k]) = 0.9f;
+        out.at(w, f, slot_of[k]) = 0.9f;
       }
     }
   }

@@ -66,6 +66,10 @@ TEST_F(GpuDiarization, Ops) {
     absolute(cpu(), want);
     absolute(gpu(), got);
     expect_close("absolute", p.tolerance, dt.c_str(), download(got), want);
+    const Tensor scale = random_tensor({21}, 8), shift = random_tensor({21}, 9);
+    affine_rows(cpu(), want, scale, shift);
+    affine_rows(gpu(), got, scale.to(Device::cuda(0)), shift.to(Device::cuda(0)));
+    expect_close("affine_rows", p.tolerance, dt.c_str(), download(got), want);
     const Tensor img = rounded(random_tensor({2, 5, 12, 17}, 5), p.dtype);
     const Tensor kw = rounded(random_tensor({6, 5, 3, 3}, 6, 0.f, 0.2f), p.dtype);
     const Tensor kb = rounded(random_tensor({6}, 7), p.dtype);
@@ -90,6 +94,11 @@ TEST_F(GpuDiarization, Models) {
   const Tensor want = seg_cpu->forward(cpu(), wav);
   const Tensor got = seg_gpu->forward(gpu(), wav.to(Device::cuda(0))).to(Device::cpu());
   expect_close("pyannote segmentation", 1e-3, "float32", got, want);
+  // Sliding windows of one recording (the shared sinc front) on both devices.
+  const std::vector<float> rec(wav.data<float>(), wav.data<float>() + 2 * 80000);
+  const Tensor slide_cpu = seg_cpu->forward_sliding(cpu(), rec, 24000, 5);
+  const Tensor slide_gpu = seg_gpu->forward_sliding(gpu(), rec, 24000, 5).to(Device::cpu());
+  expect_close("pyannote segmentation (sliding)", 1e-3, "float32", slide_gpu, slide_cpu);
 
   const auto enc_cpu = models::SpeakerEncoder::load(dir / "resemblyzer.pt");
   const auto enc_gpu = models::SpeakerEncoder::load(dir / "resemblyzer.pt", Device::cuda(0));

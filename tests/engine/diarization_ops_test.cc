@@ -70,6 +70,20 @@ TEST(DiarizationOps, LeakyReluAndAbsolute) {
   EXPECT_EQ(x.to_vector(), (std::vector<float>{0.01f, 0.0025f, 0, 3}));
 }
 
+TEST(DiarizationOps, AffineRows) {
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {3, 2});
+  affine_rows(cpu(), x, Tensor::from_vector({2, -1, 0.5f}, {3}),
+              Tensor::from_vector({1, 0, -1}, {3}));
+  EXPECT_EQ(x.to_vector(), (std::vector<float>{3, 5, -3, -4, 1.5f, 2}));
+  // Rows are any split of the elements: [2, 3, 2] as 3 rows of 4 fails, as 2 rows works.
+  Tensor y = Tensor::from_vector({1, 1, 1, 1, 1, 1}, {1, 3, 2});
+  affine_rows(cpu(), y, Tensor::from_vector({1, 3}, {2}), Tensor::from_vector({0, 1}, {2}));
+  EXPECT_EQ(y.to_vector(), (std::vector<float>{1, 1, 1, 4, 4, 4}));
+  const Tensor v4 = Tensor::from_vector({1, 1, 1, 1}, {4});
+  EXPECT_THROW(affine_rows(cpu(), y, v4, v4), Error);
+  EXPECT_THROW(affine_rows(cpu(), y, Tensor::from_vector({1, 1}, {2}), v4), Error);
+}
+
 // conv2d against a direct 7-loop convolution, with stride, padding and a bias.
 TEST(DiarizationOps, Conv2dMatchesNaive) {
   std::mt19937 rng(11);

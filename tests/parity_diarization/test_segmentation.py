@@ -82,6 +82,42 @@ def test_whisperx_segmentation(diar_dev, models_dir, dev_clips, tmp_path):
     record("segmentation whisperx: speed, 1 thread", f"{total_audio / total_s:.0f} s of audio per s")
 
 
+def test_whisperx_segmentation_sliding(diar_dev, models_dir, dev_clips, tmp_path):
+    """The diarizer's path: overlapping windows of one recording through forward_sliding
+    (the sinc filterbank shared by all windows), against pyannote on the windows cut out."""
+    from pyannote.audio import Model
+
+    checkpoint = models_dir / "segmentation-whisperx.bin"
+    model = Model.from_pretrained(str(checkpoint)).eval()
+    size = int(model.specifications.duration * 16000)
+    step = size // 10  # the diarizer's default segmentation step
+    worst = 0.0
+    for name in ("sample", *sorted(n for n in dev_clips if n.startswith("ami_"))[:2]):
+        audio = dev_clips[name].astype(np.float32)
+        batch = np.stack(windows(audio, size, step)).astype(np.float32)
+        np.save(tmp_path / "rec.npy", audio)
+        run_dev(diar_dev, "segment", "--model", str(checkpoint), "--audio",
+                str(tmp_path / "rec.npy"), "--out", str(tmp_path / "out.npy"), "--threads", "1",
+                "--step", str(step), "--count", str(len(batch)))
+        ours = np.load(tmp_path / "out.npy")
+        with torch.inference_mode():
+            ref = model(torch.from_numpy(batch)[:, None]).numpy()
+        assert ours.shape == ref.shape
+        diff = float(np.abs(ours - ref).max())
+        note = ""
+        if diff > PROB_TOL:  # same acceptance as above: no further from float64 than torch
+            with torch.inference_mode():
+                r64 = model.double()(torch.from_numpy(batch).double()[:, None]).numpy()
+                model.float()
+            ours64, torch64 = float(np.abs(ours - r64).max()), float(np.abs(ref - r64).max())
+            note = f"; vs float64: voiceman {ours64:.2e}, torch float32 {torch64:.2e}"
+            assert diff <= 5 * PROB_TOL and ours64 <= 1.1 * torch64 + 1e-4, name
+        record(f"segmentation whisperx sliding {name}: max abs diff",
+               f"{diff:.2e} over {len(batch)} windows{note}")
+        worst = max(worst, diff)
+    record("segmentation whisperx sliding: worst max abs diff", f"{worst:.2e}")
+
+
 @pytest.fixture(scope="module")
 def powerset_checkpoint(tmp_path_factory):
     """segmentation-3.0's architecture with random weights, built and saved by pyannote.audio."""

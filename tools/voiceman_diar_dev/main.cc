@@ -3,6 +3,8 @@
 //   info    --model CKPT                                  model facts as JSON
 //   segment --model CKPT --audio IN.npy --out OUT.npy [--raw 1] [--threads N]
 //           IN [B, samples] (or [samples]) -> [B, frames, speakers] (--raw: classifier output)
+//           --step S --count N: IN is one recording [samples]; its N windows every S samples
+//           through forward_sliding, the diarizer's path (not with --raw)
 //   embed   --model CKPT --out OUT.npy [--threads N] IN.npy...   one clip per file -> [N, dim]
 //   speaker-mel --audio IN.npy --out OUT.npy               resemblyzer's mel [frames, 40]
 // Each command prints "seconds=<wall time of the model call>" on stderr.
@@ -76,7 +78,14 @@ int cmd_segment(const Flags& flags) {
   const auto ctx = context(flags);
   const auto start = Clock::now();
   const bool raw = flags.count("raw") && flags.at("raw") != "0";
-  const auto out = raw ? m->forward_raw(ctx, input) : m->forward(ctx, input);
+  voiceman::Tensor out;
+  if (flags.count("step")) {
+    if (raw) throw std::invalid_argument("segment: --step gives speaker activity, not --raw");
+    out = m->forward_sliding(ctx, audio.data, std::stoll(flags.at("step")),
+                             std::stoi(need(flags, "count")));
+  } else {
+    out = raw ? m->forward_raw(ctx, input) : m->forward(ctx, input);
+  }
   report_seconds(start);
   write_npy(need(flags, "out"), out.shape(), out.data<float>());
   return 0;

@@ -135,8 +135,8 @@ int run(int argc, char** argv) {
     std::map<std::vector<float>, diarize::Embedding> emb_cache;
     const diarize::SegmentFn seg_fn = diarizer.segment_fn();
     const diarize::EmbedFn emb_fn = diarizer.embed_fn();
-    const diarize::SegmentFn cached_seg = [&](const std::vector<std::span<const float>>& w) {
-      if (seg_calls == seg_cache.size()) seg_cache.push_back(seg_fn(w));
+    const diarize::SegmentFn cached_seg = [&](std::span<const float> a, int64_t step, int n) {
+      if (seg_calls == seg_cache.size()) seg_cache.push_back(seg_fn(a, step, n));
       return seg_cache[seg_calls++];
     };
     const diarize::EmbedFn cached_emb = [&](const std::vector<std::span<const float>>& x) {

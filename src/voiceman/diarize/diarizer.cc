@@ -1,7 +1,6 @@
 #include "voiceman/diarize/diarizer.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/models/pyannote_segmentation.h"
@@ -33,12 +32,8 @@ Diarizer Diarizer::load(const std::filesystem::path& segmentation,
 }
 
 SegmentFn Diarizer::segment_fn() const {
-  return [this](const std::vector<std::span<const float>>& windows) {
-    const int64_t n = static_cast<int64_t>(windows.size()), len = spec_.window_samples;
-    Tensor batch({n, len});
-    for (int64_t i = 0; i < n; ++i)
-      std::memcpy(batch.data<float>() + i * len, windows[i].data(), len * sizeof(float));
-    Tensor out = segmentation_->forward(ctx_, ctx_.device.is_cpu() ? batch : batch.to(ctx_.device));
+  return [this](std::span<const float> audio, int64_t step, int count) {
+    Tensor out = segmentation_->forward_sliding(ctx_, audio, step, count);
     if (!out.device().is_cpu()) out = out.to(Device::cpu());
     if (out.rank() != 3) throw ModelError("diarizer: segmentation output is not [B, frames, S]");
     Array3 scores(static_cast<int>(out.dim(0)), static_cast<int>(out.dim(1)),

@@ -26,23 +26,9 @@ Array3 segment_windows(std::span<const float> audio, const SlidingWindows& windo
                        const SegmenterSpec& spec, const SegmentFn& segment, int batch) {
   Array3 scores(windows.count, spec.frames_per_window, spec.local_speakers);
   const size_t per_window = size_t(spec.frames_per_window) * spec.local_speakers;
-  std::vector<std::vector<float>> buffers;
   for (int first = 0; first < windows.count; first += batch) {
     const int n = std::min(batch, windows.count - first);
-    buffers.assign(n, {});
-    std::vector<std::span<const float>> spans;
-    for (int i = 0; i < n; ++i) {
-      const int64_t start = windows.start(first + i);
-      const int64_t avail = std::max<int64_t>(0, int64_t(audio.size()) - start);
-      if (avail >= spec.window_samples) {
-        spans.push_back(audio.subspan(start, spec.window_samples));  // no copy needed
-      } else {  // the last window runs past the end: zero padding
-        buffers[i].assign(spec.window_samples, 0.0f);
-        std::copy_n(audio.begin() + start, avail, buffers[i].begin());
-        spans.push_back(buffers[i]);
-      }
-    }
-    const Array3 out = segment(spans);
+    const Array3 out = segment(audio.subspan(windows.start(first)), windows.step, n);
     if (out.a != n || out.b != spec.frames_per_window || out.c != spec.local_speakers)
       throw ModelError("diarization: the segmentation model returned an unexpected shape");
     std::copy(out.data.begin(), out.data.end(), scores.data.begin() + first * per_window);

@@ -26,9 +26,9 @@ struct SegmenterSpec {
   FrameTiming timing;          // where those frames lie in the window
 };
 
-// Scores [B, frames_per_window, local_speakers] in [0, 1] for B windows of
-// window_samples each.
-using SegmentFn = std::function<Array3(const std::vector<std::span<const float>>& windows)>;
+// Scores [count, frames_per_window, local_speakers] in [0, 1] for the windows
+// [i * step, i * step + window_samples) of `audio`, i < count (zeros past its end).
+using SegmentFn = std::function<Array3(std::span<const float> audio, int64_t step, int count)>;
 // One embedding per excerpt (all of the same dimension).
 using EmbedFn =
     std::function<std::vector<Embedding>(const std::vector<std::span<const float>>& excerpts)>;

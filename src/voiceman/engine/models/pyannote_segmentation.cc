@@ -1,5 +1,6 @@
 #include "voiceman/engine/models/pyannote_segmentation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -84,7 +85,12 @@ std::shared_ptr<const PyannoteSegmentation> PyannoteSegmentation::load(
   const Tensor& band = ck.tensor("sincnet.conv1d.0.filterbank.band_hz_", {kSincFilters / 2, 1});
   const Tensor& window = ck.tensor("sincnet.conv1d.0.filterbank.window_", {kSincKernel / 2});
   const Tensor& n = ck.tensor("sincnet.conv1d.0.filterbank.n_", {1, kSincKernel / 2});
-  m->sinc_filters_ = sinc_filters(low, band, window, n).to(device);
+  const Tensor filters = sinc_filters(low, band, window, n);
+  m->sinc_sums_.assign(kSincFilters, 0.0);
+  for (int f = 0; f < kSincFilters; ++f)
+    for (int k = 0; k < filters.dim(2); ++k)
+      m->sinc_sums_[f] += filters.data<float>()[f * filters.dim(2) + k];
+  m->sinc_filters_ = filters.to(device);
   m->sinc_bias_ = Tensor::zeros({kSincFilters}, DType::f32, device);
   m->conv_w_[0] = dev("sincnet.conv1d.1.weight", {60, 80, 5});
   m->conv_b_[0] = dev("sincnet.conv1d.1.bias", {60});
@@ -206,19 +212,82 @@ Tensor PyannoteSegmentation::forward_raw(const ExecContext& ctx, const Tensor& w
   return out;
 }
 
-Tensor PyannoteSegmentation::forward_chunk(const ExecContext& ctx, const Tensor& waveforms) const {
+Tensor PyannoteSegmentation::sinc_front(const ExecContext& ctx, const Tensor& waveforms) const {
   const int64_t batch = waveforms.dim(0);
-  Tensor x = waveforms.reshape({batch, 1, waveforms.dim(1)}), y;
+  Tensor x = waveforms.reshape({batch, 1, waveforms.dim(1)}), y, conv;
   ops::instance_norm(ctx, x, wav_norm_.gamma, wav_norm_.beta, kNormEps, y);
-  x = y;
+  ops::conv1d(ctx, y, sinc_filters_, sinc_bias_, stride_, 0, conv);
+  ops::absolute(ctx, conv);
+  return conv;
+}
+
+Tensor PyannoteSegmentation::sinc_front_sliding(const ExecContext& ctx,
+                                                std::span<const float> audio, int64_t step,
+                                                int count) const {
+  const auto window = static_cast<int64_t>(std::llround(window_s_ * sample_rate()));
+  const int64_t span = (count - 1) * step + window, taps = sinc_filters_.dim(2);
+  Tensor samples({1, 1, span});  // zero padded past the end, as each window would be
+  const int64_t avail = std::clamp<int64_t>(static_cast<int64_t>(audio.size()), 0, span);
+  std::copy_n(audio.begin(), avail, samples.data<float>());
+  std::fill(samples.data<float>() + avail, samples.data<float>() + span, 0.f);
+  // Per window: mean and biased variance (instance norm's), from prefix sums.
+  std::vector<double> sum(span + 1, 0.0), sq(span + 1, 0.0);
+  for (int64_t i = 0; i < span; ++i) {
+    const double v = samples.data<float>()[i];
+    sum[i + 1] = sum[i] + v;
+    sq[i + 1] = sq[i] + v * v;
+  }
+  // The filterbank runs on samples without their overall mean: a DC offset would make the
+  // low bands large and the per-window shift below cancel most of them (precision loss).
+  const double center = sum[span] / double(span);
+  for (int64_t i = 0; i < span; ++i)
+    samples.data<float>()[i] = static_cast<float>(samples.data<float>()[i] - center);
+  const Tensor gamma = wav_norm_.gamma.to(Device::cpu()), beta = wav_norm_.beta.to(Device::cpu());
+  const int64_t filters = sinc_filters_.dim(0);
+  Tensor scale({count * filters}), shift({count * filters});
+  for (int w = 0; w < count; ++w) {
+    const int64_t a = w * step, b = a + window;
+    const double mean = (sum[b] - sum[a]) / double(window);
+    const double centered_mean = mean - center;
+    const double var = std::max(0.0, (sq[b] - sq[a]) / double(window) - mean * mean);
+    const double gain = gamma.data<float>()[0] / std::sqrt(var + kNormEps);
+    // filters(norm(x)) = gain * filters(x - c) + (beta - gain * (mean - c)) * sum(taps)
+    // (the filterbank has no bias)
+    for (int64_t f = 0; f < filters; ++f) {
+      scale.data<float>()[w * filters + f] = static_cast<float>(gain);
+      shift.data<float>()[w * filters + f] = static_cast<float>(
+          (beta.data<float>()[0] - gain * centered_mean) * sinc_sums_[f]);
+    }
+  }
+  Tensor full;  // [1, 80, frames of the whole span]
+  ops::conv1d(ctx, samples.to(ctx.device), sinc_filters_, sinc_bias_, stride_, 0, full);
+  const int64_t total = full.dim(2), frames = (window - taps) / stride_ + 1;
+  std::vector<int64_t> src, dst, width(static_cast<size_t>(count * filters), frames);
+  for (int w = 0; w < count; ++w)
+    for (int64_t f = 0; f < filters; ++f) {
+      src.push_back(f * total + w * step / stride_);
+      dst.push_back((w * filters + f) * frames);
+    }
+  Tensor out({count, filters, frames}, full.dtype(), ctx.device);
+  ops::copy_runs(ctx, full, src, out, dst, width);
+  ops::affine_rows(ctx, out, scale.to(ctx.device), shift.to(ctx.device));
+  ops::absolute(ctx, out);
+  return out;
+}
+
+Tensor PyannoteSegmentation::forward_chunk(const ExecContext& ctx, const Tensor& waveforms) const {
+  return forward_from_sinc(ctx, sinc_front(ctx, waveforms));
+}
+
+Tensor PyannoteSegmentation::forward_from_sinc(const ExecContext& ctx, const Tensor& sinc) const {
+  const int64_t batch = sinc.dim(0);
+  Tensor x = sinc;
   for (int c = 0; c < 3; ++c) {
     Tensor conv, pooled, normed;
-    if (c == 0) {
-      ops::conv1d(ctx, x, sinc_filters_, sinc_bias_, stride_, 0, conv);
-      ops::absolute(ctx, conv);
-    } else {
+    if (c == 0)
+      conv = x;
+    else
       ops::conv1d(ctx, x, conv_w_[c - 1], conv_b_[c - 1], 1, 0, conv);
-    }
     ops::max_pool1d(ctx, conv, 3, 3, pooled);
     ops::instance_norm(ctx, pooled, norms_[c].gamma, norms_[c].beta, kNormEps, normed);
     ops::leaky_relu(ctx, normed);
@@ -256,7 +325,42 @@ Tensor PyannoteSegmentation::forward_chunk(const ExecContext& ctx, const Tensor&
 }
 
 Tensor PyannoteSegmentation::forward(const ExecContext& ctx, const Tensor& waveforms) const {
-  Tensor raw = forward_raw(ctx, waveforms);
+  return to_speakers(ctx, forward_raw(ctx, waveforms));
+}
+
+Tensor PyannoteSegmentation::forward_sliding(const ExecContext& ctx, std::span<const float> audio,
+                                             int64_t step, int count) const {
+  if (step <= 0 || count < 0) throw Error("segmentation: sliding windows need a positive step");
+  const auto window = static_cast<int64_t>(std::llround(window_s_ * sample_rate()));
+  const int frames = num_frames(window);
+  Tensor out;
+  const int64_t row = int64_t{frames} * num_classes_;
+  for (int first = 0; first < count; first += static_cast<int>(kMaxBatch)) {
+    const int n = std::min<int>(static_cast<int>(kMaxBatch), count - first);
+    const int64_t start = first * step;
+    const std::span<const float> rest =
+        start < static_cast<int64_t>(audio.size()) ? audio.subspan(start) : std::span<const float>{};
+    Tensor part;
+    if (step % stride_ == 0) {
+      part = forward_from_sinc(ctx, sinc_front_sliding(ctx, rest, step, n));
+    } else {  // windows one by one
+      Tensor batch({n, window});
+      std::fill(batch.data<float>(), batch.data<float>() + n * window, 0.f);
+      for (int i = 0; i < n; ++i) {
+        const int64_t a = std::min<int64_t>(i * step, rest.size());
+        const int64_t len = std::min<int64_t>(window, rest.size() - a);
+        std::copy_n(rest.begin() + a, len, batch.data<float>() + i * window);
+      }
+      part = forward_chunk(ctx, batch.to(ctx.device));
+    }
+    if (out.empty()) out = Tensor({count, frames, num_classes_}, part.dtype(), ctx.device);
+    ops::copy_rows(ctx, part, 0, 0, out, first * row, 0, 1, n * row);
+  }
+  if (out.empty()) out = Tensor({0, frames, num_classes_}, DType::f32, ctx.device);
+  return to_speakers(ctx, out);
+}
+
+Tensor PyannoteSegmentation::to_speakers(const ExecContext& ctx, Tensor raw) const {
   if (!powerset_) return raw;
   // Hard powerset -> multilabel on the host: a few values per frame.
   const Tensor host = raw.to(Device::cpu());

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "voiceman/core/device.h"
@@ -43,6 +44,13 @@ class PyannoteSegmentation {
   // The classifier's activation output [B, frames, num_classes]: sigmoid probabilities or
   // powerset log-probabilities.
   Tensor forward_raw(const ExecContext& ctx, const Tensor& waveforms) const;
+  // `count` windows of one recording, [i * step, i * step + window) of `audio` (16 kHz,
+  // zeros past its end): the same result as forward() on those windows. When step is a
+  // multiple of the SincNet stride, the sinc filterbank (SincNet's costliest layer) runs
+  // once over the shared samples: the input instance norm is an affine map per window,
+  // which commutes with the linear filterbank.
+  Tensor forward_sliding(const ExecContext& ctx, std::span<const float> audio, int64_t step,
+                         int count) const;
   // Powerset classes -> speakers: [num_classes x num_speakers] 0/1, pyannote's order
   // (empty set, then singletons, then pairs... in itertools.combinations order).
   const std::vector<float>& powerset_mapping() const { return mapping_; }
@@ -51,6 +59,15 @@ class PyannoteSegmentation {
   PyannoteSegmentation() = default;
   static constexpr int64_t kMaxBatch = 32;  // windows per pass (memory bound)
   Tensor forward_chunk(const ExecContext& ctx, const Tensor& waveforms) const;
+  // |sinc filterbank(instance norm(waveforms [B, samples]))| -> [B, 80, L].
+  Tensor sinc_front(const ExecContext& ctx, const Tensor& waveforms) const;
+  // The same for windows [i * step, + window) of `audio` (step a multiple of the stride).
+  Tensor sinc_front_sliding(const ExecContext& ctx, std::span<const float> audio, int64_t step,
+                            int count) const;
+  // Everything after the sinc front: classifier activations [B, frames, num_classes].
+  Tensor forward_from_sinc(const ExecContext& ctx, const Tensor& sinc) const;
+  // Powerset log-probs -> hard per-speaker activity (identity for multilabel).
+  Tensor to_speakers(const ExecContext& ctx, Tensor raw) const;
   struct Norm {
     Tensor gamma, beta;
   };
@@ -62,6 +79,7 @@ class PyannoteSegmentation {
   double rf_start_ = 0, rf_size_ = 0, rf_step_ = 0;  // in samples
   Norm wav_norm_;
   Tensor sinc_filters_, sinc_bias_;  // [80, 1, 251], zeros [80]
+  std::vector<double> sinc_sums_;     // per filter: the sum of its taps
   Tensor conv_w_[2], conv_b_[2];
   Norm norms_[3];
   // Per LSTM layer: forward and (when bidirectional) backward weights.

@@ -109,6 +109,9 @@ void max_pool1d(const ExecContext& ctx, const Tensor& x, int kernel, int stride,
 void leaky_relu(const ExecContext& ctx, Tensor& x, float slope = 0.01f);
 // In place: x = |x|.
 void absolute(const ExecContext& ctx, Tensor& x);
+// In place, x viewed as R rows (R = scale.numel(), float32 scale/shift [R] on the op's
+// device): row r = row r * scale[r] + shift[r].
+void affine_rows(const ExecContext& ctx, Tensor& x, const Tensor& scale, const Tensor& shift);
 // y[B, Cout, Hout, Wout] = conv2d(x[B, Cin, H, W], w[Cout, Cin, KH, KW]) (+ b[Cout] when
 // non-empty), the same stride and zero padding on both axes (WeSpeaker's ResNet).
 void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,

@@ -35,6 +35,7 @@ void instance_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma,
 void max_pool1d(const ExecContext& ctx, const Tensor& x, int kernel, int stride, Tensor& y);
 void leaky_relu(const ExecContext& ctx, Tensor& x, float slope);
 void absolute(const ExecContext& ctx, Tensor& x);
+void affine_rows(const ExecContext& ctx, Tensor& x, const Tensor& scale, const Tensor& shift);
 void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
             int padding, Tensor& y);
 
