@@ -69,8 +69,12 @@ TEST(SpeakerCount, RoundedWindowAverageOfActiveLocalSpeakers) {
   bin.at(1, 0, 0) = bin.at(1, 1, 0) = 1;  // and agrees on the overlap
   EXPECT_EQ(speaker_count(bin, {0, 2}, 6), (std::vector<int>{1, 1, 2, 2, 1, 1}));
   EXPECT_EQ(speaker_count(bin, {0, 2}, 6, 1), (std::vector<int>{1, 1, 1, 1, 1, 1}));
-  bin.at(1, 0, 0) = 0;  // (2 + 1) / 2 = 1.5 rounds up: pyannote's round-half-away
-  EXPECT_EQ(speaker_count(bin, {0, 2}, 6)[2], 2);
+  bin.at(1, 0, 0) = 0;  // (2 + 1) / 2 = 1.5: halves round down, a tie adds no speaker
+  EXPECT_EQ(speaker_count(bin, {0, 2}, 6)[2], 1);
+  // One of two windows hears speech: 0.5 -> nobody.
+  Array3 half(2, 4, 1);
+  for (int f = 0; f < 4; ++f) half.at(0, f, 0) = 1;
+  EXPECT_EQ(speaker_count(half, {0, 2}, 6), (std::vector<int>{1, 1, 0, 0, 0, 0}));
 }
 
 TEST(TopSpeakers, KeepsTheCountMostActivePositiveSpeakers) {

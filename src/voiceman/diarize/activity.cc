@@ -77,7 +77,9 @@ std::vector<int> speaker_count(const Array3& binary, const std::vector<int64_t>&
   const Array3 mean = aggregate(sums, offsets, num_frames, true);
   std::vector<int> count(num_frames);
   for (int64_t t = 0; t < num_frames; ++t) {
-    int n = static_cast<int>(std::lround(mean.at(0, t, 0)));
+    // Halves round down: a speaker counts only when more than half of the windows heard it
+    // (rounding 0.5 up adds false alarms at the edges of speech).
+    int n = static_cast<int>(std::ceil(mean.at(0, t, 0) - 0.5f));
     count[t] = max_count > 0 ? std::min(n, max_count) : n;
   }
   return count;

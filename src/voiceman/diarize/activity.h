@@ -63,7 +63,7 @@ Array3 aggregate(const Array3& per_window, const std::vector<int64_t>& offsets, 
                  bool average, const std::vector<bool>& include = {});
 
 // Speakers active per global frame: the window-averaged number of active local speakers,
-// rounded, capped at `max_count` (0 = no cap).
+// rounded to nearest with halves down, capped at `max_count` (0 = no cap).
 std::vector<int> speaker_count(const Array3& binary, const std::vector<int64_t>& offsets,
                                int64_t num_frames, int max_count = 0);
 

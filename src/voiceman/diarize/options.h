@@ -9,12 +9,14 @@ struct DiarizeOptions {
   int min_speakers = 1;  // lower bound on the estimated count
   int max_speakers = 0;  // upper bound on the estimated count (0 = unbounded)
 
-  double segmentation_step = 0.25;  // sliding-window step, as a fraction of the window
+  // Sliding-window step, as a fraction of the window. Each frame is seen by 1/step windows;
+  // their vote sets how many speakers are active per frame (pyannote's default 0.1).
+  double segmentation_step = 0.1;
   // Step between the windows whose local speakers are embedded and clustered, as a
   // fraction of the window (a multiple of segmentation_step; rounded to one). The other
   // windows only vote on how many speakers are active per frame: embeddings cost far more
   // than segmentation, so this is the main speed/accuracy knob.
-  double embedding_step = 0.5;
+  double embedding_step = 0.3;
   int segmentation_batch_size = 32;  // windows per segmentation forward pass
   int embedding_batch_size = 32;     // excerpts per embed_batch call (a window is never split)
 

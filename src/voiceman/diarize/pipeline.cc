@@ -181,6 +181,8 @@ std::vector<SpeakerTurn> diarize(std::span<const float> audio, const SegmenterSp
   const int k = static_cast<int>(clusters.centroids.size());
 
   // Per embedded window: local speaker -> cluster, two local speakers never in one cluster.
+  // A cluster's score in a window is its local speaker's probability, not the binarised
+  // activity: the reconstruction below then ranks clusters by confidence, not by index.
   Array3 clustered(windows.count, spec.frames_per_window, std::max(k, 1));
   if (k == 0) {  // speech, but every excerpt too short to embed: one speaker
     for (int w = 0; w < windows.count; ++w)
@@ -201,7 +203,7 @@ std::vector<SpeakerTurn> diarize(std::span<const float> audio, const SegmenterSp
       if (to[r - i] < 0) continue;
       for (int f = 0; f < spec.frames_per_window; ++f)
         clustered.at(w, f, to[r - i]) =
-            std::max(clustered.at(w, f, to[r - i]), binary.at(w, f, excerpts[r].speaker));
+            std::max(clustered.at(w, f, to[r - i]), scores.at(w, f, excerpts[r].speaker));
     }
     i = j;
   }
