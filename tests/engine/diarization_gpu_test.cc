@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <random>
 
 #include "support/gpu_parity.h"
 #include "support/paths.h"
@@ -31,19 +30,10 @@ ExecContext cpu() {
   return ctx;
 }
 Tensor random_tensor(Shape shape, uint32_t seed, float mean = 0.f, float scale = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(mean, scale);
-  Tensor t(std::move(shape));
-  for (float& v : t.span<float>()) v = dist(rng);
-  return t;
+  return voiceman::testing::normal_tensor(std::move(shape), seed, mean, scale);
 }
 
-class GpuDiarization : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class GpuDiarization : public voiceman::testing::GpuTest {};
 
 TEST_F(GpuDiarization, Ops) {
   for (const auto& p : kPrecisions) {

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include "support/gpu_parity.h"
 #include "support/paths.h"
@@ -29,19 +28,10 @@ using voiceman::testing::upload;
 
 ExecContext cpu() { return {}; }
 Tensor random_tensor(Shape shape, uint32_t seed, float scale = 0.5f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.f, scale);
-  Tensor t(std::move(shape));
-  for (float& v : t.span<float>()) v = dist(rng);
-  return t;
+  return voiceman::testing::normal_tensor(std::move(shape), seed, 0.f, scale);
 }
 
-class GpuLstm : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class GpuLstm : public voiceman::testing::GpuTest {};
 
 TEST_F(GpuLstm, LstmForwardReverseWithState) {
   for (const auto& p : kPrecisions) {

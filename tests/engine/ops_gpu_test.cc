@@ -12,7 +12,6 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
-#include <random>
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
@@ -37,19 +36,10 @@ ExecContext cpu() {
   return ctx;
 }
 Tensor random_tensor(Shape shape, uint32_t seed, float scale = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.f, scale);
-  Tensor t(std::move(shape));
-  for (float& v : t.span<float>()) v = dist(rng);
-  return t;
+  return voiceman::testing::normal_tensor(std::move(shape), seed, 0.f, scale);
 }
 
-class GpuOps : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class GpuOps : public voiceman::testing::GpuTest {};
 
 TEST_F(GpuOps, Linear) {
   for (const auto& p : kPrecisions) {

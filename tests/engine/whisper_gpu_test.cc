@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <random>
 #include <thread>
 
+#include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
@@ -73,19 +73,10 @@ WhisperConfig small_config() {
 }
 
 Tensor random_features(int64_t batch, int n_mels, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.f, 1.f);
-  Tensor f({batch, n_mels, 3000});
-  for (float& v : f.span<float>()) v = dist(rng);
-  return f;
+  return voiceman::testing::normal_tensor({batch, n_mels, 3000}, seed, 0.f, 1.f);
 }
 
-class GpuWhisper : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  }
-};
+class GpuWhisper : public voiceman::testing::GpuTest {};
 
 struct ModelCase {
   ComputeType gpu_type, cpu_type;

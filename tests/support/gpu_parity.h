@@ -1,20 +1,39 @@
 #pragma once
-// Shared pieces of the CUDA-versus-CPU parity tests (test_engine_gpu): the precisions
-// compared with their tolerances, and moving float32 tensors to the GPU in a compute
-// dtype and back.
+// Shared pieces of the CUDA-versus-CPU parity tests (test_engine_gpu): the fixture that
+// skips without a device, seeded random inputs, the precisions compared with their
+// tolerances, and moving float32 tensors to the GPU in a compute dtype and back.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <random>
 #include <string>
 
 #include "voiceman/core/device.h"
 #include "voiceman/core/tensor.h"
+#include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/engine/ops/ops.h"
 
 namespace voiceman::testing {
+
+// Base of the GPU test fixtures: their tests are skipped where no CUDA device is present.
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (voiceman::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// float32 values drawn from Normal(mean, stddev), the same for a given seed on every run.
+inline Tensor normal_tensor(Shape shape, uint32_t seed, float mean, float stddev) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(mean, stddev);
+  Tensor t(std::move(shape));
+  for (float& v : t.span<float>()) v = dist(rng);
+  return t;
+}
 
 struct Precision {
   DType dtype;
