@@ -24,16 +24,38 @@ def windows(audio: np.ndarray, size: int, step: int) -> list[np.ndarray]:
     return out
 
 
-def compare(model, diar_dev, checkpoint, batch: np.ndarray, tmp_path, raw: bool):
-    np.save(tmp_path / "in.npy", batch)
+def compare(model, diar_dev, checkpoint, batch: np.ndarray, tmp_path, raw: bool,
+            recording: np.ndarray | None = None, step: int = 0):
+    """Ours on `batch` (or, with `step`, on the windows of `recording` through the
+    diarizer's sliding path) against pyannote's model on `batch`."""
+    np.save(tmp_path / "in.npy", batch if recording is None else recording)
     args = ["segment", "--model", str(checkpoint), "--audio", str(tmp_path / "in.npy"),
             "--out", str(tmp_path / "out.npy"), "--threads", "1"]
-    seconds = run_dev(diar_dev, *args, *(["--raw", "1"] if raw else []))
+    if raw:
+        args += ["--raw", "1"]
+    if step:
+        args += ["--step", str(step), "--count", str(len(batch))]
+    seconds = run_dev(diar_dev, *args)
     ours = np.load(tmp_path / "out.npy")
     with torch.inference_mode():
         ref = model(torch.from_numpy(batch)[:, None]).numpy()
     assert ours.shape == ref.shape
     return ours, ref, seconds
+
+
+def check_probabilities(model, batch: np.ndarray, ours, ref, name: str) -> tuple[float, str]:
+    """Max abs difference, within PROB_TOL or, for ill-conditioned windows where float32
+    itself is far from float64, within 5 x PROB_TOL and no further from a float64 run than
+    torch's float32. Returns the difference and a note on the float64 comparison."""
+    diff = float(np.abs(ours - ref).max())
+    if diff <= PROB_TOL:
+        return diff, ""
+    with torch.inference_mode():
+        r64 = model.double()(torch.from_numpy(batch).double()[:, None]).numpy()
+        model.float()
+    ours64, torch64 = float(np.abs(ours - r64).max()), float(np.abs(ref - r64).max())
+    assert diff <= 5 * PROB_TOL and ours64 <= 1.1 * torch64 + 1e-4, name
+    return diff, f"; vs float64: voiceman {ours64:.2e}, torch float32 {torch64:.2e}"
 
 
 def check_timing(model, diar_dev, checkpoint):
@@ -62,17 +84,7 @@ def test_whisperx_segmentation(diar_dev, models_dir, dev_clips, tmp_path):
     for name, audio in dev_clips.items():
         batch = np.stack(windows(audio, size, size)).astype(np.float32)
         ours, ref, seconds = compare(model, diar_dev, checkpoint, batch, tmp_path, raw=False)
-        diff = float(np.abs(ours - ref).max())
-        note = ""
-        if diff > PROB_TOL:
-            # Some windows are ill-conditioned: float32 itself is then far from float64.
-            # Accept when voiceman is no further from a float64 run than torch is.
-            with torch.inference_mode():
-                r64 = model.double()(torch.from_numpy(batch).double()[:, None]).numpy()
-                model.float()
-            ours64, torch64 = float(np.abs(ours - r64).max()), float(np.abs(ref - r64).max())
-            note = f"; vs float64: voiceman {ours64:.2e}, torch float32 {torch64:.2e}"
-            assert diff <= 5 * PROB_TOL and ours64 <= 1.1 * torch64 + 1e-4, name
+        diff, note = check_probabilities(model, batch, ours, ref, name)
         record(f"segmentation whisperx {name}: max abs diff", f"{diff:.2e} over {ref.size} values{note}")
         worst = max(worst, diff)
         total_s += seconds
@@ -95,23 +107,9 @@ def test_whisperx_segmentation_sliding(diar_dev, models_dir, dev_clips, tmp_path
     for name in ("sample", *sorted(n for n in dev_clips if n.startswith("ami_"))[:2]):
         audio = dev_clips[name].astype(np.float32)
         batch = np.stack(windows(audio, size, step)).astype(np.float32)
-        np.save(tmp_path / "rec.npy", audio)
-        run_dev(diar_dev, "segment", "--model", str(checkpoint), "--audio",
-                str(tmp_path / "rec.npy"), "--out", str(tmp_path / "out.npy"), "--threads", "1",
-                "--step", str(step), "--count", str(len(batch)))
-        ours = np.load(tmp_path / "out.npy")
-        with torch.inference_mode():
-            ref = model(torch.from_numpy(batch)[:, None]).numpy()
-        assert ours.shape == ref.shape
-        diff = float(np.abs(ours - ref).max())
-        note = ""
-        if diff > PROB_TOL:  # same acceptance as above: no further from float64 than torch
-            with torch.inference_mode():
-                r64 = model.double()(torch.from_numpy(batch).double()[:, None]).numpy()
-                model.float()
-            ours64, torch64 = float(np.abs(ours - r64).max()), float(np.abs(ref - r64).max())
-            note = f"; vs float64: voiceman {ours64:.2e}, torch float32 {torch64:.2e}"
-            assert diff <= 5 * PROB_TOL and ours64 <= 1.1 * torch64 + 1e-4, name
+        ours, ref, _ = compare(model, diar_dev, checkpoint, batch, tmp_path, raw=False,
+                               recording=audio, step=step)
+        diff, note = check_probabilities(model, batch, ours, ref, name)
         record(f"segmentation whisperx sliding {name}: max abs diff",
                f"{diff:.2e} over {len(batch)} windows{note}")
         worst = max(worst, diff)
