@@ -81,6 +81,8 @@ std::shared_ptr<const PyannoteSegmentation> PyannoteSegmentation::load(
 
   // SincNet.
   m->wav_norm_ = {dev("sincnet.wav_norm1d.weight", {1}), dev("sincnet.wav_norm1d.bias", {1})};
+  m->wav_gamma_ = ck.tensor("sincnet.wav_norm1d.weight", {1}).data<float>()[0];
+  m->wav_beta_ = ck.tensor("sincnet.wav_norm1d.bias", {1}).data<float>()[0];
   const Tensor& low = ck.tensor("sincnet.conv1d.0.filterbank.low_hz_", {kSincFilters / 2, 1});
   const Tensor& band = ck.tensor("sincnet.conv1d.0.filterbank.band_hz_", {kSincFilters / 2, 1});
   const Tensor& window = ck.tensor("sincnet.conv1d.0.filterbank.window_", {kSincKernel / 2});
@@ -201,14 +203,24 @@ Tensor PyannoteSegmentation::forward_raw(const ExecContext& ctx, const Tensor& w
   if (frames < 1)
     throw Error("segmentation: " + std::to_string(waveforms.dim(1)) + " samples is too short");
   if (batch <= kMaxBatch) return forward_chunk(ctx, waveforms);
+  return in_chunks(ctx, batch, frames, [&](int64_t first, int64_t n) {
+    return forward_chunk(ctx, waveforms.slice_rows(first, first + n));
+  });
+}
+
+Tensor PyannoteSegmentation::in_chunks(
+    const ExecContext& ctx, int64_t count, int frames,
+    const std::function<Tensor(int64_t first, int64_t n)>& chunk) const {
   // Bounded memory: SincNet's first activations are ~2.5 MB per 5 s window.
-  Tensor out({batch, frames, num_classes_}, waveforms.dtype(), ctx.device);
+  Tensor out;
   const int64_t row = int64_t{frames} * num_classes_;
-  for (int64_t b = 0; b < batch; b += kMaxBatch) {
-    const int64_t e = std::min(batch, b + kMaxBatch);
-    const Tensor part = forward_chunk(ctx, waveforms.slice_rows(b, e));
-    ops::copy_rows(ctx, part, 0, 0, out, b * row, 0, 1, (e - b) * row);
+  for (int64_t first = 0; first < count; first += kMaxBatch) {
+    const int64_t n = std::min(count - first, kMaxBatch);
+    const Tensor part = chunk(first, n);
+    if (out.empty()) out = Tensor({count, frames, num_classes_}, part.dtype(), ctx.device);
+    ops::copy_rows(ctx, part, 0, 0, out, first * row, 0, 1, n * row);
   }
+  if (out.empty()) out = Tensor({0, frames, num_classes_}, DType::f32, ctx.device);
   return out;
 }
 
@@ -227,7 +239,7 @@ Tensor PyannoteSegmentation::sinc_front_sliding(const ExecContext& ctx,
   const auto window = static_cast<int64_t>(std::llround(window_s_ * sample_rate()));
   const int64_t span = (count - 1) * step + window, taps = sinc_filters_.dim(2);
   Tensor samples({1, 1, span});  // zero padded past the end, as each window would be
-  const int64_t avail = std::clamp<int64_t>(static_cast<int64_t>(audio.size()), 0, span);
+  const int64_t avail = std::min<int64_t>(static_cast<int64_t>(audio.size()), span);
   std::copy_n(audio.begin(), avail, samples.data<float>());
   std::fill(samples.data<float>() + avail, samples.data<float>() + span, 0.f);
   // Per window: mean and biased variance (instance norm's), from prefix sums.
@@ -242,7 +254,6 @@ Tensor PyannoteSegmentation::sinc_front_sliding(const ExecContext& ctx,
   const double center = sum[span] / double(span);
   for (int64_t i = 0; i < span; ++i)
     samples.data<float>()[i] = static_cast<float>(samples.data<float>()[i] - center);
-  const Tensor gamma = wav_norm_.gamma.to(Device::cpu()), beta = wav_norm_.beta.to(Device::cpu());
   const int64_t filters = sinc_filters_.dim(0);
   Tensor scale({count * filters}), shift({count * filters});
   for (int w = 0; w < count; ++w) {
@@ -250,13 +261,13 @@ Tensor PyannoteSegmentation::sinc_front_sliding(const ExecContext& ctx,
     const double mean = (sum[b] - sum[a]) / double(window);
     const double centered_mean = mean - center;
     const double var = std::max(0.0, (sq[b] - sq[a]) / double(window) - mean * mean);
-    const double gain = gamma.data<float>()[0] / std::sqrt(var + kNormEps);
+    const double gain = wav_gamma_ / std::sqrt(var + kNormEps);
     // filters(norm(x)) = gain * filters(x - c) + (beta - gain * (mean - c)) * sum(taps)
     // (the filterbank has no bias)
     for (int64_t f = 0; f < filters; ++f) {
       scale.data<float>()[w * filters + f] = static_cast<float>(gain);
-      shift.data<float>()[w * filters + f] = static_cast<float>(
-          (beta.data<float>()[0] - gain * centered_mean) * sinc_sums_[f]);
+      shift.data<float>()[w * filters + f] =
+          static_cast<float>((wav_beta_ - gain * centered_mean) * sinc_sums_[f]);
     }
   }
   Tensor full;  // [1, 80, frames of the whole span]
@@ -332,32 +343,23 @@ Tensor PyannoteSegmentation::forward_sliding(const ExecContext& ctx, std::span<c
                                              int64_t step, int count) const {
   if (step <= 0 || count < 0) throw Error("segmentation: sliding windows need a positive step");
   const auto window = static_cast<int64_t>(std::llround(window_s_ * sample_rate()));
-  const int frames = num_frames(window);
-  Tensor out;
-  const int64_t row = int64_t{frames} * num_classes_;
-  for (int first = 0; first < count; first += static_cast<int>(kMaxBatch)) {
-    const int n = std::min<int>(static_cast<int>(kMaxBatch), count - first);
+  const Tensor raw = in_chunks(ctx, count, num_frames(window), [&](int64_t first, int64_t n) {
     const int64_t start = first * step;
-    const std::span<const float> rest =
-        start < static_cast<int64_t>(audio.size()) ? audio.subspan(start) : std::span<const float>{};
-    Tensor part;
-    if (step % stride_ == 0) {
-      part = forward_from_sinc(ctx, sinc_front_sliding(ctx, rest, step, n));
-    } else {  // windows one by one
-      Tensor batch({n, window});
-      std::fill(batch.data<float>(), batch.data<float>() + n * window, 0.f);
-      for (int i = 0; i < n; ++i) {
-        const int64_t a = std::min<int64_t>(i * step, rest.size());
-        const int64_t len = std::min<int64_t>(window, rest.size() - a);
-        std::copy_n(rest.begin() + a, len, batch.data<float>() + i * window);
-      }
-      part = forward_chunk(ctx, batch.to(ctx.device));
+    const std::span<const float> rest = start < static_cast<int64_t>(audio.size())
+                                            ? audio.subspan(start)
+                                            : std::span<const float>{};
+    if (step % stride_ == 0)
+      return forward_from_sinc(ctx, sinc_front_sliding(ctx, rest, step, static_cast<int>(n)));
+    Tensor batch({n, window});  // windows one by one
+    std::fill(batch.data<float>(), batch.data<float>() + n * window, 0.f);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t a = std::min<int64_t>(i * step, rest.size());
+      const int64_t len = std::min<int64_t>(window, rest.size() - a);
+      std::copy_n(rest.begin() + a, len, batch.data<float>() + i * window);
     }
-    if (out.empty()) out = Tensor({count, frames, num_classes_}, part.dtype(), ctx.device);
-    ops::copy_rows(ctx, part, 0, 0, out, first * row, 0, 1, n * row);
-  }
-  if (out.empty()) out = Tensor({0, frames, num_classes_}, DType::f32, ctx.device);
-  return to_speakers(ctx, out);
+    return forward_chunk(ctx, batch.to(ctx.device));
+  });
+  return to_speakers(ctx, raw);
 }
 
 Tensor PyannoteSegmentation::to_speakers(const ExecContext& ctx, Tensor raw) const {

@@ -10,6 +10,7 @@
 //     what pyannote's Inference outputs by default. forward_raw() gives the log-probs.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -66,6 +67,10 @@ class PyannoteSegmentation {
                             int count) const;
   // Everything after the sinc front: classifier activations [B, frames, num_classes].
   Tensor forward_from_sinc(const ExecContext& ctx, const Tensor& sinc) const;
+  // Runs `chunk(first, n)` (classifier activations [n, frames, num_classes]) over `count`
+  // windows, kMaxBatch at a time, into one [count, frames, num_classes] tensor.
+  Tensor in_chunks(const ExecContext& ctx, int64_t count, int frames,
+                   const std::function<Tensor(int64_t first, int64_t n)>& chunk) const;
   // Powerset log-probs -> hard per-speaker activity (identity for multilabel).
   Tensor to_speakers(const ExecContext& ctx, Tensor raw) const;
   struct Norm {
@@ -78,8 +83,9 @@ class PyannoteSegmentation {
   bool powerset_ = false;
   double rf_start_ = 0, rf_size_ = 0, rf_step_ = 0;  // in samples
   Norm wav_norm_;
-  Tensor sinc_filters_, sinc_bias_;  // [80, 1, 251], zeros [80]
-  std::vector<double> sinc_sums_;     // per filter: the sum of its taps
+  Tensor sinc_filters_, sinc_bias_;      // [80, 1, 251], zeros [80]
+  std::vector<double> sinc_sums_;        // per filter: the sum of its taps
+  double wav_gamma_ = 1, wav_beta_ = 0;  // wav_norm_ on the host (sinc_front_sliding)
   Tensor conv_w_[2], conv_b_[2];
   Norm norms_[3];
   // Per LSTM layer: forward and (when bidirectional) backward weights.

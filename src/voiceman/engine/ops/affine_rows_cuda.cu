@@ -29,9 +29,9 @@ void affine_rows(const ExecContext& ctx, Tensor& x, const Tensor& scale, const T
   if (!n || !rows) return;
   prim::with_float_type(x.dtype(), "affine_rows", [&](auto tag) {
     using T = decltype(tag);
-    affine_rows_kernel<T><<<prim::grid_for(n, kThreads), kThreads, 0,
-                            voiceman::cuda::stream_of(ctx)>>>(
-        x.data<T>(), scale.data<float>(), shift.data<float>(), n / rows, n);
+    affine_rows_kernel<T>
+        <<<prim::grid_for(n, kThreads), kThreads, 0, voiceman::cuda::stream_of(ctx)>>>(
+            x.data<T>(), scale.data<float>(), shift.data<float>(), n / rows, n);
   });
   voiceman::cuda::check_launch("affine_rows");
 }
