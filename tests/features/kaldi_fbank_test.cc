@@ -8,15 +8,12 @@
 #include <cmath>
 #include <limits>
 
+#include "features/tone.h"
+
 namespace voiceman::features {
 namespace {
 
-std::vector<float> tone(double hz, float amplitude, int samples) {
-  std::vector<float> x(static_cast<size_t>(samples));
-  for (int i = 0; i < samples; ++i)
-    x[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / 16000));
-  return x;
-}
+using testing::tone;
 
 TEST(KaldiFbank, FramingToneAndFloor) {
   EXPECT_EQ(KaldiFbank::num_frames(399), 0);

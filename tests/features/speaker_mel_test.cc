@@ -7,15 +7,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "features/tone.h"
+
 namespace voiceman::features {
 namespace {
 
-std::vector<float> tone(double hz, float amplitude, int samples) {
-  std::vector<float> x(static_cast<size_t>(samples));
-  for (int i = 0; i < samples; ++i)
-    x[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / 16000));
-  return x;
-}
+using testing::tone;
 
 int peak_band(const std::vector<float>& mel, int frame) {
   const float* row = mel.data() + frame * SpeakerMel::kMels;

@@ -15,17 +15,10 @@ namespace voiceman::report {
 namespace {
 
 namespace fs = std::filesystem;
+using voiceman::report::testing::count;
 using voiceman::testing::quote;
 using voiceman::testing::read_bytes;
 using voiceman::testing::run_shell;
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + needle.size()))
-    ++n;
-  return n;
-}
 
 // One headless chromium run with its own throw-away profile; stdout goes to `out`.
 int chromium(const fs::path& scratch, const std::string& name, const std::string& args,

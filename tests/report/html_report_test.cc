@@ -8,16 +8,9 @@
 namespace voiceman::report {
 namespace {
 
+using testing::count;
 using testing::kHostileName;
 using testing::sample_run;
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + needle.size()))
-    ++n;
-  return n;
-}
 
 std::string render(const RunSummaryInput& in) { return render_html(in, performance_report(in)); }
 

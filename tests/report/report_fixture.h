@@ -1,13 +1,23 @@
 #pragma once
 // A made-up but plausible run for the report tests: batches whose size is halved after an
 // out-of-memory and grows back, a resource series, and files with every status, one of
-// them with a hostile name.
+// them with a hostile name. Also count(), for counting elements in rendered markup.
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 #include "voiceman/report/performance_report.h"
 
 namespace voiceman::report::testing {
+
+// Non-overlapping occurrences of `needle` in `haystack`.
+inline size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
 
 inline const std::string kHostileName = "calls/<script>alert(\"x\")</script> & 'q' 통화.m4a";
 

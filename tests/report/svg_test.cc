@@ -5,16 +5,12 @@
 
 #include <cmath>
 
+#include "report/report_fixture.h"
+
 namespace voiceman::report::svg {
 namespace {
 
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + needle.size()))
-    ++n;
-  return n;
-}
+using voiceman::report::testing::count;
 
 TEST(Svg, EscapeHostileText) {
   EXPECT_EQ(escape("<script>alert(\"x\")</script> & 'q'"),
