@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "voiceman/cli/cli.h"
+#include "voiceman/cli/signals.h"
 
 int main(int argc, char** argv) {
   // OpenMP threads that spin while waiting turn a busy two-core machine into a 10x slowdown
@@ -19,5 +20,7 @@ int main(int argc, char** argv) {
   // still returns it with malloc_trim when memory gets tight.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Before any thread exists, so that every thread inherits the blocked stop signals.
+  voiceman::cli::watch_stop_signals();
   return voiceman::cli::main(argc, argv);
 }
