@@ -7,6 +7,7 @@
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
 
 namespace voiceman::ops {
 namespace {
@@ -31,8 +32,9 @@ double sig(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 struct RefResult {
   std::vector<double> y, h, c;
 };
+// bf16_state: h is rounded to bfloat16 before each recurrent product (what bf16 w_hh does).
 RefResult reference(const Tensor& x, const LstmWeights& w, bool reverse, const Tensor* h0,
-                    const Tensor* c0) {
+                    const Tensor* c0, bool bf16_state = false) {
   const int64_t B = x.dim(0), T = x.dim(1), I = x.dim(2), H = w.hidden();
   RefResult r;
   r.y.assign(B * T * H, 0.0);
@@ -53,7 +55,12 @@ RefResult reference(const Tensor& x, const LstmWeights& w, bool reverse, const T
         double acc = bias[g];
         for (int64_t k = 0; k < I; ++k)
           acc += double(wi[g * I + k]) * x.data<float>()[(b * T + t) * I + k];
-        for (int64_t k = 0; k < H; ++k) acc += double(wh[g * H + k]) * r.h[b * H + k];
+        for (int64_t k = 0; k < H; ++k) {
+          const float hk = static_cast<float>(r.h[b * H + k]);
+          acc += double(wh[g * H + k]) *
+                 (bf16_state ? primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(hk))
+                             : r.h[b * H + k]);
+        }
         gates[g] = acc;
       }
       for (int64_t j = 0; j < H; ++j) {
@@ -143,6 +150,70 @@ TEST(Lstm, RejectsMismatchedShapes) {
   EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), w, false, y, &bad_h), Error);
   const LstmWeights wrong{w.w_ih, w.w_hh, random_tensor({31}, 7)};
   EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), wrong, false, y), Error);
+}
+
+// x rounded to bfloat16 and back: what a bf16 product sees of x.
+Tensor bf16_rounded(const Tensor& x) {
+  Tensor r = x.clone();
+  for (float& v : r.span<float>())
+    v = primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(v));
+  return r;
+}
+
+TEST(LstmBf16, InputProjectionEqualsFloat32OnBf16RoundedOperands) {
+  if (!bf16_supported()) GTEST_SKIP() << "this CPU has no native bf16";
+  const Tensor x = random_tensor({5, 20, 60}, 8, 1.f);
+  const LstmWeights w = random_weights(60, 32, 70);
+  const LstmWeights wb = w.to_bf16(cpu(), /*recurrent=*/false);
+  ASSERT_EQ(wb.w_ih.dtype(), DType::bf16);
+  ASSERT_EQ(wb.w_hh.dtype(), DType::f32);
+  // bf16 x bf16 products are exact in float32, so only the operands' rounding differs.
+  const LstmWeights rounded{bf16_rounded(w.w_ih), w.w_hh, w.bias};
+  for (bool reverse : {false, true}) {
+    for (int threads : {1, 2}) {
+      Tensor y;
+      lstm(cpu(threads), x, wb, reverse, y);
+      EXPECT_LT(max_diff(y, reference(bf16_rounded(x), rounded, reverse, nullptr, nullptr).y),
+                2e-5);
+      // ...and that rounding is really there: the float32 result is measurably different.
+      EXPECT_GT(max_diff(y, reference(x, w, reverse, nullptr, nullptr).y), 1e-4);
+    }
+  }
+}
+
+TEST(LstmBf16, RecurrentProductsStayCloseToFloat32WithState) {
+  if (!bf16_supported()) GTEST_SKIP() << "this CPU has no native bf16";
+  const Tensor x = random_tensor({4, 40, 24}, 9, 1.f);
+  const LstmWeights w = random_weights(24, 64, 80);
+  const LstmWeights wb = w.to_bf16(cpu());
+  ASSERT_EQ(wb.w_hh.dtype(), DType::bf16);
+  const Tensor h0 = random_tensor({4, 64}, 32), c0 = random_tensor({4, 64}, 33);
+  Tensor h = h0.clone(), c = c0.clone(), y;
+  lstm(cpu(2), x, wb, true, y, &h, &c);
+  // The same recurrence with every bf16 operand rounded: only the summation order differs.
+  const LstmWeights rounded{bf16_rounded(w.w_ih), bf16_rounded(w.w_hh), w.bias};
+  const RefResult want = reference(bf16_rounded(x), rounded, true, &h0, &c0, true);
+  EXPECT_LT(max_diff(y, want.y), 1e-4);
+  EXPECT_LT(max_diff(h, want.h), 1e-4);
+  EXPECT_LT(max_diff(c, want.c), 1e-4);
+  // Against float32 it drifts, but stays near: bf16 keeps 8 significant bits.
+  const RefResult exact = reference(x, w, true, &h0, &c0);
+  EXPECT_GT(max_diff(y, exact.y), 1e-3);
+  EXPECT_LT(max_diff(y, exact.y), 0.1);
+}
+
+TEST(LstmBf16, OnlyMatricesMayBeBf16) {
+  if (!bf16_supported()) GTEST_SKIP() << "this CPU has no native bf16";
+  const LstmWeights w = random_weights(4, 8, 90);
+  LstmWeights bad = w.to_bf16(cpu());
+  Tensor bias_bf16;
+  cast(cpu(), w.bias, DType::bf16, bias_bf16);
+  bad.bias = bias_bf16;
+  Tensor y;
+  EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), bad, false, y), Error);
+  LstmWeights half = w;
+  cast(cpu(), w.w_hh, DType::f16, half.w_hh);
+  EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), half, false, y), Error);
 }
 
 TEST(Activation, ReluSigmoidAndMagnitude) {

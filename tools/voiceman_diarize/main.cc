@@ -4,7 +4,8 @@
 //       [--num-speakers N] [--min-speakers N] [--max-speakers N] [--step F]
 //       [--embedding-step F] [--threshold D] [--onset P] [--offset P]
 //       [--min-cluster-size N] [--min-duration-on S] [--min-duration-off S]
-//       [--file-id ID] [--json FILE]
+//       [--file-id ID] [--json FILE] [--lstm-products auto|float32|bfloat16]
+// --lstm-products auto (the default, as `voiceman run`): bfloat16 where the CPU has it.
 // A comma-separated --threshold list sweeps the clustering threshold on one set of model
 // outputs (segmentation and embeddings are computed once): the RTTM of each threshold
 // follows a "# threshold=X" line.
@@ -23,6 +24,7 @@
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/diarize/diarizer.h"
+#include "voiceman/engine/ops/ops.h"
 #include "voiceman/writers/rttm_writer.h"
 
 namespace {
@@ -40,7 +42,7 @@ double now_s() {
                "[--threads N] [--num-speakers N] [--min-speakers N] [--max-speakers N] "
                "[--step F] [--embedding-step F] [--threshold D] [--onset P] [--offset P] "
                "[--min-cluster-size N] [--min-duration-on S] [--min-duration-off S] "
-               "[--file-id ID] [--json FILE]\n";
+               "[--file-id ID] [--json FILE] [--lstm-products auto|float32|bfloat16]\n";
   std::exit(2);
 }
 
@@ -61,6 +63,7 @@ int run(int argc, char** argv) {
   std::string file_id;
   std::vector<double> thresholds;
   int threads = 0;
+  std::string products = "auto";
   diarize::DiarizeOptions o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -79,7 +82,10 @@ int run(int argc, char** argv) {
       json_path = v;
     else if (a == "--file-id")
       file_id = v;
-    else if (a == "--threads")
+    else if (a == "--lstm-products") {
+      if (v != "auto" && v != "float32" && v != "bfloat16") usage("bad value '" + v + "' for " + a);
+      products = v;
+    } else if (a == "--threads")
       threads = static_cast<int>(number(a, v));
     else if (a == "--num-speakers")
       o.num_speakers = static_cast<int>(number(a, v));
@@ -120,7 +126,8 @@ int run(int argc, char** argv) {
   const audio::Audio audio = audio::decode_file(audio_path);
   const double decode_s = now_s() - t0;
   t0 = now_s();
-  const diarize::Diarizer diarizer = diarize::Diarizer::load(seg, enc, ctx);
+  const bool bf16 = products == "bfloat16" || (products == "auto" && ops::bf16_supported());
+  const diarize::Diarizer diarizer = diarize::Diarizer::load(seg, enc, ctx, bf16);
   const double load_s = now_s() - t0;
   if (file_id.empty()) file_id = audio_path.stem().string();
   diarize::DiarizeStats stats;

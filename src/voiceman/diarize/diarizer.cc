@@ -26,9 +26,9 @@ Diarizer::Diarizer(std::shared_ptr<const models::PyannoteSegmentation> segmentat
 }
 
 Diarizer Diarizer::load(const std::filesystem::path& segmentation,
-                        const std::filesystem::path& encoder, ExecContext ctx) {
-  return Diarizer(models::PyannoteSegmentation::load(segmentation, ctx.device),
-                  models::SpeakerEncoder::load(encoder, ctx.device), ctx);
+                        const std::filesystem::path& encoder, ExecContext ctx, bool bf16_lstm) {
+  return Diarizer(models::PyannoteSegmentation::load(segmentation, ctx.device, bf16_lstm),
+                  models::SpeakerEncoder::load(encoder, ctx.device, bf16_lstm), ctx);
 }
 
 SegmentFn Diarizer::segment_fn() const {

@@ -23,9 +23,11 @@ class Diarizer {
  public:
   Diarizer(std::shared_ptr<const models::PyannoteSegmentation> segmentation,
            std::shared_ptr<const models::SpeakerEncoder> encoder, ExecContext ctx = {});
-  // Loads both checkpoints (ModelError naming the file on failure).
+  // Loads both checkpoints (ModelError naming the file on failure). bf16_lstm: the
+  // models' LSTMs multiply in bfloat16 (CPU with native bf16 only, else ConfigError).
   static Diarizer load(const std::filesystem::path& segmentation,
-                       const std::filesystem::path& encoder, ExecContext ctx = {});
+                       const std::filesystem::path& encoder, ExecContext ctx = {},
+                       bool bf16_lstm = false);
 
   // Speaker turns of 16 kHz mono audio, labelled SPEAKER_00... by first appearance,
   // overlapping where two people speak at once. ConfigError on invalid options.

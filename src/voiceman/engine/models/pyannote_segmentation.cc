@@ -65,7 +65,7 @@ Tensor sum_of(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 std::shared_ptr<const PyannoteSegmentation> PyannoteSegmentation::load(
-    const std::filesystem::path& checkpoint, Device device) {
+    const std::filesystem::path& checkpoint, Device device, bool bf16_lstm) {
   const TorchCheckpoint ck = TorchCheckpoint::load(checkpoint);
   const std::string file = checkpoint.string();
   if (!ck.has("sincnet.conv1d.0.filterbank.low_hz_") || !ck.has("classifier.weight"))
@@ -123,6 +123,8 @@ std::shared_ptr<const PyannoteSegmentation> PyannoteSegmentation::load(
     m->lstm_.push_back(std::move(dirs));
   }
   if (m->lstm_.empty()) throw ModelError(file + ": no LSTM layers");
+  if (bf16_lstm)
+    for (auto& dirs : m->lstm_) ops::lstm_weights_to_bf16(dirs, device, file, false);
   for (int l = 0; ck.has("linear." + std::to_string(l) + ".weight"); ++l) {
     const std::string p = "linear." + std::to_string(l);
     m->linear_.push_back({dev(p + ".weight"), Tensor(), dev(p + ".bias")});

@@ -24,8 +24,11 @@ namespace voiceman::models {
 class PyannoteSegmentation {
  public:
   // ModelError naming the file for anything that is not a PyanNet checkpoint.
+  // bf16_lstm: the LSTMs (most of the cost) multiply in bfloat16 with float32
+  // accumulation (ops::lstm); ConfigError where the CPU cannot (ops::bf16_supported()).
   static std::shared_ptr<const PyannoteSegmentation> load(const std::filesystem::path& checkpoint,
-                                                          Device device = Device::cpu());
+                                                          Device device = Device::cpu(),
+                                                          bool bf16_lstm = false);
 
   int sample_rate() const { return 16000; }
   double window_s() const { return window_s_; }  // training chunk duration

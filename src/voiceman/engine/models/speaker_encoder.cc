@@ -23,7 +23,7 @@ Tensor add_bias(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 std::shared_ptr<const SpeakerEncoder> SpeakerEncoder::load(const std::filesystem::path& checkpoint,
-                                                           Device device) {
+                                                           Device device, bool bf16_lstm) {
   const TorchCheckpoint ck = TorchCheckpoint::load(checkpoint);
   // WeSpeaker ResNet: pyannote.audio names its tensors "resnet.*", WeSpeaker itself not.
   for (const std::string prefix : {"resnet.", ""})
@@ -50,6 +50,7 @@ std::shared_ptr<const SpeakerEncoder> SpeakerEncoder::load(const std::filesystem
                  .to(device);
     enc->lstm_.push_back(std::move(w));
   }
+  if (bf16_lstm) ops::lstm_weights_to_bf16(enc->lstm_, device, checkpoint.string());
   enc->linear_.weight = ck.tensor("linear.weight", {kHidden, kHidden}).to(device);
   enc->linear_.bias = ck.tensor("linear.bias", {kHidden}).to(device);
   log::debug("speaker encoder (GE2E) loaded from " + checkpoint.string());

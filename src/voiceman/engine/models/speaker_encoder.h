@@ -26,8 +26,11 @@ namespace voiceman::models {
 
 class SpeakerEncoder {
  public:
+  // bf16_lstm: the GE2E LSTMs multiply in bfloat16 (see PyannoteSegmentation::load);
+  // WeSpeaker ResNets have no LSTM and stay float32.
   static std::shared_ptr<const SpeakerEncoder> load(const std::filesystem::path& checkpoint,
-                                                    Device device = Device::cpu());
+                                                    Device device = Device::cpu(),
+                                                    bool bf16_lstm = false);
 
   int dim() const { return dim_; }
   bool is_wespeaker() const { return resnet_ != nullptr; }

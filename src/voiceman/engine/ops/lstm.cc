@@ -1,6 +1,7 @@
 #include "voiceman/engine/ops/dispatch.h"
 #include "voiceman/engine/ops/ops.h"
 #include "voiceman/engine/ops/ops_cpu.h"
+#include "voiceman/engine/primitives/cpu_bf16.h"
 
 namespace voiceman::ops {
 
@@ -19,10 +20,32 @@ void check_state(const ExecContext& ctx, const Tensor* s, int64_t batch, int64_t
 
 }  // namespace
 
+bool bf16_supported() { return primitives::cpu::bf16_gemm_supported(); }
+
+LstmWeights LstmWeights::to_bf16(const ExecContext& ctx, bool recurrent) const {
+  LstmWeights out = *this;
+  cast(ctx, w_ih, DType::bf16, out.w_ih);
+  if (recurrent) cast(ctx, w_hh, DType::bf16, out.w_hh);
+  return out;
+}
+
+void lstm_weights_to_bf16(std::span<LstmWeights> layers, Device device, const std::string& model,
+                          bool recurrent) {
+  if (!device.is_cpu() || !bf16_supported())
+    throw ConfigError(model + ": bfloat16 LSTM products need a CPU that multiplies bf16 natively");
+  const ExecContext ctx;
+  for (LstmWeights& w : layers) w = w.to_bf16(ctx, recurrent);
+}
+
 void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool reverse, Tensor& y,
           Tensor* h, Tensor* c) {
   if (w.w_hh.rank() != 2 || w.w_ih.rank() != 2 || w.bias.rank() != 1)
     throw Error("lstm: weights must be w_ih [4H, I], w_hh [4H, H], bias [4H]");
+  for (const Tensor* m : {&w.w_ih, &w.w_hh})
+    if (m->dtype() != DType::f32 &&
+        (m->dtype() != DType::bf16 || !ctx.device.is_cpu() || !bf16_supported()))
+      throw Error("lstm: weight matrices must be float32, or bfloat16 on a CPU with native bf16");
+  if (w.bias.dtype() != DType::f32) throw Error("lstm: the bias must be float32");
   const int64_t hidden = w.hidden();
   if (x.rank() != 3 || w.w_hh.dim(0) != 4 * hidden || w.w_ih.dim(0) != 4 * hidden ||
       w.w_ih.dim(1) != x.dim(2) || w.bias.dim(0) != 4 * hidden)

@@ -90,9 +90,47 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out, 
   }
 }
 
+struct Bf16GemmNT::Impl {
+  dnnl::matmul matmul;
+  dnnl::memory::desc a_md, b_md, c_md;
+  const uint16_t* b;
+  int threads;
+};
+
+Bf16GemmNT::Bf16GemmNT(int64_t m, int64_t n, int64_t k, const uint16_t* b, int threads) {
+  if (!bf16_gemm_supported()) throw std::runtime_error("bf16 GEMM: no native bf16 on this CPU");
+  const dnnl::engine& eng = cpu_engine();
+  const dnnl::memory::desc a_md(dims{m, k}, dt::bf16, dims{k, 1});
+  const dnnl::memory::desc b_md(dims{k, n}, dt::bf16, dims{1, k});  // B^T read in place
+  const dnnl::memory::desc c_md(dims{m, n}, dt::f32, dims{n, 1});
+  impl_ = std::make_unique<Impl>(
+      Impl{dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), eng)),
+           a_md, b_md, c_md, b, threads > 0 ? threads : 1});
+}
+
+Bf16GemmNT::~Bf16GemmNT() = default;
+
+void Bf16GemmNT::run(const uint16_t* a, float* c) const {
+  const dnnl::engine& eng = cpu_engine();
+  omp_set_num_threads(impl_->threads);  // oneDNN runs on the caller's OpenMP pool
+  dnnl::stream stream(eng);
+  dnnl::memory a_mem(impl_->a_md, eng, const_cast<uint16_t*>(a)),
+      b_mem(impl_->b_md, eng, const_cast<uint16_t*>(impl_->b)), c_mem(impl_->c_md, eng, c);
+  impl_->matmul.execute(stream,
+                        {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  stream.wait();
+}
+
 #else
 
 bool bf16_gemm_supported() { return false; }
+
+struct Bf16GemmNT::Impl {};
+Bf16GemmNT::Bf16GemmNT(int64_t, int64_t, int64_t, const uint16_t*, int) {
+  throw std::runtime_error("bf16 GEMM needs oneDNN");
+}
+Bf16GemmNT::~Bf16GemmNT() = default;
+void Bf16GemmNT::run(const uint16_t*, float*) const {}
 
 void attention_bf16(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t,
                     int, float, int) {

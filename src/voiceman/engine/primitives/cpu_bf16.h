@@ -5,6 +5,7 @@
 // encoder spends most of its time (measured: 6 heads of 1500 x 1500, 2 threads). Only
 // the int8_bfloat16 compute type uses it.
 #include <cstdint>
+#include <memory>
 
 namespace voiceman::primitives::cpu {
 
@@ -16,5 +17,22 @@ bool bf16_gemm_supported();
 // unsupported.
 void attention_bf16(const float* q, const float* k, const float* v, float* out, int64_t tq,
                     int64_t tk, int64_t model, int heads, float scale, int threads);
+
+// C[m x n] (float32) = A[m x k] * B[n x k]^T with bfloat16 A and B, float32 accumulation:
+// one shape prepared once, then run many times (an LSTM's recurrent step runs it once per
+// timestep). B is borrowed and must outlive the object. Throws std::runtime_error when
+// bf16_gemm_supported() is false.
+class Bf16GemmNT {
+ public:
+  Bf16GemmNT(int64_t m, int64_t n, int64_t k, const uint16_t* b, int threads);
+  ~Bf16GemmNT();
+  Bf16GemmNT(const Bf16GemmNT&) = delete;
+  Bf16GemmNT& operator=(const Bf16GemmNT&) = delete;
+  void run(const uint16_t* a, float* c) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace voiceman::primitives::cpu
