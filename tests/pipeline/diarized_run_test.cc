@@ -11,6 +11,7 @@
 
 #include "run_fixture.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/ops/ops.h"
 #include "voiceman/manifest/manifest.h"
 
 namespace voiceman::pipeline::test {
@@ -50,16 +51,20 @@ class DiarizedRun : public ::testing::Test {
   fs::path seg_, spk_;
 };
 
-TEST_F(DiarizedRun, TwoSpeakerCallGetsTwoSpeakersOnItsWords) {
+// The whole check for one compute type; `products` is the diarizer's expected LSTM
+// arithmetic as the manifest records it.
+void expect_two_speakers_on_the_words(const fs::path& seg, const fs::path& spk,
+                                      const std::string& compute_type, const std::string& name,
+                                      const std::string& products) {
   const fs::path data = voiceman::testing::shared_data_dir();
-  const fs::path base = voiceman::testing::scratch_dir("diarized_run");
+  const fs::path base = voiceman::testing::scratch_dir("diarized_run_" + name);
   fs::create_directories(base / "in");
   fs::copy_file(data / "sample.wav", base / "in" / "sample.wav");
   RunOptions o = fast_options({(base / "in").string()}, base / "out");
-  o.compute_type = "int8";  // the same arithmetic on every x86 CPU (auto may add bf16)
+  o.compute_type = compute_type;
   o.diarize = true;
-  o.segmentation_model = seg_.string();
-  o.speaker_model = spk_.string();
+  o.segmentation_model = seg.string();
+  o.speaker_model = spk.string();
   o.formats.push_back(writers::Format::rttm);
   const RunReport r = run_quietly(o);
   ASSERT_EQ(r.ok, 1);
@@ -130,8 +135,9 @@ TEST_F(DiarizedRun, TwoSpeakerCallGetsTwoSpeakersOnItsWords) {
   EXPECT_GE(agreement, 0.85);
   EXPECT_GE(coverage, 0.80);
 
-  // The manifest's speakers summary.
+  // The manifest's speakers summary, and the arithmetic the diarizer used.
   const manifest::Manifest m = manifest::read_manifest(base / "out");
+  EXPECT_EQ(m.options.value("diarization_lstm_products", ""), products);
   ASSERT_EQ(m.inputs.size(), 1u);
   ASSERT_EQ(m.inputs[0].speakers.size(), 2u);
   int summarized_words = 0;
@@ -140,6 +146,17 @@ TEST_F(DiarizedRun, TwoSpeakerCallGetsTwoSpeakersOnItsWords) {
     summarized_words += s.words;
   }
   EXPECT_EQ(summarized_words, static_cast<int>(words.size()));
+}
+
+TEST_F(DiarizedRun, Int8RunKeepsFloat32DiarizerAndGetsTwoSpeakersOnTheWords) {
+  // int8: the same arithmetic on every x86 CPU.
+  expect_two_speakers_on_the_words(seg_, spk_, "int8", "int8", "float32");
+}
+
+TEST_F(DiarizedRun, DefaultRunUsesBf16DiarizerWhereNativeAndGetsTwoSpeakersOnTheWords) {
+  // auto: int8_bfloat16 where the CPU multiplies bf16, and then so do the diarizer's LSTMs.
+  expect_two_speakers_on_the_words(seg_, spk_, "auto", "auto",
+                                   ops::bf16_supported() ? "bfloat16" : "float32");
 }
 
 TEST(DiarizedRunOptions, RttmWithoutDiarizeIsRefused) {

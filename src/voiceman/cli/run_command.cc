@@ -102,7 +102,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--compute-type", o.compute_type,
-                  "auto (float16 on a GPU, int8 on the CPU), float32, int8, float16, bfloat16")
+                  "auto (float16 on a GPU; on the CPU int8_bfloat16 where it multiplies bf16 "
+                  "natively, else int8), float32, int8, int8_bfloat16, float16, bfloat16. "
+                  "With --diarize, int8_bfloat16, float16 and bfloat16 also let the "
+                  "diarizer's LSTMs multiply in bf16 where the CPU can")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads for the engine (0 = all cores)")
       ->capture_default_str();

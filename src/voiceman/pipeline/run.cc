@@ -414,8 +414,8 @@ RunReport Run::execute() {
     // One thread each: diarization runs in the decode workers, beside the engine.
     ExecContext one;
     one.threads = 1;
-    diarizer_ = std::make_unique<diarize::Diarizer>(
-        diarize::Diarizer::load(options_.segmentation_model, options_.speaker_model, one));
+    diarizer_ = std::make_unique<diarize::Diarizer>(diarize::Diarizer::load(
+        options_.segmentation_model, options_.speaker_model, one, setup_.diarize_bf16));
   }
   start_metrics();
   if (options_.mode == RunMode::batched)

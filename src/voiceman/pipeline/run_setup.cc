@@ -7,6 +7,7 @@
 #include "voiceman/core/version.h"
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/models/whisper_model.h"
+#include "voiceman/engine/ops/ops.h"
 #include "voiceman/tokenizer/tokenizer.h"
 #include "voiceman/writers/atomic_file.h"
 
@@ -115,6 +116,15 @@ RunSetup prepare_run(const RunOptions& options) {
   m.options["device_effective"] = ctx.device.str();
   m.options["threads_effective"] = ctx.threads;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
+  if (options.diarize) {
+    // Only where the run already accepted bf16 or half arithmetic: int8 and float32 keep
+    // the same results on every x86 CPU.
+    s.diarize_bf16 =
+        (compute == models::ComputeType::int8_bfloat16 ||
+         compute == models::ComputeType::bfloat16 || compute == models::ComputeType::float16) &&
+        ops::bf16_supported();
+    m.options["diarization_lstm_products"] = s.diarize_bf16 ? "bfloat16" : "float32";
+  }
   m.host = manifest::current_host();
   m.out_dir = s.out_dir.string();
   m.started_utc = manifest::utc_now();

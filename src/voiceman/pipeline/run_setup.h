@@ -23,7 +23,10 @@ struct RunSetup {
   std::map<std::string, manifest::InputRecord> previous;  // journal rows of earlier runs
   std::unique_ptr<asr::Transcriber> transcriber;
   std::shared_ptr<const models::WhisperModel> model;
-  ExecContext ctx;              // the engine's device and threads
+  ExecContext ctx;  // the engine's device and threads
+  // The diarizer's LSTMs multiply in bfloat16: where the CPU has native bf16 and the
+  // compute type is int8_bfloat16, bfloat16 or float16 (auto gives one of these).
+  bool diarize_bf16 = false;
   manifest::Manifest manifest;  // header filled in; inputs are the run's to fill
 };
 
