@@ -2,6 +2,8 @@
 #include "voiceman/pipeline/retry.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -104,6 +106,24 @@ TEST(Prefetch, DeliversInOrderWithBoundedLookahead) {
   }
   EXPECT_GT(max_in_flight.load(), 1);           // workers really ran in parallel
   EXPECT_LT(max_ahead.load(), kLookahead + 1);  // never more than the look-ahead in hand
+}
+
+TEST(Prefetch, WorkersRunAtTheRequestedLowerPriority) {
+  std::atomic<bool> stop{false};
+  const int base = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  for (const int nice : {0, 10}) {
+    Prefetcher<int> p(
+        6, 3, 6, 1e9,
+        [](size_t) { return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); },
+        [](int) { return 0.0; }, stop, nice);
+    for (int i = 0; i < 6; ++i) {
+      const auto got = p.next();
+      ASSERT_TRUE(got.has_value());
+      EXPECT_EQ(*got, std::min(19, base + nice)) << "nice " << nice;
+    }
+  }
+  // ...and the caller's own priority is untouched.
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), base);
 }
 
 TEST(Prefetch, HoldsBackWhenReadyAudioIsLarge) {

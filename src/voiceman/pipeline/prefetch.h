@@ -3,6 +3,10 @@
 // while the engine works on the previous batch. Results come back strictly in input
 // order, and look-ahead is bounded by a count and by decoded audio seconds, so memory
 // stays bounded however large the corpus is.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -15,21 +19,35 @@
 
 namespace voiceman::pipeline {
 
+// Lowers the calling thread's priority by `steps` nice levels (Linux niceness is per
+// thread). Needs no privilege; where it fails the thread keeps its priority.
+inline void lower_this_thread_priority(int steps) {
+  if (steps <= 0) return;
+  const auto tid = static_cast<id_t>(::gettid());
+  const int now = ::getpriority(PRIO_PROCESS, tid);
+  ::setpriority(PRIO_PROCESS, tid, std::min(19, now + steps));
+}
+
 template <typename Result>
 class Prefetcher {
  public:
   using Job = std::function<Result(size_t index)>;      // must not throw: report errors in Result
   using Weight = std::function<double(const Result&)>;  // audio seconds a result holds
 
+  // nice > 0 lowers the workers' priority by that many levels (see lower_this_thread_priority).
   Prefetcher(size_t count, int workers, size_t lookahead, double max_ready_weight, Job job,
-             Weight weight, const std::atomic<bool>& stop)
+             Weight weight, const std::atomic<bool>& stop, int nice = 0)
       : count_(count),
         lookahead_(std::max<size_t>(1, lookahead)),
         max_weight_(max_ready_weight),
         job_(std::move(job)),
         weight_(std::move(weight)),
         stop_(stop) {
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+    for (int i = 0; i < workers; ++i)
+      threads_.emplace_back([this, nice] {
+        lower_this_thread_priority(nice);
+        work();
+      });
   }
 
   ~Prefetcher() {

@@ -330,8 +330,8 @@ void Run::run_sequential() {
   {
     Prefetcher<Prepared> prefetch(
         n, options_.workers, per_batch, options_.max_batch_audio_s,
-        [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; },
-        stop_);
+        [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; }, stop_,
+        kPrefetchNice);
     while (!stop_.load() && !stop_new_work_) {
       std::vector<Prepared> batch;
       double batch_audio = 0;

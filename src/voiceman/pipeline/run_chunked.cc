@@ -370,7 +370,8 @@ void Run::run_chunked() {
   const size_t lookahead = static_cast<size_t>(std::max(4, 2 * batch_size_->size()));
   Prefetcher<Prepared> prefetch(
       n, options_.workers, lookahead, options_.max_batch_audio_s,
-      [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; }, stop_);
+      [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; }, stop_,
+      kPrefetchNice);
   while (!stop_.load()) {
     handle_governor_events();
     const size_t size = static_cast<size_t>(batch_size_->size());
