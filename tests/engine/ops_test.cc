@@ -104,28 +104,37 @@ TEST(Ops, SoftmaxAndLogSoftmax) {
 }
 
 TEST(Ops, Conv1dMatchesNaive) {
-  const Tensor x = random_tensor({2, 3, 11}, 9), w = random_tensor({4, 3, 3}, 10),
-               b = random_tensor({4}, 11);
-  for (int stride : {1, 2}) {
-    Tensor y;
-    conv1d(cpu(), x, w, b, stride, 1, y);
-    const int t_out = (11 + 2 - 3) / stride + 1;
-    ASSERT_EQ(y.shape(), (Shape{2, 4, t_out}));
-    std::vector<float> ref(2 * 4 * t_out);
-    for (int n = 0; n < 2; ++n)
-      for (int o = 0; o < 4; ++o)
-        for (int t = 0; t < t_out; ++t) {
-          double acc = b.data<float>()[o];
-          for (int c = 0; c < 3; ++c)
-            for (int k = 0; k < 3; ++k) {
-              const int src = t * stride + k - 1;
-              if (src >= 0 && src < 11)
-                acc +=
-                    w.data<float>()[(o * 3 + c) * 3 + k] * x.data<float>()[(n * 3 + c) * 11 + src];
-            }
-          ref[(n * 4 + o) * t_out + t] = static_cast<float>(acc);
+  // Padding wider than the kernel's half and inputs shorter than the kernel included.
+  for (const int t_in : {11, 4}) {
+    for (const int kernel : {1, 3, 5}) {
+      const Tensor x = random_tensor({2, 3, t_in}, 9), w = random_tensor({4, 3, kernel}, 10),
+                   b = random_tensor({4}, 11);
+      for (const int stride : {1, 2, 3}) {
+        for (const int pad : {0, 1, 3}) {
+          const int t_out = (t_in + 2 * pad - kernel) / stride + 1;
+          if (t_out <= 0) continue;
+          Tensor y;
+          conv1d(cpu(), x, w, b, stride, pad, y);
+          ASSERT_EQ(y.shape(), (Shape{2, 4, t_out}));
+          std::vector<float> ref(2 * 4 * t_out);
+          for (int n = 0; n < 2; ++n)
+            for (int o = 0; o < 4; ++o)
+              for (int t = 0; t < t_out; ++t) {
+                double acc = b.data<float>()[o];
+                for (int c = 0; c < 3; ++c)
+                  for (int k = 0; k < kernel; ++k) {
+                    const int src = t * stride + k - pad;
+                    if (src >= 0 && src < t_in)
+                      acc += w.data<float>()[(o * 3 + c) * kernel + k] *
+                             x.data<float>()[(n * 3 + c) * t_in + src];
+                  }
+                ref[(n * 4 + o) * t_out + t] = static_cast<float>(acc);
+              }
+          EXPECT_LT(max_abs_diff(y, ref), 1e-4f)
+              << "t_in " << t_in << " kernel " << kernel << " stride " << stride << " pad " << pad;
         }
-    EXPECT_LT(max_abs_diff(y, ref), 1e-4f) << "stride " << stride;
+      }
+    }
   }
 }
 

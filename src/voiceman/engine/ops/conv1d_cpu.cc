@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <vector>
 
 #include "voiceman/engine/ops/ops_cpu.h"
@@ -17,10 +18,20 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
     for (int64_t c = 0; c < cin; ++c) {
       for (int64_t k = 0; k < kernel; ++k) {
         float* dst = cols.data() + (c * kernel + k) * t_out;
-        for (int64_t t = 0; t < t_out; ++t) {
-          const int64_t src = t * stride + k - padding;
-          dst[t] = (src >= 0 && src < t_in) ? xn[c * t_in + src] : 0.f;
-        }
+        // Output steps whose input t * stride + k - padding lies inside [0, t_in): the
+        // rest is zero padding, so the copy in between needs no bounds check.
+        const int64_t shift = k - padding;
+        const int64_t lo =
+            std::clamp<int64_t>(shift >= 0 ? 0 : (-shift + stride - 1) / stride, 0, t_out);
+        const int64_t hi =
+            std::clamp<int64_t>(t_in - shift <= 0 ? 0 : (t_in - shift - 1) / stride + 1, lo, t_out);
+        std::fill(dst, dst + lo, 0.f);
+        std::fill(dst + hi, dst + t_out, 0.f);
+        const float* row = xn + c * t_in;
+        if (hi > lo && stride == 1)
+          std::copy(row + lo + shift, row + hi + shift, dst + lo);
+        else
+          for (int64_t t = lo; t < hi; ++t) dst[t] = row[t * stride + shift];
       }
     }
     float* yn = y.data<float>() + n * cout * t_out;
