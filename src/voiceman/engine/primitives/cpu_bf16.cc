@@ -90,10 +90,12 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out, 
   }
 }
 
+// The primitive, its stream and the weights' memory are made once; each run only points
+// the A and C memories at the caller's buffers.
 struct Bf16GemmNT::Impl {
   dnnl::matmul matmul;
-  dnnl::memory::desc a_md, b_md, c_md;
-  const uint16_t* b;
+  dnnl::stream stream;
+  dnnl::memory a, b, c;
   int threads;
 };
 
@@ -105,20 +107,21 @@ Bf16GemmNT::Bf16GemmNT(int64_t m, int64_t n, int64_t k, const uint16_t* b, int t
   const dnnl::memory::desc c_md(dims{m, n}, dt::f32, dims{n, 1});
   impl_ = std::make_unique<Impl>(
       Impl{dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), eng)),
-           a_md, b_md, c_md, b, threads > 0 ? threads : 1});
+           dnnl::stream(eng), dnnl::memory(a_md, eng, DNNL_MEMORY_NONE),
+           dnnl::memory(b_md, eng, const_cast<uint16_t*>(b)),
+           dnnl::memory(c_md, eng, DNNL_MEMORY_NONE), threads > 0 ? threads : 1});
 }
 
 Bf16GemmNT::~Bf16GemmNT() = default;
 
 void Bf16GemmNT::run(const uint16_t* a, float* c) const {
-  const dnnl::engine& eng = cpu_engine();
   omp_set_num_threads(impl_->threads);  // oneDNN runs on the caller's OpenMP pool
-  dnnl::stream stream(eng);
-  dnnl::memory a_mem(impl_->a_md, eng, const_cast<uint16_t*>(a)),
-      b_mem(impl_->b_md, eng, const_cast<uint16_t*>(impl_->b)), c_mem(impl_->c_md, eng, c);
-  impl_->matmul.execute(stream,
-                        {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
-  stream.wait();
+  impl_->a.set_data_handle(const_cast<uint16_t*>(a));
+  impl_->c.set_data_handle(c);
+  impl_->matmul.execute(
+      impl_->stream,
+      {{DNNL_ARG_SRC, impl_->a}, {DNNL_ARG_WEIGHTS, impl_->b}, {DNNL_ARG_DST, impl_->c}});
+  impl_->stream.wait();
 }
 
 #else

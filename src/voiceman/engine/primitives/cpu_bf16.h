@@ -20,7 +20,8 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out, 
 
 // C[m x n] (float32) = A[m x k] * B[n x k]^T with bfloat16 A and B, float32 accumulation:
 // one shape prepared once, then run many times (an LSTM's recurrent step runs it once per
-// timestep). B is borrowed and must outlive the object. Throws std::runtime_error when
+// timestep). B is borrowed and must outlive the object; run() is for one thread at a
+// time (it re-points its cached memories). Throws std::runtime_error when
 // bf16_gemm_supported() is false.
 class Bf16GemmNT {
  public:
