@@ -28,6 +28,11 @@ Tensor random_tensor(Shape shape, uint32_t seed, float scale = 0.5f) {
 
 double sig(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
+// v rounded to bfloat16 and back: what a bf16 product sees of v.
+float bf16_round(float v) {
+  return primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(v));
+}
+
 // The textbook recurrence in double precision, one scalar at a time.
 struct RefResult {
   std::vector<double> y, h, c;
@@ -56,10 +61,8 @@ RefResult reference(const Tensor& x, const LstmWeights& w, bool reverse, const T
         for (int64_t k = 0; k < I; ++k)
           acc += double(wi[g * I + k]) * x.data<float>()[(b * T + t) * I + k];
         for (int64_t k = 0; k < H; ++k) {
-          const float hk = static_cast<float>(r.h[b * H + k]);
-          acc += double(wh[g * H + k]) *
-                 (bf16_state ? primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(hk))
-                             : r.h[b * H + k]);
+          const double hk = r.h[b * H + k];
+          acc += double(wh[g * H + k]) * (bf16_state ? bf16_round(static_cast<float>(hk)) : hk);
         }
         gates[g] = acc;
       }
@@ -152,11 +155,10 @@ TEST(Lstm, RejectsMismatchedShapes) {
   EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), wrong, false, y), Error);
 }
 
-// x rounded to bfloat16 and back: what a bf16 product sees of x.
+// bf16_round of every element.
 Tensor bf16_rounded(const Tensor& x) {
   Tensor r = x.clone();
-  for (float& v : r.span<float>())
-    v = primitives::cpu::bf16_to_float(primitives::cpu::float_to_bf16(v));
+  for (float& v : r.span<float>()) v = bf16_round(v);
   return r;
 }
 

@@ -23,8 +23,9 @@ class Diarizer {
  public:
   Diarizer(std::shared_ptr<const models::PyannoteSegmentation> segmentation,
            std::shared_ptr<const models::SpeakerEncoder> encoder, ExecContext ctx = {});
-  // Loads both checkpoints (ModelError naming the file on failure). bf16_lstm: the
-  // models' LSTMs multiply in bfloat16 (CPU with native bf16 only, else ConfigError).
+  // Loads both checkpoints (ModelError naming the file on failure). bf16_lstm: both models
+  // load with bf16 LSTM products, as their load() describes (CPU with native bf16 only,
+  // else ConfigError).
   static Diarizer load(const std::filesystem::path& segmentation,
                        const std::filesystem::path& encoder, ExecContext ctx = {},
                        bool bf16_lstm = false);

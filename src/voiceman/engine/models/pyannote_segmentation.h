@@ -24,8 +24,9 @@ namespace voiceman::models {
 class PyannoteSegmentation {
  public:
   // ModelError naming the file for anything that is not a PyanNet checkpoint.
-  // bf16_lstm: the LSTMs (most of the cost) multiply in bfloat16 with float32
-  // accumulation (ops::lstm); ConfigError where the CPU cannot (ops::bf16_supported()).
+  // bf16_lstm: the LSTMs' input projections multiply in bfloat16 with float32
+  // accumulation (ops::lstm); the recurrence stays float32 (rounding h every step turned
+  // sample.wav into three speakers). ConfigError where the CPU cannot (ops::bf16_supported()).
   static std::shared_ptr<const PyannoteSegmentation> load(const std::filesystem::path& checkpoint,
                                                           Device device = Device::cpu(),
                                                           bool bf16_lstm = false);

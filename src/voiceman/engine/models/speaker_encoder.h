@@ -26,8 +26,8 @@ namespace voiceman::models {
 
 class SpeakerEncoder {
  public:
-  // bf16_lstm: the GE2E LSTMs multiply in bfloat16 (see PyannoteSegmentation::load);
-  // WeSpeaker ResNets have no LSTM and stay float32.
+  // bf16_lstm: the GE2E LSTMs' products, input and recurrent, take bfloat16 (ops::lstm;
+  // ConfigError where the CPU cannot); WeSpeaker ResNets have no LSTM and stay float32.
   static std::shared_ptr<const SpeakerEncoder> load(const std::filesystem::path& checkpoint,
                                                     Device device = Device::cpu(),
                                                     bool bf16_lstm = false);

@@ -57,13 +57,11 @@ void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool re
   std::vector<uint16_t> hb(bf16 ? static_cast<size_t>(batch * hidden) : 0);
   std::optional<prim::Bf16GemmNT> recurrent;
   if (bf16) recurrent.emplace(batch, g4, hidden, w.w_hh.data<uint16_t>(), step_threads);
-  if (bf16_in) {
-    if (steps) {
-      std::vector<uint16_t> xb(static_cast<size_t>(x.numel()));
-      prim::float_to_bf16(x.data<float>(), xb.data(), xb.size());
-      prim::Bf16GemmNT(batch * steps, g4, in, w.w_ih.data<uint16_t>(), ctx.threads)
-          .run(xb.data(), gx.data());
-    }
+  if (steps && bf16_in) {
+    std::vector<uint16_t> xb(static_cast<size_t>(x.numel()));
+    prim::float_to_bf16(x.data<float>(), xb.data(), xb.size());
+    prim::Bf16GemmNT(batch * steps, g4, in, w.w_ih.data<uint16_t>(), ctx.threads)
+        .run(xb.data(), gx.data());
   } else if (steps) {
     prim::sgemm(false, true, static_cast<int>(batch * steps), static_cast<int>(g4),
                 static_cast<int>(in), 1.f, x.data<float>(), static_cast<int>(in),
