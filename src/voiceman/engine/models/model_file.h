@@ -33,6 +33,7 @@ class ModelFile {
   uint32_t spec_revision() const { return revision_; }
   const std::filesystem::path& path() const { return path_; }
   const std::map<std::string, VariableInfo>& variables() const { return variables_; }
+  const std::map<std::string, std::string>& aliases() const { return aliases_; }  // -> target
 
   bool has(const std::string& name) const;
   // Resolves aliases; throws ModelError for a missing variable.

@@ -1,6 +1,7 @@
 #include "voiceman/engine/models/whisper_model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "voiceman/core/errors.h"
@@ -22,6 +23,12 @@ class WeightSource {
   virtual Tensor get(const std::string& name, const Shape& shape) const = 0;
   virtual bool has(const std::string& name) const = 0;
   virtual int64_t rows(const std::string& name) const = 0;  // first dimension
+  // A matrix stored as int8 with per-row scales (CTranslate2's int8 layout), as stored;
+  // false when it is stored in floating point.
+  virtual bool stored_int8(const std::string& name, const Shape& shape, Tensor& q,
+                           Tensor& scales) const {
+    return false;
+  }
 };
 
 namespace {
@@ -34,6 +41,15 @@ class FileSource final : public WeightSource {
   }
   bool has(const std::string& name) const override { return file_.has(name); }
   int64_t rows(const std::string& name) const override { return file_.info(name).shape.at(0); }
+  bool stored_int8(const std::string& name, const Shape& shape, Tensor& q,
+                   Tensor& scales) const override {
+    const VariableInfo& v = file_.info(name);
+    if (v.dtype != DType::i8 || v.shape != shape) return false;
+    scales = file_.to_float(name + "_scale", {shape.at(0)});
+    q = Tensor(shape, DType::i8);
+    std::memcpy(q.data<int8_t>(), file_.raw(name), v.bytes);
+    return true;
+  }
 
  private:
   const ModelFile& file_;
@@ -91,8 +107,13 @@ class WeightLoader {
   ops::LinearWeight linear(const std::string& prefix, int64_t out, int64_t in,
                            bool quantize) const {
     ops::LinearWeight w;
-    Tensor weight = source_.get(prefix + "/weight", {out, in});
     if (source_.has(prefix + "/bias")) w.bias = vec(prefix + "/bias", out);
+    // An int8 model folder is used as stored: re-quantising q / scale could move a scale
+    // by one ulp.
+    if (quantize && is_int8(type_) &&
+        source_.stored_int8(prefix + "/weight", {out, in}, w.weight, w.scales))
+      return w;
+    Tensor weight = source_.get(prefix + "/weight", {out, in});
     if (quantize && is_int8(type_)) {
       w.weight = Tensor({out, in}, DType::i8);
       w.scales = Tensor({out}, DType::f32);
