@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "flags.h"
+#include "model_commands.h"
 #include "npy.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
@@ -17,25 +19,10 @@
 
 namespace {
 
+using voiceman::dev::flag_or;
+using voiceman::dev::need;
 using voiceman::dev::read_npy;
 using voiceman::dev::write_npy;
-
-std::map<std::string, std::string> parse_flags(int argc, char** argv, int first) {
-  std::map<std::string, std::string> flags;
-  for (int i = first; i < argc; ++i) {
-    std::string key = argv[i];
-    if (key.rfind("--", 0) != 0 || i + 1 >= argc)
-      throw voiceman::ConfigError("bad argument " + key);
-    flags[key.substr(2)] = argv[++i];
-  }
-  return flags;
-}
-
-std::string need(const std::map<std::string, std::string>& flags, const std::string& key) {
-  auto it = flags.find(key);
-  if (it == flags.end()) throw voiceman::ConfigError("missing --" + key);
-  return it->second;
-}
 
 int cmd_mel(const std::map<std::string, std::string>& flags) {
   const auto audio = read_npy(need(flags, "audio"));
@@ -60,12 +47,6 @@ int cmd_encode(const std::map<std::string, std::string>& flags) {
   const auto encoded = model->encode(ctx, input);
   write_npy(need(flags, "out"), encoded.shape(), encoded.data<float>());
   return 0;
-}
-
-std::string flag_or(const std::map<std::string, std::string>& flags, const std::string& key,
-                    const std::string& fallback) {
-  auto it = flags.find(key);
-  return it == flags.end() ? fallback : it->second;
 }
 
 // Speech regions and their chunks as JSON: {"regions": [[start, end]...], "chunks": [...]}.
@@ -141,15 +122,24 @@ int main(int argc, char** argv) {
            "       voiceman-dev vad --audio IN.npy|MEDIA [--model models/silero_vad_v6.onnx] "
            "[--threads 1] [--threshold 0.5] [--neg-threshold X] [--min-speech-duration-ms 0] "
            "[--max-speech-duration-s inf] [--min-silence-duration-ms 2000] [--speech-pad-ms 400] "
-           "[--chunk-max-duration-s 30] [--batched-too 1] [--repeat N]   (JSON on stdout)\n";
+           "[--chunk-max-duration-s 30] [--batched-too 1] [--repeat N]   (JSON on stdout)\n"
+           "       voiceman-dev requantize --model DIR --out DIR   (int8 linear layers and "
+           "embeddings)\n"
+           "       voiceman-dev wav --audio MEDIA --out OUT.wav   (16 kHz mono 16-bit)\n"
+           "       voiceman-dev transcribe --model DIR --audio WAV|DIR [--device cpu|cuda] "
+           "[--compute-type int8] [--threads 0] [--beam-size 5] [--batch-windows 16] "
+           "[--word-timestamps 0|1]   (JSON on stdout)\n";
     return argc < 2 ? 2 : 0;
   }
   try {
-    const auto flags = parse_flags(argc, argv, 2);
+    const auto flags = voiceman::dev::parse_flags(argc, argv, 2);
     const std::string cmd = argv[1];
     if (cmd == "mel") return cmd_mel(flags);
     if (cmd == "encode") return cmd_encode(flags);
     if (cmd == "vad") return cmd_vad(flags);
+    if (cmd == "requantize") return voiceman::dev::cmd_requantize(flags);
+    if (cmd == "wav") return voiceman::dev::cmd_wav(flags);
+    if (cmd == "transcribe") return voiceman::dev::cmd_transcribe(flags);
     std::cerr << "voiceman-dev: unknown command " << cmd << "\n";
     return 2;
   } catch (const voiceman::ConfigError& e) {

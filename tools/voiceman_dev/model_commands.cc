@@ -1,0 +1,143 @@
+#include "model_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "voiceman/asr/transcriber.h"
+#include "voiceman/audio/decode.h"
+#include "voiceman/core/errors.h"
+#include "voiceman/engine/models/requantize.h"
+#include "voiceman/engine/models/whisper_model.h"
+#include "voiceman/tokenizer/tokenizer.h"
+
+namespace voiceman::dev {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T>
+void put(std::ofstream& out, T value) {
+  out.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+// 16 kHz mono 16-bit PCM WAV, the simplest file our FFmpeg-free reader takes.
+void write_wav16(const fs::path& path, const std::vector<float>& samples) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const auto data_bytes = static_cast<uint32_t>(samples.size() * 2);
+  out.write("RIFF", 4);
+  put<uint32_t>(out, 36 + data_bytes);
+  out.write("WAVEfmt ", 8);
+  put<uint32_t>(out, 16);
+  put<uint16_t>(out, 1);  // PCM
+  put<uint16_t>(out, 1);  // mono
+  put<uint32_t>(out, audio::kSampleRate);
+  put<uint32_t>(out, audio::kSampleRate * 2);
+  put<uint16_t>(out, 2);
+  put<uint16_t>(out, 16);
+  out.write("data", 4);
+  put<uint32_t>(out, data_bytes);
+  for (const float s : samples)
+    put<int16_t>(out, static_cast<int16_t>(std::lrint(std::clamp(s, -1.f, 1.f) * 32767.f)));
+  if (!out) throw ConfigError(path.string() + ": cannot write WAV");
+}
+
+// Sorted *.wav files of a folder, or the one file given.
+std::vector<fs::path> audio_inputs(const fs::path& input) {
+  if (!fs::is_directory(input)) return {input};
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(input))
+    if (entry.is_regular_file() && entry.path().extension() == ".wav")
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw ConfigError(input.string() + ": no .wav files");
+  return files;
+}
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda" || name == "cuda:0") return Device::cuda(0);
+  throw ConfigError("--device " + name + ": use cpu or cuda");
+}
+
+}  // namespace
+
+int cmd_requantize(const Flags& flags) {
+  const auto report = models::requantize_int8(need(flags, "model"), need(flags, "out"));
+  nlohmann::json out = {{"quantized", report.quantized},
+                        {"copied", report.copied},
+                        {"bytes_in", report.bytes_in},
+                        {"bytes_out", report.bytes_out}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int cmd_wav(const Flags& flags) {
+  write_wav16(need(flags, "out"), audio::decode_file(need(flags, "audio")).samples);
+  return 0;
+}
+
+// Transcribes every clip in one batched call; prints JSON with each clip's text and
+// segments, the device and the wall time.
+int cmd_transcribe(const Flags& flags) {
+  const fs::path model_dir = need(flags, "model");
+  ExecContext ctx;  // the legacy default stream on CUDA, as `voiceman run` uses
+  ctx.device = parse_device(flag_or(flags, "device", "cpu"));
+  const int threads = std::stoi(flag_or(flags, "threads", "0"));
+  ctx.threads =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const auto compute = models::parse_compute_type(flag_or(flags, "compute-type", "int8"));
+  asr::TranscribeOptions options;
+  options.beam_size = std::stoi(flag_or(flags, "beam-size", "5"));
+  options.batch_windows = std::stoi(flag_or(flags, "batch-windows", "16"));
+  options.word_timestamps = flag_or(flags, "word-timestamps", "0") == "1";
+  asr::validate(options);
+
+  const auto files = audio_inputs(need(flags, "audio"));
+  std::vector<audio::Audio> audios;
+  double audio_s = 0;
+  for (const fs::path& f : files) {
+    audios.push_back(audio::decode_file(f));
+    audio_s += audios.back().duration_s();
+  }
+  std::vector<std::span<const float>> spans;
+  spans.reserve(audios.size());
+  for (const auto& a : audios) spans.emplace_back(a.samples);
+
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const auto model = models::WhisperModel::load(model_dir, compute, ctx.device);
+  const asr::Transcriber transcriber(model, tokenizer::Tokenizer::load(model_dir), ctx);
+  const auto t1 = clock::now();
+  const auto results = transcriber.transcribe(spans, options);
+  const auto t2 = clock::now();
+
+  nlohmann::json out = {{"device", ctx.device.str()},
+                        {"compute_type", models::compute_type_name(compute)},
+                        {"audio_seconds", audio_s},
+                        {"load_seconds", std::chrono::duration<double>(t1 - t0).count()},
+                        {"transcribe_seconds", std::chrono::duration<double>(t2 - t1).count()},
+                        {"clips", nlohmann::json::array()}};
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string text;
+    nlohmann::json words = nlohmann::json::array();
+    for (const Segment& s : results[i].segments) {
+      text += s.text;
+      for (const Word& w : s.words) words.push_back({w.word, w.start, w.end});
+    }
+    nlohmann::json clip = {{"file", files[i].filename().string()},
+                           {"text", text},
+                           {"segments", results[i].segments.size()}};
+    if (options.word_timestamps) clip["words"] = words;
+    out["clips"].push_back(clip);
+  }
+  std::cout << out.dump(1) << "\n";
+  return 0;
+}
+
+}  // namespace voiceman::dev
