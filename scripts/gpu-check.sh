@@ -3,17 +3,20 @@
 #
 #   bash scripts/gpu-check.sh prepare   # on the dev machine: copies into build-gpu-deps/
 #                                       # what the GPU machine lacks (JSON and zlib headers,
-#                                       # GoogleTest sources); carry that folder
+#                                       # GoogleTest sources), an int8 tiny.en written by
+#                                       # `voiceman-dev requantize` and English dev clips
+#                                       # as WAV, within the 64 MiB that can be carried
 #   bash scripts/gpu-check.sh           # on the GPU machine, from the repository root
 #
 # Steps on the GPU machine (about 6-8 minutes on an H100):
 #   1. build the engine and its tests with nvcc for this GPU only (no FFmpeg, no app);
 #   2. op-by-op CUDA-versus-CPU parity in float32/float16/bfloat16 ([parity] lines);
 #   3. the whole model on random weights, CUDA versus CPU (encoder states, logits);
-#   4. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
+#   4. transcript parity on the carried clips: the int8 tiny.en transcribes them on the
+#      CPU and on CUDA, and the words must match on at least 95% of clips ([transcript]);
+#   5. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
 #      transformers (fp16, SDPA, batched generate) with the same batch and forced token
-#      count, with GPU utilisation and memory sampled every second ([bench] lines);
-#   5. transcript parity on real clips: not yet possible (see the TODO printed there).
+#      count, with GPU utilisation and memory sampled every second ([bench] lines).
 # Environment: GPU_CHECK_BATCH (16), GPU_CHECK_TOKENS (64), GPU_CHECK_BATCHES (3),
 #   GPU_CHECK_ARCHS ("large-v3 large-v3-turbo"), GPU_CHECK_SKIP_PEER=1, GPU_CHECK_JOBS.
 set -euo pipefail
@@ -32,6 +35,34 @@ if [ "${1:-}" = "prepare" ]; then
   cp "/usr/lib/$(gcc -print-multiarch)/libz.a" "$deps/lib/"
   rm -rf "$deps/googletest-src"
   cp -r /usr/src/googletest "$deps/googletest-src"
+  # Transcript parity: tiny.en re-quantised to int8 by our own tool (76 -> 40 MB), and
+  # English clips of the dev corpus as 16 kHz WAV (the GPU build reads WAV only), as
+  # many as fit in the 64 MiB carry beside the tree and the rest, with 3 MiB to spare.
+  dev=${VOICEMAN_DEV:-$root/build/src/voiceman-dev}
+  [ -x "$dev" ] || { echo "gpu-check: build voiceman-dev first (or set VOICEMAN_DEV)" >&2; exit 2; }
+  data=${VOICEMAN_SHARED_DATA:-$root/../shared/data}
+  "$dev" requantize --model "${VOICEMAN_MODELS_DIR:-$root/models}/tiny.en" --out "$deps/tiny.en-int8"
+  rm -f "$deps/tiny.en-int8/vocabulary.txt"  # our loader reads tokenizer.json
+  mkdir -p "$deps/clips"
+  tree_bytes=$(git -C "$root" ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
+  budget=$(( 61 * 1024 * 1024 - tree_bytes - $(du -sb "$deps" | cut -f1) ))
+  python3 - "$data" <<'PY' >"$deps/clips.list"
+import json, sys
+for e in json.load(open(sys.argv[1] + "/manifest.json")):
+    if e["language"] == "en":
+        print(f'{e["id"]}\t{e["audio"]}\t{e["duration_s"]}')
+PY
+  clips=0
+  seconds=0
+  while IFS=$'\t' read -r id audio duration; do
+    bytes=$(awk -v d="$duration" 'BEGIN {printf "%d", d * 32000 + 1024}')
+    [ "$bytes" -le "$budget" ] || continue
+    "$dev" wav --audio "$data/$audio" --out "$deps/clips/$id.wav"
+    budget=$(( budget - $(stat -c %s "$deps/clips/$id.wav") ))
+    clips=$((clips + 1))
+    seconds=$(awk -v a="$seconds" -v b="$duration" 'BEGIN {print a + b}')
+  done <"$deps/clips.list"
+  echo "gpu-check: $clips English clips, $seconds s of audio, $budget bytes of the carry left"
   du -sh "$deps"
   echo "gpu-check: carry build-gpu-deps to the GPU machine"
   exit 0
@@ -76,7 +107,7 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DVOICEMAN_B
   -DVOICEMAN_JSON_INCLUDE="$deps/include" -DGTest_DIR="$gtest_dir/lib/cmake/GTest" \
   "${zlib_args[@]}" | grep -E "voiceman|CUDA" || true
 build_start=$(date +%s)
-cmake --build "$build" -j "$jobs" --target test_engine test_engine_gpu
+cmake --build "$build" -j "$jobs" --target test_engine test_engine_gpu voiceman-dev
 echo "gpu-check: build took $(( $(date +%s) - build_start )) s"
 
 export OMP_WAIT_POLICY=PASSIVE
@@ -89,6 +120,54 @@ set +e
   tee "$build/gpu-tests.log" | grep -E '^\[(parity|perf)\]|FAILED|PASSED|SKIPPED|Failure'
 tests_rc=${PIPESTATUS[0]}
 set -e
+
+step "transcript parity on the carried clips, CPU versus CUDA"
+transcripts_rc=0
+if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
+  # CPU int8 against CUDA int8 (int8 weights, float16 activations) is the check; float32
+  # on both and the GPU's float16 default are reported beside it.
+  for run in cpu:int8 cuda:int8 cpu:float32 cuda:float32 cuda:float16; do
+    "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
+      --device "${run%%:*}" --compute-type "${run#*:}" >"$build/transcripts-${run/:/-}.json" ||
+      echo "[transcript] $run failed"
+  done
+  python3 - "$build" <<'PY' || transcripts_rc=$?
+import json, re, sys
+build = sys.argv[1]
+def load(run):
+    try:
+        return json.load(open(f"{build}/transcripts-{run}.json"))
+    except (OSError, ValueError):
+        return None
+def words(text):
+    return re.findall(r"[a-z0-9']+", text.lower())
+rc = 0
+for cpu, gpu, gate in (("cpu-int8", "cuda-int8", True), ("cpu-float32", "cuda-float32", False),
+                       ("cpu-float32", "cuda-float16", False)):
+    a, b = load(cpu), load(gpu)
+    if a is None or b is None:
+        print(f"[transcript] {cpu} vs {gpu}: missing output")
+        rc |= gate
+        continue
+    pairs = list(zip(a["clips"], b["clips"]))
+    same = sum(words(x["text"]) == words(y["text"]) for x, y in pairs)
+    exact = sum(x["text"] == y["text"] for x, y in pairs)
+    share = same / max(1, len(pairs))
+    print(f"[transcript] {cpu} vs {gpu}: clips={len(pairs)} same_words={same} "
+          f"({100 * share:.1f}%) same_text={exact} audio_s={a['audio_seconds']:.0f} "
+          f"cpu_s={a['transcribe_seconds']:.2f} gpu_s={b['transcribe_seconds']:.2f}"
+          + (" (goal >= 95%)" if gate else ""))
+    for x, y in pairs:
+        if words(x["text"]) != words(y["text"]):
+            print(f"  differs {x['file']}:\n    {cpu}: {x['text'].strip()}\n    {gpu}: {y['text'].strip()}")
+    if gate and share < 0.95:
+        rc = 1
+sys.exit(rc)
+PY
+else
+  echo "[transcript] not run: build-gpu-deps has no tiny.en-int8 or clips (run prepare)"
+  transcripts_rc=1
+fi
 
 # Samples utilisation and memory every second around a command: mean util, peak MiB.
 sampled() {
@@ -188,14 +267,10 @@ for arch in $archs; do
   fi
 done
 
-step "transcript parity on real clips"
-echo "TODO: needs an int8 re-quantised tiny.en (< 64 MiB) written by our own tooling and a"
-echo "      WAV transcribe entry point that builds without FFmpeg; neither exists yet, so"
-echo "      this step is not run (see bench/GPU.md). The random-weight model parity above"
-echo "      covers the same code paths (encoder, prompt, steps, beam reorder, alignment)."
-
 step "summary"
 grep -E '^\[(parity|perf)\]' "$build/gpu-tests.log" | sed 's/^/  /' || true
+grep -E '^\[transcript\]' "$log" | sed 's/^/  /' || true
 printf '  %s\n' "${summary[@]}"
-echo "gpu-check: device tests exit code $tests_rc; log in $log"
-exit "$tests_rc"
+echo "gpu-check: device tests exit code $tests_rc, transcript parity $transcripts_rc; log in $log"
+[ "$tests_rc" -eq 0 ] || exit "$tests_rc"
+exit "$transcripts_rc"
