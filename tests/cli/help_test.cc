@@ -76,7 +76,22 @@ TEST(Help, VerifyAndTranscribe) {
       out, {"OUT", "manifest.json", "Exit 0 when everything matches, 3 otherwise", "Exit codes:"});
   out.clear();
   ASSERT_EQ(voiceman("transcribe --help", &out), 0);
-  expect_all(out, {"FILE", "--model", "--beam-size"});
+  expect_all(out,
+             {"FILE", "--model", "--beam-size", "--device", "auto,cpu,cuda", "--compute-type"});
+}
+
+// `transcribe --device cuda` without a GPU: the documented fallback, not an error.
+TEST(Transcribe, CudaWithoutAGpuFallsBackToTheCpu) {
+  if (std::filesystem::exists("/dev/nvidia0")) GTEST_SKIP() << "a GPU is present";
+  const std::string jfk =
+      voiceman::testing::quote((voiceman::testing::shared_data_dir() / "jfk.flac").string());
+  std::string out;
+  ASSERT_EQ(voiceman("transcribe " + jfk + " --device cuda --beam-size 1 --threads 2", &out), 0)
+      << out;
+  expect_all(out,
+             {"GPU not available, using CPU fallback", "ask what you can do for your country"});
+  out.clear();
+  EXPECT_EQ(voiceman("transcribe " + jfk + " --device tpu", &out), 2) << out;
 }
 
 TEST(Usage, ErrorsExitTwo) {

@@ -10,6 +10,7 @@
 #include "voiceman/cli/defaults.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
+#include "voiceman/pipeline/run_setup.h"
 #include "voiceman/writers/json_writer.h"
 
 namespace voiceman::cli {
@@ -39,8 +40,12 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
   cmd->add_option("--model", args.model_dir,
                   "CTranslate2 Whisper model folder (default: models/tiny.en, fetched by "
                   "scripts/fetch-models.sh)");
-  cmd->add_option("--compute-type", args.compute_type, "float32 or int8")->capture_default_str();
-  cmd->add_option("--device", args.device, "cpu (cuda arrives with the CUDA backend)")
+  cmd->add_option("--compute-type", args.compute_type,
+                  "float32, int8, int8_bfloat16, float16 or bfloat16 (GPU; int8 on the CPU), or "
+                  "auto (GPU float16; CPU int8_bfloat16 where the CPU has bf16, else int8)")
+      ->capture_default_str();
+  cmd->add_option("--device", args.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--threads", args.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--language", o.language, "Language code (default: detect)");
@@ -72,15 +77,14 @@ int run_transcribe(const TranscribeArgs& args) {
   if (!a.temperatures.empty()) a.options.temperatures = parse_floats(a.temperatures);
   a.options.condition_on_previous_text = !a.no_condition;
   asr::validate(a.options);
-  if (a.device != "cpu" && a.device != "auto")
-    throw ConfigError("--device " + a.device + ": this build has no GPU backend yet");
   ExecContext ctx;
+  ctx.device = pipeline::select_device(a.device);
   ctx.threads = a.threads > 0 ? a.threads
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const auto model =
-      models::WhisperModel::load(a.model_dir, models::parse_compute_type(a.compute_type));
+  const auto model = models::WhisperModel::load(
+      a.model_dir, pipeline::select_compute_type(a.compute_type, ctx.device), ctx.device);
   auto tok = tokenizer::Tokenizer::load(a.model_dir);
   const asr::Transcriber transcriber(model, std::move(tok), ctx);
   const auto t1 = clock::now();

@@ -69,6 +69,20 @@ Device select_device(const std::string& requested) {
   return Device::cpu();
 }
 
+models::ComputeType select_compute_type(const std::string& requested, Device device) {
+  // auto: half precision on a GPU, int8 (with bf16 attention where native) on the CPU.
+  if (requested == "auto")
+    return device.is_cpu() ? models::best_cpu_compute_type() : models::ComputeType::float16;
+  const models::ComputeType compute = models::parse_compute_type(requested);
+  // The CPU has no half-precision kernels.
+  if (device.is_cpu() &&
+      (compute == models::ComputeType::float16 || compute == models::ComputeType::bfloat16)) {
+    log::warn("compute type ", requested, " needs a GPU; using int8 on the CPU");
+    return models::ComputeType::int8;
+  }
+  return compute;
+}
+
 RunSetup prepare_run(const RunOptions& options) {
   validate(options);
   RunSetup s;
@@ -91,17 +105,7 @@ RunSetup prepare_run(const RunOptions& options) {
   ctx.threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // The CPU runs float16/bfloat16 requests as int8 (no half-precision CPU kernels).
-  // auto: half precision on a GPU, int8 (with bf16 attention where native) on the CPU.
-  models::ComputeType compute =
-      options.compute_type == "auto"
-          ? (ctx.device.is_cpu() ? models::best_cpu_compute_type() : models::ComputeType::float16)
-          : models::parse_compute_type(options.compute_type);
-  if (ctx.device.is_cpu() &&
-      (compute == models::ComputeType::float16 || compute == models::ComputeType::bfloat16)) {
-    log::warn("compute type ", options.compute_type, " needs a GPU; using int8 on the CPU");
-    compute = models::ComputeType::int8;
-  }
+  const models::ComputeType compute = select_compute_type(options.compute_type, ctx.device);
   const auto model = models::WhisperModel::load(options.model_dir, compute, ctx.device);
   s.model = model;
   s.ctx = ctx;

@@ -34,6 +34,11 @@ struct RunSetup {
 // best available device.
 Device select_device(const std::string& requested);
 
+// The compute type for a request on a device: auto gives half precision on a GPU and
+// best_cpu_compute_type() on the CPU; the CPU runs float16/bfloat16 requests as int8,
+// with a warning. Throws ConfigError for an unknown name.
+models::ComputeType select_compute_type(const std::string& requested, Device device);
+
 // Throws ConfigError/ModelError as described above.
 RunSetup prepare_run(const RunOptions& options);
 
