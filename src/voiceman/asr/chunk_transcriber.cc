@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <ctime>
 
 #include "voiceman/asr/prompt.h"
@@ -10,6 +9,7 @@
 #include "voiceman/core/log.h"
 #include "voiceman/decoding/text_utils.h"
 #include "voiceman/features/mel.h"
+#include "voiceman/features/window_features.h"
 
 namespace voiceman::asr {
 namespace {
@@ -56,20 +56,12 @@ std::vector<ChunkOutput> ChunkTranscriber::transcribe(const std::vector<ChunkInp
   const features::MelExtractor mel(n_mels);
   WindowDecoder decoder(*model_, tokenizer_, ctx_, options);
 
-  // Features of each chunk without the last frame, zero-padded to 30 s (pad_or_trim).
-  const auto n = static_cast<int64_t>(chunks.size());
-  Tensor batch({n, n_mels, kWindowFrames});
-  std::vector<int> content(chunks.size());
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    int frames = 0;
-    const std::vector<float> m = mel.compute(chunks[i].audio, 160, &frames);
-    content[i] = std::min(kWindowFrames, std::max(0, frames - 1));
-    float* dst = batch.data<float>() + i * static_cast<size_t>(n_mels) * kWindowFrames;
-    std::fill(dst, dst + static_cast<size_t>(n_mels) * kWindowFrames, 0.f);
-    for (int r = 0; r < n_mels; ++r)
-      std::memcpy(dst + static_cast<size_t>(r) * kWindowFrames,
-                  m.data() + static_cast<size_t>(r) * frames, sizeof(float) * content[i]);
-  }
+  // Features of each chunk without the last frame, zero-padded to 30 s (pad_or_trim),
+  // computed where the model runs.
+  std::vector<std::span<const float>> audios;
+  audios.reserve(chunks.size());
+  for (const ChunkInput& c : chunks) audios.emplace_back(c.audio);
+  const Tensor batch = features::window_features(ctx_, mel, audios).features;
   const double t_features = cpu_seconds();
   const Tensor encoded = model_->encode(ctx_, batch);
   const double t_encoded = cpu_seconds();

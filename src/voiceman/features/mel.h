@@ -22,6 +22,8 @@ class MelExtractor {
   int n_mels() const { return n_mels_; }
   // The filter bank [n_mels x kBins] as float32, the values faster-whisper multiplies by.
   const std::vector<float>& filters() const { return filters_; }
+  // The analysis window [kNfft], float32 as numpy's cast (the GPU path reads it too).
+  const std::vector<float>& window() const { return window_; }
 
   static constexpr int kNfft = 400, kHop = 160, kChunkFrames = 3000;  // 30 s window
   static constexpr int kBins = kNfft / 2 + 1;

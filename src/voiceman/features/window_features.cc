@@ -1,0 +1,47 @@
+#include "voiceman/features/window_features.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "voiceman/core/errors.h"
+
+namespace voiceman::features {
+namespace {
+
+constexpr int kWindowFrames = MelExtractor::kChunkFrames;
+constexpr int kPadding = 160;  // faster-whisper's padding for chunk features
+
+}  // namespace
+
+WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
+                               const std::vector<std::span<const float>>& chunks) {
+  const int n_mels = mel.n_mels();
+  const auto n = static_cast<int64_t>(chunks.size());
+  WindowFeatures w;
+  if (!ctx.device.is_cpu()) {
+#ifdef VOICEMAN_CUDA
+    w.features = Tensor({n, n_mels, kWindowFrames}, DType::f32, ctx.device);
+    w.content_frames = cuda::window_features(ctx, mel, chunks, w.features);
+    return w;
+#else
+    throw DeviceError("log-mel features: no implementation for device " + ctx.device.str() +
+                      " in this build");
+#endif
+  }
+  w.features = Tensor({n, n_mels, kWindowFrames});
+  w.content_frames.resize(chunks.size());
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    int frames = 0;
+    const std::vector<float> m = mel.compute(chunks[i], kPadding, &frames);
+    const int content = std::min(kWindowFrames, std::max(0, frames - 1));
+    w.content_frames[i] = content;
+    float* dst = w.features.data<float>() + i * static_cast<size_t>(n_mels) * kWindowFrames;
+    std::fill(dst, dst + static_cast<size_t>(n_mels) * kWindowFrames, 0.f);
+    for (int r = 0; r < n_mels; ++r)
+      std::memcpy(dst + static_cast<size_t>(r) * kWindowFrames,
+                  m.data() + static_cast<size_t>(r) * frames, sizeof(float) * content);
+  }
+  return w;
+}
+
+}  // namespace voiceman::features

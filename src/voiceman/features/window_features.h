@@ -1,0 +1,32 @@
+#pragma once
+// The encoder's input for a batch of chunks: each chunk's log-mel frames (without the
+// last one, as faster-whisper drops it), zero beyond them up to 30 s (pad_or_trim),
+// as [n, n_mels, 3000]. On a CUDA context only the PCM goes up: the spectrogram is
+// computed on the device (mel_cuda.cu), so the host does no FFTs for the GPU.
+#include <span>
+#include <vector>
+
+#include "voiceman/core/device.h"
+#include "voiceman/core/tensor.h"
+#include "voiceman/features/mel.h"
+
+namespace voiceman::features {
+
+struct WindowFeatures {
+  Tensor features;                  // [n, n_mels, 3000] float32 on ctx's device
+  std::vector<int> content_frames;  // frames of each chunk before the zero padding
+};
+
+// Each chunk's frames are normalised by its own peak, as MelExtractor::compute does for
+// the chunk alone. Throws DeviceError for a device this build has no backend for.
+WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
+                               const std::vector<std::span<const float>>& chunks);
+
+namespace cuda {
+// The CUDA implementation (mel_cuda.cu): fills `out`, already [n, n_mels, 3000] on the
+// device, and returns the content frames.
+std::vector<int> window_features(const ExecContext& ctx, const MelExtractor& mel,
+                                 const std::vector<std::span<const float>>& chunks, Tensor& out);
+}  // namespace cuda
+
+}  // namespace voiceman::features
