@@ -13,7 +13,8 @@
 #   2. op-by-op CUDA-versus-CPU parity in float32/float16/bfloat16 ([parity] lines);
 #   3. the whole model on random weights, CUDA versus CPU (encoder states, logits);
 #   4. transcript parity on the carried clips: the int8 tiny.en transcribes them on the
-#      CPU and on CUDA, and the words must match on at least 95% of clips ([transcript]);
+#      CPU and on CUDA (batched chunks, as `voiceman run`, and the seek loop), and the
+#      words must match on at least 95% of clips ([transcript] lines);
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
 #      transformers (fp16, SDPA, batched generate) with the same batch and forced token
 #      count, with GPU utilisation and memory sampled every second ([bench] lines).
@@ -124,12 +125,15 @@ set -e
 step "transcript parity on the carried clips, CPU versus CUDA"
 transcripts_rc=0
 if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
-  # CPU int8 against CUDA int8 (int8 weights, float16 activations) is the check; float32
-  # on both and the GPU's float16 default are reported beside it.
-  for run in cpu:int8 cuda:int8 cpu:float32 cuda:float32 cuda:float16; do
+  # CPU int8 against CUDA int8 (int8 weights, float16 activations) is the check, in
+  # `voiceman run`'s batched mode (chunks; features computed on the GPU) and in the seek
+  # loop; float32 on both and the GPU's float16 default are reported beside it.
+  for run in chunks:cpu:int8 chunks:cuda:int8 seek:cpu:int8 seek:cuda:int8 \
+    chunks:cpu:float32 chunks:cuda:float32 chunks:cuda:float16; do
+    IFS=: read -r mode device compute <<<"$run"
     "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
-      --device "${run%%:*}" --compute-type "${run#*:}" >"$build/transcripts-${run/:/-}.json" ||
-      echo "[transcript] $run failed"
+      --mode "$mode" --device "$device" --compute-type "$compute" \
+      >"$build/transcripts-$mode-$device-$compute.json" || echo "[transcript] $run failed"
   done
   python3 - "$build" <<'PY' || transcripts_rc=$?
 import json, re, sys
@@ -142,8 +146,10 @@ def load(run):
 def words(text):
     return re.findall(r"[a-z0-9']+", text.lower())
 rc = 0
-for cpu, gpu, gate in (("cpu-int8", "cuda-int8", True), ("cpu-float32", "cuda-float32", False),
-                       ("cpu-float32", "cuda-float16", False)):
+for cpu, gpu, gate in (("chunks-cpu-int8", "chunks-cuda-int8", True),
+                       ("seek-cpu-int8", "seek-cuda-int8", True),
+                       ("chunks-cpu-float32", "chunks-cuda-float32", False),
+                       ("chunks-cpu-float32", "chunks-cuda-float16", False)):
     a, b = load(cpu), load(gpu)
     if a is None or b is None:
         print(f"[transcript] {cpu} vs {gpu}: missing output")

@@ -127,8 +127,8 @@ int main(int argc, char** argv) {
            "embeddings)\n"
            "       voiceman-dev wav --audio MEDIA --out OUT.wav   (16 kHz mono 16-bit)\n"
            "       voiceman-dev transcribe --model DIR --audio WAV|DIR [--device cpu|cuda] "
-           "[--compute-type int8] [--threads 0] [--beam-size 5] [--batch-windows 16] "
-           "[--word-timestamps 0|1]   (JSON on stdout)\n";
+           "[--compute-type int8] [--mode chunks|seek] [--threads 0] [--beam-size 5] "
+           "[--batch-windows 16] [--word-timestamps 0|1 (seek)]   (JSON on stdout)\n";
     return argc < 2 ? 2 : 0;
   }
   try {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "voiceman/asr/chunk_transcriber.h"
 #include "voiceman/asr/transcriber.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
@@ -65,6 +66,56 @@ Device parse_device(const std::string& name) {
   throw ConfigError("--device " + name + ": use cpu or cuda");
 }
 
+// Batched mode as `voiceman run` drives it, without VAD: each clip in 30 s pieces, all
+// pieces in batches of options.batch_windows, and a chunk that stops early goes on as a
+// chunk of its own. Returns each clip's segments in time order.
+std::vector<std::vector<Segment>> transcribe_chunks(
+    const asr::ChunkTranscriber& engine, const std::vector<std::span<const float>>& clips,
+    const asr::TranscribeOptions& options) {
+  constexpr size_t kPiece = 30 * audio::kSampleRate;
+  struct Piece {
+    size_t clip;
+    size_t begin;  // sample
+    size_t end;
+  };
+  std::vector<Piece> todo;
+  for (size_t c = 0; c < clips.size(); ++c)
+    for (size_t b = 0; b < std::max<size_t>(1, clips[c].size()); b += kPiece)
+      todo.push_back({c, b, std::min(clips[c].size(), b + kPiece)});
+  std::vector<std::vector<std::pair<size_t, Segment>>> found(clips.size());
+  const auto batch_size = static_cast<size_t>(options.batch_windows);
+  while (!todo.empty()) {
+    const size_t take = std::min(batch_size, todo.size());
+    const std::vector<Piece> batch(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(take));
+    todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(take));
+    std::vector<asr::ChunkInput> inputs;
+    for (const Piece& p : batch) {
+      asr::ChunkInput in;
+      in.audio = clips[p.clip].subspan(p.begin, p.end - p.begin);
+      in.offset = static_cast<double>(p.begin) / audio::kSampleRate;
+      in.first = p.begin == 0;
+      inputs.push_back(in);
+    }
+    std::vector<asr::ChunkOutput> outputs = engine.transcribe(inputs, options);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      for (Segment& seg : outputs[i].segments)
+        found[batch[i].clip].emplace_back(batch[i].begin, seg);
+      if (outputs[i].continue_from_s) {
+        const auto from =
+            batch[i].begin + static_cast<size_t>(*outputs[i].continue_from_s * audio::kSampleRate);
+        if (from < batch[i].end) todo.push_back({batch[i].clip, from, batch[i].end});
+      }
+    }
+  }
+  std::vector<std::vector<Segment>> segments(clips.size());
+  for (size_t c = 0; c < clips.size(); ++c) {
+    std::stable_sort(found[c].begin(), found[c].end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [begin, seg] : found[c]) segments[c].push_back(std::move(seg));
+  }
+  return segments;
+}
+
 }  // namespace
 
 int cmd_requantize(const Flags& flags) {
@@ -82,7 +133,7 @@ int cmd_wav(const Flags& flags) {
   return 0;
 }
 
-// Transcribes every clip in one batched call; prints JSON with each clip's text and
+// Transcribes every clip, batched across clips; prints JSON with each clip's text and
 // segments, the device and the wall time.
 int cmd_transcribe(const Flags& flags) {
   const fs::path model_dir = need(flags, "model");
@@ -96,6 +147,15 @@ int cmd_transcribe(const Flags& flags) {
   options.beam_size = std::stoi(flag_or(flags, "beam-size", "5"));
   options.batch_windows = std::stoi(flag_or(flags, "batch-windows", "16"));
   options.word_timestamps = flag_or(flags, "word-timestamps", "0") == "1";
+  // chunks: `voiceman run`'s batched mode (no conditioning on earlier text; the features
+  // are computed on the model's device); seek: faster-whisper's seek loop per clip.
+  const std::string mode = flag_or(flags, "mode", "chunks");
+  if (mode != "chunks" && mode != "seek") throw ConfigError("--mode must be chunks or seek");
+  if (mode == "chunks") {
+    options.condition_on_previous_text = false;
+    if (options.word_timestamps) throw ConfigError("--word-timestamps 1 needs --mode seek");
+    asr::validate_for_chunks(options);
+  }
   asr::validate(options);
 
   const auto files = audio_inputs(need(flags, "audio"));
@@ -112,12 +172,21 @@ int cmd_transcribe(const Flags& flags) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto model = models::WhisperModel::load(model_dir, compute, ctx.device);
-  const asr::Transcriber transcriber(model, tokenizer::Tokenizer::load(model_dir), ctx);
+  auto tokenizer = tokenizer::Tokenizer::load(model_dir);
   const auto t1 = clock::now();
-  const auto results = transcriber.transcribe(spans, options);
+  std::vector<std::vector<Segment>> segments;
+  if (mode == "chunks") {
+    segments =
+        transcribe_chunks(asr::ChunkTranscriber(model, std::move(tokenizer), ctx), spans, options);
+  } else {
+    for (Transcript& t :
+         asr::Transcriber(model, std::move(tokenizer), ctx).transcribe(spans, options))
+      segments.push_back(std::move(t.segments));
+  }
   const auto t2 = clock::now();
 
   nlohmann::json out = {{"device", ctx.device.str()},
+                        {"mode", mode},
                         {"compute_type", models::compute_type_name(compute)},
                         {"audio_seconds", audio_s},
                         {"load_seconds", std::chrono::duration<double>(t1 - t0).count()},
@@ -126,13 +195,12 @@ int cmd_transcribe(const Flags& flags) {
   for (size_t i = 0; i < files.size(); ++i) {
     std::string text;
     nlohmann::json words = nlohmann::json::array();
-    for (const Segment& s : results[i].segments) {
+    for (const Segment& s : segments[i]) {
       text += s.text;
       for (const Word& w : s.words) words.push_back({w.word, w.start, w.end});
     }
-    nlohmann::json clip = {{"file", files[i].filename().string()},
-                           {"text", text},
-                           {"segments", results[i].segments.size()}};
+    nlohmann::json clip = {
+        {"file", files[i].filename().string()}, {"text", text}, {"segments", segments[i].size()}};
     if (options.word_timestamps) clip["words"] = words;
     out["clips"].push_back(clip);
   }
