@@ -36,26 +36,9 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 #else
-// Portable blocked SGEMM for builds without BLAS (e.g. the lent GPU machine's CPU side).
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, int threads) {
-  auto A = [&](int i, int p) { return trans_a ? a[p * lda + i] : a[i * lda + p]; };
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
-  for (int i = 0; i < m; ++i) {
-    std::vector<float> acc(n, 0.f);
-    for (int p = 0; p < k; ++p) {
-      const float av = A(i, p);
-      if (av == 0.f) continue;
-      if (trans_b) {
-        for (int j = 0; j < n; ++j) acc[j] += av * b[j * ldb + p];
-      } else {
-        const float* brow = b + p * ldb;
-        for (int j = 0; j < n; ++j) acc[j] += av * brow[j];
-      }
-    }
-    float* crow = c + i * ldc;
-    for (int j = 0; j < n; ++j) crow[j] = alpha * acc[j] + (beta == 0.f ? 0.f : beta * crow[j]);
-  }
+  sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 #endif
 
@@ -167,16 +150,7 @@ void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const 
     return;
   }
 #endif
-#pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) schedule(static)
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      const int8_t* ar = a + static_cast<int64_t>(i) * k;
-      const int8_t* br = b + static_cast<int64_t>(j) * k;
-      int32_t acc = 0;
-      for (int p = 0; p < k; ++p) acc += static_cast<int32_t>(ar[p]) * static_cast<int32_t>(br[p]);
-      c[static_cast<int64_t>(i) * n + j] = static_cast<float>(acc) / (a_scales[i] * b_scales[j]);
-    }
-  }
+  gemm_s8_portable(m, n, k, a, a_scales, b, b_scales, c, threads);
 }
 
 }  // namespace voiceman::primitives::cpu

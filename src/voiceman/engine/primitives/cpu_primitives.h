@@ -8,7 +8,7 @@
 namespace voiceman::primitives::cpu {
 
 // C[m x n] = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m x k, op(B) is k x n.
-// Multithreaded with `threads` threads (OpenBLAS when available).
+// Multithreaded with `threads` threads (oneDNN or OpenBLAS when available).
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, int threads);
 
@@ -34,5 +34,12 @@ void quantize_rows(const float* x, int rows, int cols, int8_t* q, float* scales)
 // per-row scales, int32 accumulation. Used by the int8 compute type.
 void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
              const float* b_scales, float* c, int threads);
+
+// The built-in kernels behind sgemm and gemm_s8 where the build has neither oneDNN nor
+// OpenBLAS (cpu_gemm_portable.cc). Always built, so the tests cover them in every build.
+void sgemm_portable(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                    int lda, const float* b, int ldb, float beta, float* c, int ldc, int threads);
+void gemm_s8_portable(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
+                      const float* b_scales, float* c, int threads);
 
 }  // namespace voiceman::primitives::cpu

@@ -1,0 +1,211 @@
+// The built-in GEMMs, for builds with neither oneDNN nor OpenBLAS (the lent GPU machine's
+// CPU side, minimal builds). Always compiled, so the CPU tests cover them everywhere.
+// Every product is a row-by-row dot product over contiguous memory, in register tiles
+// of 4 x 2 dot products eight lanes wide; operands in other layouts are packed first.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "voiceman/engine/primitives/cpu_primitives.h"
+#include "voiceman/engine/primitives/simd.h"
+
+// The vector helpers are inlined into each target clone; the ABI note about returning
+// 32-byte vectors from the baseline clone does not apply to them.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace voiceman::primitives::cpu {
+namespace {
+
+using v8 = float __attribute__((vector_size(32)));
+
+constexpr int kRowBlock = 64;  // rows of A per task: a 4-row strip stays in L1
+constexpr int kColBlock = 64;  // rows of B per task: the block stays in L2
+
+inline v8 load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline float sum8(v8 v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+inline float scalar_dot(const float* x, const float* y, int from, int k) {
+  float s = 0.f;
+  for (int p = from; p < k; ++p) s += x[p] * y[p];
+  return s;
+}
+
+// BLAS semantics: with beta == 0, C is not read (it may hold anything, NaN included).
+inline void store(float* c, float alpha, float beta, float value) {
+  *c = beta == 0.f ? alpha * value : alpha * value + beta * *c;
+}
+
+// C[i][j] = alpha * <A row i, B row j> + beta * C[i][j] for i in [i0, i1), j in [j0, j1).
+VOICEMAN_MULTIVERSION void dot_block(const float* a, int lda, const float* b, int ldb, int k,
+                                     float alpha, float beta, float* c, int ldc, int i0, int i1,
+                                     int j0, int j1) {
+  const int k8 = k & ~7;
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const float* a0 = a + static_cast<int64_t>(i) * lda;
+    const float* a1 = a0 + lda;
+    const float* a2 = a1 + lda;
+    const float* a3 = a2 + lda;
+    for (int j = j0; j < j1; j += 2) {
+      const bool pair = j + 1 < j1;
+      const float* b0 = b + static_cast<int64_t>(j) * ldb;
+      const float* b1 = pair ? b0 + ldb : b0;
+      v8 s00 = {}, s01 = {}, s10 = {}, s11 = {}, s20 = {}, s21 = {}, s30 = {}, s31 = {};
+      for (int p = 0; p < k8; p += 8) {
+        const v8 x0 = load8(a0 + p), x1 = load8(a1 + p), x2 = load8(a2 + p), x3 = load8(a3 + p);
+        const v8 y0 = load8(b0 + p), y1 = load8(b1 + p);
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        s30 += x3 * y0;
+        s31 += x3 * y1;
+      }
+      const float* rows[4] = {a0, a1, a2, a3};
+      const v8 sums[4][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}};
+      for (int r = 0; r < 4; ++r) {
+        float* crow = c + static_cast<int64_t>(i + r) * ldc + j;
+        store(crow, alpha, beta, sum8(sums[r][0]) + scalar_dot(rows[r], b0, k8, k));
+        if (pair) store(crow + 1, alpha, beta, sum8(sums[r][1]) + scalar_dot(rows[r], b1, k8, k));
+      }
+    }
+  }
+  for (; i < i1; ++i) {  // the last rows, one at a time
+    const float* ar = a + static_cast<int64_t>(i) * lda;
+    for (int j = j0; j < j1; ++j) {
+      const float* br = b + static_cast<int64_t>(j) * ldb;
+      v8 s = {};
+      for (int p = 0; p < k8; p += 8) s += load8(ar + p) * load8(br + p);
+      store(c + static_cast<int64_t>(i) * ldc + j, alpha, beta,
+            sum8(s) + scalar_dot(ar, br, k8, k));
+    }
+  }
+}
+
+// rows x cols of src (row stride ld) transposed into a dense cols x rows buffer.
+std::vector<float> transposed(const float* src, int rows, int cols, int ld, int threads) {
+  std::vector<float> out(static_cast<size_t>(rows) * cols);
+#pragma omp parallel for num_threads(threads) schedule(static) if (rows * cols > 65536)
+  for (int c = 0; c < cols; ++c)
+    for (int r = 0; r < rows; ++r)
+      out[static_cast<size_t>(c) * rows + r] = src[static_cast<int64_t>(r) * ld + c];
+  return out;
+}
+
+}  // namespace
+
+void sgemm_portable(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                    int lda, const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+  if (m <= 0 || n <= 0) return;
+  threads = std::max(1, threads);
+  // Dot products want A as m rows of k and B as n rows of k.
+  std::vector<float> a_rows, b_rows;
+  if (trans_a) {  // A is stored k x m
+    a_rows = transposed(a, k, m, lda, threads);
+    a = a_rows.data();
+    lda = k;
+  }
+  if (!trans_b) {  // B is stored k x n
+    b_rows = transposed(b, k, n, ldb, threads);
+    b = b_rows.data();
+    ldb = k;
+  }
+  const int row_blocks = (m + kRowBlock - 1) / kRowBlock;
+  const int col_blocks = (n + kColBlock - 1) / kColBlock;
+#pragma omp parallel for collapse(2) num_threads(threads) \
+    schedule(static) if (static_cast <int64_t>(m) * n * k > 32768)
+  for (int cb = 0; cb < col_blocks; ++cb)
+    for (int rb = 0; rb < row_blocks; ++rb)
+      dot_block(a, lda, b, ldb, k, alpha, beta, c, ldc, rb * kRowBlock,
+                std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
+                std::min(n, (cb + 1) * kColBlock));
+}
+
+namespace {
+
+// int32 dot product of two int8 rows.
+inline int32_t dot_s8(const int8_t* x, const int8_t* y, int k) {
+  int32_t acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (int p = 0; p < k; ++p) acc += static_cast<int32_t>(x[p]) * static_cast<int32_t>(y[p]);
+  return acc;
+}
+
+// Rows [i0, i1) of A against rows [j0, j1) of B, 4 x 2 dot products at a time so each
+// loaded row serves several products.
+VOICEMAN_MULTIVERSION void dot_block_s8(const int8_t* a, const float* a_scales, const int8_t* b,
+                                        const float* b_scales, float* c, int n, int k, int i0,
+                                        int i1, int j0, int j1) {
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const int8_t* a0 = a + static_cast<int64_t>(i) * k;
+    const int8_t* a1 = a0 + k;
+    const int8_t* a2 = a1 + k;
+    const int8_t* a3 = a2 + k;
+    int j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      const int8_t* b0 = b + static_cast<int64_t>(j) * k;
+      const int8_t* b1 = b0 + k;
+      int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+#pragma omp simd reduction(+ : s00, s01, s10, s11, s20, s21, s30, s31)
+      for (int p = 0; p < k; ++p) {
+        const int32_t y0 = b0[p], y1 = b1[p];
+        const int32_t x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        s30 += x3 * y0;
+        s31 += x3 * y1;
+      }
+      const int32_t sums[4][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}};
+      for (int r = 0; r < 4; ++r)
+        for (int q = 0; q < 2; ++q)
+          c[static_cast<int64_t>(i + r) * n + j + q] =
+              static_cast<float>(sums[r][q]) / (a_scales[i + r] * b_scales[j + q]);
+    }
+    for (; j < j1; ++j)
+      for (int r = 0; r < 4; ++r)
+        c[static_cast<int64_t>(i + r) * n + j] =
+            static_cast<float>(
+                dot_s8(a + static_cast<int64_t>(i + r) * k, b + static_cast<int64_t>(j) * k, k)) /
+            (a_scales[i + r] * b_scales[j]);
+  }
+  for (; i < i1; ++i)
+    for (int j = j0; j < j1; ++j)
+      c[static_cast<int64_t>(i) * n + j] =
+          static_cast<float>(
+              dot_s8(a + static_cast<int64_t>(i) * k, b + static_cast<int64_t>(j) * k, k)) /
+          (a_scales[i] * b_scales[j]);
+}
+
+}  // namespace
+
+void gemm_s8_portable(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
+                      const float* b_scales, float* c, int threads) {
+  if (m <= 0 || n <= 0) return;
+  const int row_blocks = (m + kRowBlock - 1) / kRowBlock;
+  const int col_blocks = (n + kColBlock - 1) / kColBlock;
+#pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) \
+    schedule(static) if (static_cast <int64_t>(m) * n * k > 32768)
+  for (int cb = 0; cb < col_blocks; ++cb)
+    for (int rb = 0; rb < row_blocks; ++rb)
+      dot_block_s8(a, a_scales, b, b_scales, c, n, k, rb * kRowBlock,
+                   std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
+                   std::min(n, (cb + 1) * kColBlock));
+}
+
+}  // namespace voiceman::primitives::cpu
