@@ -12,9 +12,10 @@
 #   1. build the engine and its tests with nvcc for this GPU only (no FFmpeg, no app);
 #   2. op-by-op CUDA-versus-CPU parity in float32/float16/bfloat16 ([parity] lines);
 #   3. the whole model on random weights, CUDA versus CPU (encoder states, logits);
-#   4. transcript parity on the carried clips: the int8 tiny.en transcribes them on the
-#      CPU and on CUDA (batched chunks, as `voiceman run`, and the seek loop), and the
-#      words must match on at least 95% of clips ([transcript] lines);
+#   4. transcript parity on the carried clips: the int8 tiny.en file transcribes them on
+#      the CPU and on CUDA in float32 (batched chunks, as `voiceman run`, and the seek
+#      loop), and the words must match on at least 95% of clips; int8 and float16 are
+#      reported beside it ([transcript] lines);
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
 #      transformers (fp16, SDPA, batched generate) with the same batch and forced token
 #      count, with GPU utilisation and memory sampled every second ([bench] lines).
@@ -133,11 +134,14 @@ set -e
 step "transcript parity on the carried clips, CPU versus CUDA"
 transcripts_rc=0
 if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
-  # CPU int8 against CUDA int8 (int8 weights, float16 activations) is the check, in
-  # `voiceman run`'s batched mode (chunks; features computed on the GPU) and in the seek
-  # loop; float32 on both and the GPU's float16 default are reported beside it.
-  for run in chunks:cpu:int8 chunks:cuda:int8 seek:cpu:int8 seek:cuda:int8 \
-    chunks:cpu:float32 chunks:cuda:float32 chunks:cuda:float16; do
+  # The check is float32 on both sides, on the int8 file's weights, in `voiceman run`'s
+  # batched mode (chunks; features computed on the GPU) and in the seek loop. int8 and
+  # the GPU's float16 default are reported beside it: int8 quantises activations per
+  # row, so the least difference in a float result flips roundings (two correct CPU
+  # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
+  # and on all 57 in float32).
+  for run in chunks:cpu:float32 chunks:cuda:float32 seek:cpu:float32 seek:cuda:float32 \
+    chunks:cpu:int8 chunks:cuda:int8 chunks:cuda:float16; do
     IFS=: read -r mode device compute <<<"$run"
     "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
       --mode "$mode" --device "$device" --compute-type "$compute" \
@@ -154,9 +158,9 @@ def load(run):
 def words(text):
     return re.findall(r"[a-z0-9']+", text.lower())
 rc = 0
-for cpu, gpu, gate in (("chunks-cpu-int8", "chunks-cuda-int8", True),
-                       ("seek-cpu-int8", "seek-cuda-int8", True),
-                       ("chunks-cpu-float32", "chunks-cuda-float32", False),
+for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
+                       ("seek-cpu-float32", "seek-cuda-float32", True),
+                       ("chunks-cpu-int8", "chunks-cuda-int8", False),
                        ("chunks-cpu-float32", "chunks-cuda-float16", False)):
     a, b = load(cpu), load(gpu)
     if a is None or b is None:

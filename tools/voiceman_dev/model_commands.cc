@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -147,6 +148,13 @@ int cmd_transcribe(const Flags& flags) {
   options.beam_size = std::stoi(flag_or(flags, "beam-size", "5"));
   options.batch_windows = std::stoi(flag_or(flags, "batch-windows", "16"));
   options.word_timestamps = flag_or(flags, "word-timestamps", "0") == "1";
+  // --temperature 0: no fallback. Sampling after a fallback follows a different path at
+  // the smallest change in the logits, which hides how close two backends are.
+  if (flags.count("temperature")) {
+    options.temperatures.clear();
+    std::stringstream list(flags.at("temperature"));
+    for (std::string t; std::getline(list, t, ',');) options.temperatures.push_back(std::stof(t));
+  }
   // chunks: `voiceman run`'s batched mode (no conditioning on earlier text; the features
   // are computed on the model's device); seek: faster-whisper's seek loop per clip.
   const std::string mode = flag_or(flags, "mode", "chunks");
