@@ -73,7 +73,7 @@ Device parse_device(const std::string& name) {
 std::vector<std::vector<Segment>> transcribe_chunks(
     const asr::ChunkTranscriber& engine, const std::vector<std::span<const float>>& clips,
     const asr::TranscribeOptions& options) {
-  constexpr size_t kPiece = 30 * audio::kSampleRate;
+  constexpr size_t kPiece = size_t{30} * audio::kSampleRate;
   struct Piece {
     size_t clip;
     size_t begin;  // sample

@@ -18,6 +18,10 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
   const int n_mels = mel.n_mels();
   const auto n = static_cast<int64_t>(chunks.size());
   WindowFeatures w;
+  if (n == 0) {
+    w.features = Tensor({0, n_mels, kWindowFrames});
+    return w;
+  }
   if (!ctx.device.is_cpu()) {
 #ifdef VOICEMAN_CUDA
     w.features = Tensor({n, n_mels, kWindowFrames}, DType::f32, ctx.device);

@@ -160,8 +160,9 @@ VOICEMAN_MULTIVERSION void dot_block_s8(const int8_t* a, const float* a_scales, 
       int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
 #pragma omp simd reduction(+ : s00, s01, s10, s11, s20, s21, s30, s31)
       for (int p = 0; p < k; ++p) {
-        const int32_t y0 = b0[p], y1 = b1[p];
-        const int32_t x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+        const auto y0 = static_cast<int32_t>(b0[p]), y1 = static_cast<int32_t>(b1[p]);
+        const auto x0 = static_cast<int32_t>(a0[p]), x1 = static_cast<int32_t>(a1[p]);
+        const auto x2 = static_cast<int32_t>(a2[p]), x3 = static_cast<int32_t>(a3[p]);
         s00 += x0 * y0;
         s01 += x0 * y1;
         s10 += x1 * y0;
