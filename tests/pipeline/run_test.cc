@@ -10,6 +10,7 @@
 
 #include "run_fixture.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
 #include "voiceman/manifest/verify.h"
 
 namespace voiceman::pipeline::test {
@@ -84,6 +85,11 @@ TEST_F(RunTest, BadInputsAreRecordedWhileGoodOnesFinishAndOriginalsStayUntouched
   EXPECT_EQ(m.inputs.size(), good.size() + bad.size());
   EXPECT_EQ(m.options["transcribe"]["beam_size"], 1);
   EXPECT_EQ(m.options["device_effective"], "cpu");
+  // Which GEMM library ran is part of the record (int8 words can depend on it).
+  const std::string gemm = m.options["cpu_gemm_library"];
+  EXPECT_EQ(gemm, primitives::cpu::gemm_library());
+  EXPECT_TRUE(gemm.starts_with("oneDNN ") || gemm.starts_with("OpenBLAS") || gemm == "built-in")
+      << gemm;
   EXPECT_EQ(m.model.name, "tiny.en");
   EXPECT_FALSE(m.tool_version.empty());
   EXPECT_FALSE(m.host.hostname.empty());

@@ -8,6 +8,7 @@
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/primitives/cpu_primitives.h"
 #include "voiceman/tokenizer/tokenizer.h"
 #include "voiceman/writers/atomic_file.h"
 
@@ -120,6 +121,9 @@ RunSetup prepare_run(const RunOptions& options) {
   m.options["device_effective"] = ctx.device.str();
   m.options["threads_effective"] = ctx.threads;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
+  // int8 quantises activations per row, so the least float difference between GEMM
+  // libraries flips roundings and can change words: the record says which one ran.
+  if (ctx.device.is_cpu()) m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();
   if (options.diarize) {
     // Only where the run already accepted bf16 or half arithmetic: int8 and float32 keep
     // the same results on every x86 CPU.

@@ -16,6 +16,7 @@
 #ifdef VOICEMAN_HAVE_OPENBLAS
 #include <cblas.h>
 extern "C" void openblas_set_num_threads(int num_threads);
+extern "C" char* openblas_get_config();
 #endif
 
 namespace voiceman::primitives::cpu {
@@ -41,6 +42,18 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
   sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 #endif
+
+std::string gemm_library() {
+#if defined(VOICEMAN_HAVE_DNNL)
+  const dnnl_version_t* v = dnnl_version();
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch);
+#elif defined(VOICEMAN_HAVE_OPENBLAS)
+  return openblas_get_config();
+#else
+  return "built-in";
+#endif
+}
 
 float half_to_float(uint16_t h) {
   const uint32_t sign = (h & 0x8000u) << 16;

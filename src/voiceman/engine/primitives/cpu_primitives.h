@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace voiceman::primitives::cpu {
 
@@ -11,6 +12,10 @@ namespace voiceman::primitives::cpu {
 // Multithreaded with `threads` threads (oneDNN or OpenBLAS when available).
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, int threads);
+
+// Which library does the CPU's GEMMs, with its version: "oneDNN 2.6.3", "OpenBLAS 0.3.21
+// ..." or "built-in". int8 results depend on it (see the run manifest).
+std::string gemm_library();
 
 // IEEE half / bfloat16 to float.
 float half_to_float(uint16_t h);
