@@ -58,11 +58,11 @@ struct RunOptions {
   std::vector<std::string> inputs;           // files or folders, searched recursively
   std::string out_dir;                       // OUT: transcripts/, manifest.json, journal
   std::string model_dir = "models/tiny.en";  // CTranslate2 Whisper folder
-  std::string compute_type = "auto";  // auto (GPU float16, CPU int8), float32, int8, float16...
+  std::string compute_type = "auto";  // select_compute_type(): GPU float16, CPU int8(_bfloat16)
   std::string device = "auto";        // auto, cpu or cuda (falls back to CPU)
   int threads = 0;                    // CPU threads for the engine; 0 = all cores
-  int workers = 2;  // threads hashing, decoding, VAD (and diarizing) ahead of the engine
-  int channel = -1;                   // -1 downmixes; N keeps channel N
+  int workers = 2;   // threads hashing, decoding, VAD (and diarizing) ahead of the engine
+  int channel = -1;  // -1 downmixes; N keeps channel N
   std::vector<writers::Format> formats = {writers::Format::json, writers::Format::srt,
                                           writers::Format::vtt, writers::Format::txt};
   int max_retries = 3;                                // retries of a transiently failing input
