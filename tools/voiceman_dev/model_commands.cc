@@ -162,9 +162,10 @@ int cmd_transcribe(const Flags& flags) {
   if (mode == "chunks") {
     options.condition_on_previous_text = false;
     if (options.word_timestamps) throw ConfigError("--word-timestamps 1 needs --mode seek");
-    asr::validate_for_chunks(options);
+    asr::validate_for_chunks(options);  // validate() and the chunk-only checks
+  } else {
+    asr::validate(options);
   }
-  asr::validate(options);
 
   const auto files = audio_inputs(need(flags, "audio"));
   std::vector<audio::Audio> audios;

@@ -11,10 +11,10 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "../voiceman_dev/flags.h"
 #include "../voiceman_dev/npy.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/models/pyannote_segmentation.h"
@@ -23,9 +23,10 @@
 
 namespace {
 
+using voiceman::dev::Flags;
+using voiceman::dev::need;
 using voiceman::dev::read_npy;
 using voiceman::dev::write_npy;
-using Flags = std::map<std::string, std::string>;
 using Clock = std::chrono::steady_clock;
 
 Flags parse_flags(int argc, char** argv, std::vector<std::string>& positional) {
@@ -40,12 +41,6 @@ Flags parse_flags(int argc, char** argv, std::vector<std::string>& positional) {
     flags[key.substr(2)] = argv[++i];
   }
   return flags;
-}
-
-std::string need(const Flags& flags, const std::string& key) {
-  const auto it = flags.find(key);
-  if (it == flags.end()) throw voiceman::ConfigError("missing --" + key);
-  return it->second;
 }
 
 voiceman::ExecContext context(const Flags& flags) {

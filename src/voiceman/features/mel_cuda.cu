@@ -20,7 +20,6 @@ constexpr int kNfft = MelExtractor::kNfft;
 constexpr int kBins = MelExtractor::kBins;
 constexpr int kHop = MelExtractor::kHop;
 constexpr int kWindowFrames = MelExtractor::kChunkFrames;
-constexpr int kPadding = 160;
 constexpr int kThreads = 256;
 
 // np.pad(mode="reflect") over the zero-padded waveform, as mel.cc resolves it.
@@ -41,12 +40,6 @@ __device__ void atomic_max_float(float* address, float value) {
     atomicMin(reinterpret_cast<unsigned*>(address), __float_as_uint(value));
 }
 
-__device__ int content_frames(int64_t samples) {
-  const int64_t frames = (samples + kPadding) / kHop;
-  return static_cast<int>(frames - 1 < kWindowFrames ? (frames > 0 ? frames - 1 : 0)
-                                                     : kWindowFrames);
-}
-
 // One block per (frame, chunk): the frame's power spectrum, its mel bands in log10 (kept
 // for the first content frames) and the chunk's running peak over all of its frames.
 __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* lengths,
@@ -59,7 +52,7 @@ __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* 
   __shared__ float scratch[32];
   const int chunk = static_cast<int>(blockIdx.y);
   const int64_t samples = lengths[chunk];
-  const int64_t size = samples + kPadding;
+  const int64_t size = samples + kChunkPadding;
   const int64_t t = blockIdx.x;
   if (t >= size / kHop) return;  // the whole block: this chunk has fewer frames
   const float* wave = pcm + offsets[chunk];
@@ -111,38 +104,31 @@ __global__ void normalise_kernel(float* out, const int* lengths, const float* pe
 
 }  // namespace
 
-std::vector<int> window_features(const ExecContext& ctx, const MelExtractor& mel,
-                                 const std::vector<std::span<const float>>& chunks, Tensor& out) {
+void window_features(const ExecContext& ctx, const MelExtractor& mel,
+                     const std::vector<std::span<const float>>& chunks, Tensor& out) {
   const int n = static_cast<int>(chunks.size());
   const int n_mels = mel.n_mels();
-  std::vector<int> content(chunks.size());
-  if (n == 0) return content;
   std::vector<int> offsets(chunks.size()), lengths(chunks.size());
   int64_t total = 0, max_frames = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
     offsets[i] = static_cast<int>(total);
     lengths[i] = static_cast<int>(chunks[i].size());
     total += static_cast<int64_t>(chunks[i].size());
-    const int64_t frames = (static_cast<int64_t>(chunks[i].size()) + kPadding) / kHop;
-    max_frames = std::max(max_frames, frames);
-    content[i] =
-        static_cast<int>(std::min<int64_t>(kWindowFrames, std::max<int64_t>(0, frames - 1)));
+    max_frames = std::max(max_frames, (lengths[i] + int64_t{kChunkPadding}) / kHop);
   }
   if (total >= std::numeric_limits<int>::max())
     throw Error("log-mel features: a batch of " + std::to_string(total) +
                 " samples is too large for one call");
-  std::vector<float> pcm(static_cast<size_t>(std::max<int64_t>(1, total)));
-  for (size_t i = 0; i < chunks.size(); ++i)
-    std::copy(chunks[i].begin(), chunks[i].end(), pcm.begin() + offsets[i]);
   const std::vector<float> peaks_init(chunks.size(), -std::numeric_limits<float>::infinity());
 
-  Tensor d_pcm({static_cast<int64_t>(pcm.size())}, DType::f32, ctx.device);
+  Tensor d_pcm({std::max<int64_t>(1, total)}, DType::f32, ctx.device);
   Tensor d_offsets({n}, DType::i32, ctx.device), d_lengths({n}, DType::i32, ctx.device);
   Tensor d_window({kNfft}, DType::f32, ctx.device);
   Tensor d_filters({n_mels, kBins}, DType::f32, ctx.device);
   Tensor d_peaks({n}, DType::f32, ctx.device);
   using voiceman::cuda::upload;
-  upload(ctx, d_pcm.data<float>(), pcm.data(), pcm.size() * sizeof(float));
+  for (size_t i = 0; i < chunks.size(); ++i)  // each chunk straight to its offset
+    upload(ctx, d_pcm.data<float>() + offsets[i], chunks[i].data(), chunks[i].size_bytes());
   upload(ctx, d_offsets.data<int>(), offsets.data(), offsets.size() * sizeof(int));
   upload(ctx, d_lengths.data<int>(), lengths.data(), lengths.size() * sizeof(int));
   upload(ctx, d_window.data<float>(), mel.window().data(), kNfft * sizeof(float));
@@ -159,7 +145,6 @@ std::vector<int> window_features(const ExecContext& ctx, const MelExtractor& mel
   normalise_kernel<<<prim::grid_for(elements, kThreads), kThreads, 0, stream>>>(
       out.data<float>(), d_lengths.data<int>(), d_peaks.data<float>(), n_mels, elements);
   voiceman::cuda::check_launch("log-mel normalisation");
-  return content;
 }
 
 }  // namespace voiceman::features::cuda

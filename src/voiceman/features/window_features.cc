@@ -9,7 +9,6 @@ namespace voiceman::features {
 namespace {
 
 constexpr int kWindowFrames = MelExtractor::kChunkFrames;
-constexpr int kPadding = 160;  // faster-whisper's padding for chunk features
 
 }  // namespace
 
@@ -18,6 +17,8 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
   const int n_mels = mel.n_mels();
   const auto n = static_cast<int64_t>(chunks.size());
   WindowFeatures w;
+  for (const auto& chunk : chunks)
+    w.content_frames.push_back(content_frames(static_cast<int64_t>(chunk.size())));
   if (n == 0) {
     w.features = Tensor({0, n_mels, kWindowFrames});
     return w;
@@ -25,7 +26,7 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
   if (!ctx.device.is_cpu()) {
 #ifdef VOICEMAN_CUDA
     w.features = Tensor({n, n_mels, kWindowFrames}, DType::f32, ctx.device);
-    w.content_frames = cuda::window_features(ctx, mel, chunks, w.features);
+    cuda::window_features(ctx, mel, chunks, w.features);
     return w;
 #else
     throw DeviceError("log-mel features: no implementation for device " + ctx.device.str() +
@@ -33,12 +34,10 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
 #endif
   }
   w.features = Tensor({n, n_mels, kWindowFrames});
-  w.content_frames.resize(chunks.size());
   for (size_t i = 0; i < chunks.size(); ++i) {
     int frames = 0;
-    const std::vector<float> m = mel.compute(chunks[i], kPadding, &frames);
-    const int content = std::min(kWindowFrames, std::max(0, frames - 1));
-    w.content_frames[i] = content;
+    const std::vector<float> m = mel.compute(chunks[i], kChunkPadding, &frames);
+    const int content = w.content_frames[i];
     float* dst = w.features.data<float>() + i * static_cast<size_t>(n_mels) * kWindowFrames;
     std::fill(dst, dst + static_cast<size_t>(n_mels) * kWindowFrames, 0.f);
     for (int r = 0; r < n_mels; ++r)

@@ -3,6 +3,7 @@
 // last one, as faster-whisper drops it), zero beyond them up to 30 s (pad_or_trim),
 // as [n, n_mels, 3000]. On a CUDA context only the PCM goes up: the spectrogram is
 // computed on the device (mel_cuda.cu), so the host does no FFTs for the GPU.
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -11,6 +12,17 @@
 #include "voiceman/features/mel.h"
 
 namespace voiceman::features {
+
+// faster-whisper's padding for chunk features, in samples.
+inline constexpr int kChunkPadding = 160;
+
+// Frames of a chunk of `samples` that reach the encoder: the spectrogram's frames less the
+// last one, at most 30 s. constexpr, so mel_cuda.cu's kernels use it too.
+constexpr int content_frames(int64_t samples) {
+  const int64_t frames = (samples + kChunkPadding) / MelExtractor::kHop;
+  return static_cast<int>(frames - 1 < MelExtractor::kChunkFrames ? (frames > 0 ? frames - 1 : 0)
+                                                                  : MelExtractor::kChunkFrames);
+}
 
 struct WindowFeatures {
   Tensor features;                  // [n, n_mels, 3000] float32 on ctx's device
@@ -24,9 +36,9 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
 
 namespace cuda {
 // The CUDA implementation (mel_cuda.cu): fills `out`, already [n, n_mels, 3000] on the
-// device, and returns the content frames.
-std::vector<int> window_features(const ExecContext& ctx, const MelExtractor& mel,
-                                 const std::vector<std::span<const float>>& chunks, Tensor& out);
+// device, for a non-empty batch.
+void window_features(const ExecContext& ctx, const MelExtractor& mel,
+                     const std::vector<std::span<const float>>& chunks, Tensor& out);
 }  // namespace cuda
 
 }  // namespace voiceman::features

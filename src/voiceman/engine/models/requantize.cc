@@ -14,15 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // Matrices of linear layers and embeddings ("<layer>/weight", rank 2, floating point).
 // Convolution kernels (rank 3) and position tables stay as stored: they are small and
 // the int8 compute type keeps them in floating point.
 bool quantizable(const std::string& name, const VariableInfo& v) {
-  return ends_with(name, "/weight") && v.shape.size() == 2 &&
+  return name.ends_with("/weight") && v.shape.size() == 2 &&
          (v.dtype == DType::f32 || v.dtype == DType::f16 || v.dtype == DType::bf16);
 }
 

@@ -62,12 +62,9 @@ class RandomSource final : public WeightSource {
   RandomSource(const WhisperConfig& c, uint64_t seed) : d_(c.d_model), seed_(seed) {}
   Tensor get(const std::string& name, const Shape& shape) const override {
     Tensor t(shape);
-    auto ends_with = [&](const char* tail) {
-      const std::string s(tail);
-      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-    };
-    if (ends_with("/gamma") || ends_with("/beta")) {
-      std::fill(t.span<float>().begin(), t.span<float>().end(), ends_with("/gamma") ? 1.f : 0.f);
+    if (name.ends_with("/gamma") || name.ends_with("/beta")) {
+      std::fill(t.span<float>().begin(), t.span<float>().end(),
+                name.ends_with("/gamma") ? 1.f : 0.f);
       return t;
     }
     const uint64_t name_hash = std::hash<std::string>{}(name);  // stable within a build
@@ -108,8 +105,8 @@ class WeightLoader {
                            bool quantize) const {
     ops::LinearWeight w;
     if (source_.has(prefix + "/bias")) w.bias = vec(prefix + "/bias", out);
-    // An int8 model folder is used as stored: re-quantising q / scale could move a scale
-    // by one ulp.
+    // An int8 model folder is used as stored, not dequantised and quantised again (which
+    // is twice the work and could move a scale by one ulp).
     if (quantize && is_int8(type_) &&
         source_.stored_int8(prefix + "/weight", {out, in}, w.weight, w.scales))
       return w;

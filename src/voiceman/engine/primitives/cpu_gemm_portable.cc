@@ -23,6 +23,20 @@ using v8 = float __attribute__((vector_size(32)));
 constexpr int kRowBlock = 64;  // rows of A per task: a 4-row strip stays in L1
 constexpr int kColBlock = 64;  // rows of B per task: the block stays in L2
 
+// Calls block(i0, i1, j0, j1) for every kRowBlock x kColBlock block of an m x n result,
+// the blocks spread over `threads` threads (one thread for small products).
+template <typename Block>
+void for_each_block(int m, int n, int k, int threads, const Block& block) {
+  const int row_blocks = (m + kRowBlock - 1) / kRowBlock;
+  const int col_blocks = (n + kColBlock - 1) / kColBlock;
+#pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) \
+    schedule(static) if (static_cast <int64_t>(m) * n * k > 32768)
+  for (int cb = 0; cb < col_blocks; ++cb)
+    for (int rb = 0; rb < row_blocks; ++rb)
+      block(rb * kRowBlock, std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
+            std::min(n, (cb + 1) * kColBlock));
+}
+
 inline v8 load8(const float* p) {
   v8 v;
   std::memcpy(&v, p, sizeof v);
@@ -121,15 +135,9 @@ void sgemm_portable(bool trans_a, bool trans_b, int m, int n, int k, float alpha
     b = b_rows.data();
     ldb = k;
   }
-  const int row_blocks = (m + kRowBlock - 1) / kRowBlock;
-  const int col_blocks = (n + kColBlock - 1) / kColBlock;
-#pragma omp parallel for collapse(2) num_threads(threads) \
-    schedule(static) if (static_cast <int64_t>(m) * n * k > 32768)
-  for (int cb = 0; cb < col_blocks; ++cb)
-    for (int rb = 0; rb < row_blocks; ++rb)
-      dot_block(a, lda, b, ldb, k, alpha, beta, c, ldc, rb * kRowBlock,
-                std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
-                std::min(n, (cb + 1) * kColBlock));
+  for_each_block(m, n, k, threads, [&](int i0, int i1, int j0, int j1) {
+    dot_block(a, lda, b, ldb, k, alpha, beta, c, ldc, i0, i1, j0, j1);
+  });
 }
 
 namespace {
@@ -197,16 +205,9 @@ VOICEMAN_MULTIVERSION void dot_block_s8(const int8_t* a, const float* a_scales, 
 
 void gemm_s8_portable(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
                       const float* b_scales, float* c, int threads) {
-  if (m <= 0 || n <= 0) return;
-  const int row_blocks = (m + kRowBlock - 1) / kRowBlock;
-  const int col_blocks = (n + kColBlock - 1) / kColBlock;
-#pragma omp parallel for collapse(2) num_threads(std::max(1, threads)) \
-    schedule(static) if (static_cast <int64_t>(m) * n * k > 32768)
-  for (int cb = 0; cb < col_blocks; ++cb)
-    for (int rb = 0; rb < row_blocks; ++rb)
-      dot_block_s8(a, a_scales, b, b_scales, c, n, k, rb * kRowBlock,
-                   std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
-                   std::min(n, (cb + 1) * kColBlock));
+  for_each_block(m, n, k, threads, [&](int i0, int i1, int j0, int j1) {
+    dot_block_s8(a, a_scales, b, b_scales, c, n, k, i0, i1, j0, j1);
+  });
 }
 
 }  // namespace voiceman::primitives::cpu
