@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <thread>
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
@@ -266,6 +267,43 @@ TEST_F(GpuOps, MemoryPoolCapsAndReuses) {
   voiceman::cuda::set_memory_cap(dev, before.total * 4);
   EXPECT_THROW(Tensor({static_cast<int64_t>(before.total / 2)}, DType::f32, dev), OutOfMemoryError);
   voiceman::cuda::set_memory_cap(dev, 0);
+}
+
+TEST_F(GpuOps, CachedBlocksGoBackToTheThreadThatAllocatedThem) {
+  const Device dev = Device::cuda(0);
+  voiceman::cuda::release_cached(dev);
+  const void* mine = nullptr;
+  { mine = Tensor({1 << 20}, DType::f32, dev).data<float>(); }  // allocated here, now cached
+  const void* theirs = nullptr;
+  std::thread([&] {
+    voiceman::cuda::set_device(dev);
+    Tensor t({1 << 20}, DType::f32, dev);
+    theirs = t.data<float>();
+  }).join();
+  // Another engine thread (another stream) must not get a block this thread's queued
+  // kernels may still use; this thread gets its own block back.
+  EXPECT_NE(theirs, mine);
+  Tensor again({1 << 20}, DType::f32, dev);
+  EXPECT_EQ(again.data<float>(), mine);
+  voiceman::cuda::release_cached(dev);
+}
+
+TEST_F(GpuOps, CopiesAndZerosOrderedOnAStream) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = gpu();
+  ctx.stream = stream.get();
+  // 8 MiB: over the small staging slots, so the large pinned staging carries it.
+  const Tensor x = random_tensor({2048, 1024}, 28);
+  const Tensor up = x.to(ctx.device, ctx);
+  Tensor doubled = Tensor::zeros({2048, 1024}, DType::f32, ctx);
+  add(ctx, doubled, up);
+  add(ctx, doubled, up);
+  const Tensor back = doubled.to(Device::cpu(), ctx);  // waits for the stream
+  const std::vector<float> a = x.to_vector(), b = back.to_vector();
+  size_t wrong = 0;
+  for (size_t i = 0; i < a.size(); ++i) wrong += b[i] != 2 * a[i];
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_THROW(x.to(Device::cuda(0), cpu()), DeviceError) << "the stream must be the GPU's";
 }
 
 // Not a parity check: rough throughput of the two encoder hot spots at large-v3 sizes,

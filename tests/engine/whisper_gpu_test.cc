@@ -137,6 +137,46 @@ TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
   }
 }
 
+// Two engines on one device, each on its own stream and thread (voiceman run
+// --engines-per-device 2): every result equals the one the engine gets alone.
+TEST_F(GpuWhisper, TwoStreamsAtOnceGiveTheResultsOfOne) {
+  const WhisperConfig c = small_config();
+  const auto model = WhisperModel::random(c, ComputeType::float16, Device::cuda(0), 11);
+  auto run = [&](const ExecContext& ctx, uint32_t seed) {
+    const Tensor encoded = model->encode(ctx, random_features(3, c.n_mels, seed));
+    auto dec = model->start_decoder(ctx, encoded);
+    std::vector<float> logits, sot, all;
+    dec->start({{1, 2, 3}, {4, 5}, {6}}, std::vector<int32_t>{0, 1, 2},
+               std::vector<int32_t>{0, -1, -1}, logits, sot);
+    all = logits;
+    for (int step = 0; step < 40; ++step) {  // the caches grow past their first size
+      const auto t = static_cast<int32_t>(7 + step);
+      dec->step(std::vector<int32_t>{t, t + 1, t + 2}, logits);
+      all.insert(all.end(), logits.begin(), logits.end());
+    }
+    return all;
+  };
+  const std::vector<float> want_a = run(context(Device::cuda(0)), 21);
+  const std::vector<float> want_b = run(context(Device::cuda(0)), 22);
+  std::atomic<int> mismatches{0};
+  auto engine = [&](uint32_t seed, const std::vector<float>& want) {
+    voiceman::cuda::Stream stream(Device::cuda(0));
+    ExecContext ctx = context(Device::cuda(0));
+    ctx.stream = stream.get();
+    // Freed blocks are reused between rounds. Same kernels, so the results should be
+    // equal; the tolerance only spares a cuBLAS algorithm choice, not a race.
+    for (int round = 0; round < 4; ++round) {
+      const std::vector<float> got = run(ctx, seed);
+      if (got.size() != want.size() || relative_error(got.data(), want.data(), want.size()) > 1e-3)
+        ++mismatches;
+    }
+  };
+  std::thread a(engine, 21, std::cref(want_a)), b(engine, 22, std::cref(want_b));
+  a.join();
+  b.join();
+  EXPECT_EQ(mismatches.load(), 0) << "rounds whose logits differ from the engine alone";
+}
+
 TEST_F(GpuWhisper, ContextOnAnotherDeviceIsRejected) {
   const auto model = WhisperModel::random(small_config(), ComputeType::float16, Device::cuda(0));
   EXPECT_THROW(model->encode(context(Device::cpu()), random_features(1, 80, 1)), DeviceError);

@@ -132,6 +132,15 @@ Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
   return t;
 }
 
+Tensor Tensor::zeros(Shape shape, DType dtype, const ExecContext& ctx) {
+  if (ctx.device.is_cpu()) return zeros(std::move(shape), dtype, ctx.device);
+  Tensor t(std::move(shape), dtype, ctx.device);
+#ifdef VOICEMAN_CUDA
+  cuda::fill_zero(ctx, t.data<char>(), t.bytes());
+#endif
+  return t;
+}
+
 Tensor Tensor::from_vector(const std::vector<float>& values, Shape shape) {
   Tensor t(std::move(shape), DType::f32);
   if (static_cast<size_t>(t.numel()) != values.size())
@@ -182,6 +191,19 @@ Tensor Tensor::clone() const { return to(device_); }
 Tensor Tensor::to(Device device) const {
   Tensor t(shape_, dtype_, device);
   if (bytes()) copy_bytes(t.data<char>(), device, data<char>(), device_, bytes());
+  return t;
+}
+
+Tensor Tensor::to(Device device, const ExecContext& ctx) const {
+  if (device.is_cpu() && device_.is_cpu()) return to(device);
+  const Device gpu = device.is_cpu() ? device_ : device;
+  if (ctx.device != gpu)
+    throw DeviceError("Tensor::to: the stream is on " + ctx.device.str() + ", the copy on " +
+                      gpu.str());
+  Tensor t(shape_, dtype_, device);
+#ifdef VOICEMAN_CUDA
+  cuda::copy(ctx, t.data<char>(), device, data<char>(), device_, bytes());
+#endif
   return t;
 }
 

@@ -46,6 +46,8 @@ class Tensor {
   explicit Tensor(Shape shape, DType dtype = DType::f32, Device device = Device::cpu());
 
   static Tensor zeros(Shape shape, DType dtype = DType::f32, Device device = Device::cpu());
+  // Zeros on ctx.device, written in order on ctx's stream (no device-wide wait).
+  static Tensor zeros(Shape shape, DType dtype, const ExecContext& ctx);
   static Tensor from_vector(const std::vector<float>& values, Shape shape);
 
   const Shape& shape() const { return shape_; }
@@ -86,6 +88,9 @@ class Tensor {
   Tensor clone() const;
   // A copy on `device` (same dtype); host <-> GPU copies are synchronous.
   Tensor to(Device device) const;
+  // The same, ordered on ctx's CUDA stream: a download waits for that stream only, so
+  // engines on other streams of the device keep running. ctx.device must be the GPU end.
+  Tensor to(Device device, const ExecContext& ctx) const;
   // Copies src's contents (same shape and dtype, any device) into this tensor's storage.
   void copy_from(const Tensor& src);
   std::vector<float> to_vector() const;  // f32 CPU tensors only

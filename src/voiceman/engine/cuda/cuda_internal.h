@@ -32,13 +32,17 @@ struct StreamState {
   char* pinned = nullptr;  // kSlots * kSlotBytes of page-locked host memory, or null
   cudaEvent_t slot_done[kSlots] = {};
   int next_slot = 0;
+  // Staging for uploads over kSlotBytes: grows to the largest one seen.
+  char* large = nullptr;
+  size_t large_bytes = 0;
+  cudaEvent_t large_done = nullptr;
 };
 // Makes ctx.device current and returns its state, bound to ctx.stream.
 StreamState& stream_state(const ExecContext& ctx);
 
 // Host -> device copy ordered on ctx's stream; the caller may reuse `src` at once.
-// Small copies go through pinned staging and stay asynchronous (a copy from pageable
-// memory would first wait for all the work queued on the stream).
+// Copies go through pinned staging and stay asynchronous (a copy from pageable memory
+// would first wait for all the work queued on the stream).
 void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes);
 
 // Checks the last kernel launch.

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "voiceman/core/errors.h"
@@ -23,8 +24,13 @@ struct Pool {
   bool ready = false;
   uint64_t requested_cap = 0;  // 0: the default fraction of total
   MemoryStats stats;
-  std::multimap<size_t, void*> cached;       // unused blocks by size
-  std::unordered_map<void*, size_t> blocks;  // every block handed out -> its size
+  // Unused blocks by size, per thread that allocated them (see deallocate in runtime.h).
+  std::map<std::thread::id, std::multimap<size_t, void*>> cached;
+  struct Block {
+    size_t size = 0;
+    std::thread::id owner;
+  };
+  std::unordered_map<void*, Block> blocks;  // every block from cudaMalloc
 };
 
 // Never destroyed: tensors may outlive static destruction order, and freeing device
@@ -53,11 +59,14 @@ void init(Pool& p) {
   p.ready = true;
 }
 
+// cudaFree waits for the whole device, so blocks other threads' streams used are safe.
 void release_locked(Pool& p) {
-  for (auto& [size, ptr] : p.cached) {
-    cudaFree(ptr);
-    p.stats.reserved -= size;
-    p.blocks.erase(ptr);
+  for (auto& [owner, by_size] : p.cached) {
+    for (auto& [size, ptr] : by_size) {
+      cudaFree(ptr);
+      p.stats.reserved -= size;
+      p.blocks.erase(ptr);
+    }
   }
   p.cached.clear();
 }
@@ -73,13 +82,17 @@ void* allocate(Device device, size_t bytes) {
   std::lock_guard<std::mutex> lock(p.mu);
   init(p);
   const size_t size = round_up(bytes);
-  // Best fit among cached blocks, wasting at most a quarter of the block.
-  if (auto it = p.cached.lower_bound(size); it != p.cached.end() && it->first - size <= size / 4) {
-    void* ptr = it->second;
-    p.stats.in_use += it->first;
-    p.cached.erase(it);
-    p.stats.peak = std::max(p.stats.peak, p.stats.in_use);
-    return ptr;
+  const std::thread::id self = std::this_thread::get_id();
+  // Best fit among this thread's cached blocks, wasting at most a quarter of the block.
+  if (auto own = p.cached.find(self); own != p.cached.end()) {
+    auto& by_size = own->second;
+    if (auto it = by_size.lower_bound(size); it != by_size.end() && it->first - size <= size / 4) {
+      void* ptr = it->second;
+      p.stats.in_use += it->first;
+      by_size.erase(it);
+      p.stats.peak = std::max(p.stats.peak, p.stats.in_use);
+      return ptr;
+    }
   }
   if (p.stats.reserved + size > p.stats.cap) release_locked(p);
   if (p.stats.reserved + size > p.stats.cap)
@@ -98,7 +111,7 @@ void* allocate(Device device, size_t bytes) {
                            mib(size) + " (" + mib(p.stats.in_use) + " in use by this pool)");
   }
   check(rc, "cudaMalloc");
-  p.blocks[ptr] = size;
+  p.blocks[ptr] = Pool::Block{size, self};
   p.stats.reserved += size;
   p.stats.in_use += size;
   p.stats.peak = std::max(p.stats.peak, p.stats.in_use);
@@ -111,8 +124,8 @@ void deallocate(Device device, void* ptr) noexcept {
   std::lock_guard<std::mutex> lock(p.mu);
   auto it = p.blocks.find(ptr);
   if (it == p.blocks.end()) return;
-  p.stats.in_use -= it->second;
-  p.cached.emplace(it->second, ptr);
+  p.stats.in_use -= it->second.size;
+  p.cached[it->second.owner].emplace(it->second.size, ptr);
 }
 
 MemoryStats memory_stats(Device device) {

@@ -48,10 +48,10 @@ struct MemoryStats {
 // Device memory from the pool of `device`. Over the cap, or when the device itself is
 // out of memory after the cache was released, throws OutOfMemoryError.
 void* allocate(Device device, size_t bytes);
-// Returns memory to the pool's cache, where the next allocation may take it at once.
-// Safe when one stream per device does the work (the engine today): later kernels are
-// queued behind earlier ones. With several streams, synchronise a stream before dropping
-// tensors its queued kernels still use.
+// Returns memory to the pool's cache. A cached block goes back only to the thread that
+// allocated it: each engine thread queues its work on one stream, so a block's next
+// user is ordered behind its last one, while engines on other streams of the device
+// never receive a block that their neighbour's queued kernels may still touch.
 void deallocate(Device device, void* ptr) noexcept;
 
 MemoryStats memory_stats(Device device);
@@ -64,5 +64,11 @@ void reset_peak(Device device);
 // Synchronous copy between any two devices (host memory is plain pageable memory).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void fill_zero(Device device, void* ptr, size_t bytes);
+// The same on ctx's stream. A copy to the host returns when the data is there (it waits
+// for ctx's stream, not the device); one from the host goes through pinned staging and
+// returns at once; one within the device is queued.
+void copy(const ExecContext& ctx, void* dst, Device dst_device, const void* src, Device src_device,
+          size_t bytes);
+void fill_zero(const ExecContext& ctx, void* ptr, size_t bytes);
 
 }  // namespace voiceman::cuda

@@ -114,6 +114,8 @@ struct ThreadStreams {
     for (cudaEvent_t e : st.slot_done)
       if (e) cudaEventDestroy(e);
     if (st.pinned) cudaFreeHost(st.pinned);
+    if (st.large_done) cudaEventDestroy(st.large_done);
+    if (st.large) cudaFreeHost(st.large);
   }
 };
 
@@ -153,11 +155,51 @@ StreamState& stream_state(const ExecContext& ctx) {
   return st;
 }
 
+namespace {
+
+// Large uploads (PCM of a batch, features) go through one growing pinned buffer, so the
+// copy is a true asynchronous DMA and the host returns before it has run. The buffer is
+// reused once the stream has finished reading it. Beyond kLargeStagingMax (or without
+// pinned memory) the copy reads pageable memory, which CUDA stages synchronously.
+constexpr size_t kLargeStagingMax = size_t{256} << 20;
+
+void upload_large(StreamState& st, cudaStream_t stream, void* dst, const void* src, size_t bytes) {
+  if (bytes > kLargeStagingMax) {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
+    return;
+  }
+  if (st.large_done) check(cudaEventSynchronize(st.large_done), "upload staging");
+  if (st.large_bytes < bytes) {
+    if (st.large) cudaFreeHost(st.large);
+    st.large = nullptr;
+    st.large_bytes = 0;
+    void* p = nullptr;
+    if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+      cudaGetLastError();  // no pinned memory: correct, only synchronous
+      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
+      return;
+    }
+    st.large = static_cast<char*>(p);
+    st.large_bytes = bytes;
+  }
+  if (!st.large_done)
+    check(cudaEventCreateWithFlags(&st.large_done, cudaEventDisableTiming), "cudaEventCreate");
+  std::memcpy(st.large, src, bytes);
+  check(cudaMemcpyAsync(dst, st.large, bytes, cudaMemcpyHostToDevice, stream), "upload");
+  check(cudaEventRecord(st.large_done, stream), "upload event");
+}
+
+}  // namespace
+
 void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   StreamState& st = stream_state(ctx);
   const cudaStream_t stream = stream_of(ctx);
-  if (!st.pinned || bytes > StreamState::kSlotBytes) {
+  if (bytes > StreamState::kSlotBytes) {
+    upload_large(st, stream, dst, src, bytes);
+    return;
+  }
+  if (!st.pinned) {
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
     return;
   }
@@ -169,6 +211,29 @@ void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes) {
   std::memcpy(staging, src, bytes);
   check(cudaMemcpyAsync(dst, staging, bytes, cudaMemcpyHostToDevice, stream), "upload");
   check(cudaEventRecord(st.slot_done[slot], stream), "upload event");
+}
+
+void copy(const ExecContext& ctx, void* dst, Device dst_device, const void* src, Device src_device,
+          size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  if (src_device.is_cpu()) {
+    upload(ctx, dst, src, bytes);
+    return;
+  }
+  const cudaStream_t stream = stream_of(ctx);
+  set_device(ctx.device);
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream), "copy");
+  if (dst_device.is_cpu()) check(cudaStreamSynchronize(stream), "copy to host");
+}
+
+void fill_zero(const ExecContext& ctx, void* ptr, size_t bytes) {
+  if (bytes == 0) return;
+  set_device(ctx.device);
+  check(cudaMemsetAsync(ptr, 0, bytes, stream_of(ctx)), "cudaMemsetAsync");
 }
 
 }  // namespace voiceman::cuda

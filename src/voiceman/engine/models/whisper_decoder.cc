@@ -36,7 +36,7 @@ void WhisperDecoder::ensure_capacity(int64_t rows, int64_t length) {
                                             std::max(length, std::max<int64_t>(64, 2 * have_len)));
   for (auto* caches : {&k_cache_, &v_cache_}) {
     for (Tensor& cache : *caches) {
-      Tensor grown = Tensor::zeros({new_rows, new_len, d}, model_.dtype(), model_.device());
+      Tensor grown = Tensor::zeros({new_rows, new_len, d}, model_.dtype(), ctx_);
       if (have_rows)
         ops::copy_rows(ctx_, cache, 0, have_len * d, grown, 0, new_len * d, have_rows,
                        have_len * d);
@@ -77,7 +77,7 @@ void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& l
   model_.decoder_norm_.forward(ctx_, hidden_rows, normed_);
   Tensor out;
   ops::linear(ctx_, normed_, model_.projection_, out);
-  if (!out.device().is_cpu()) out = out.to(Device::cpu());  // waits for the device
+  if (!out.device().is_cpu()) out = out.to(Device::cpu(), ctx_);  // waits for our stream
   if (out.dtype() != DType::f32) {
     Tensor f;
     ops::cast(ExecContext{}, out, DType::f32, f);
@@ -219,7 +219,7 @@ AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> seq
   for (size_t i = 0; i < c.alignment_heads.size(); ++i) {
     const auto [layer, head] = c.alignment_heads[i];
     // weights[layer] is [1, heads, t, frames], float32 on the model's device.
-    if (!weights[layer].device().is_cpu()) weights[layer] = weights[layer].to(Device::cpu());
+    if (!weights[layer].device().is_cpu()) weights[layer] = weights[layer].to(Device::cpu(), ctx_);
     std::memcpy(out.weights.data<float>() + i * t * frames,
                 weights[layer].data<float>() + head * t * frames, sizeof(float) * t * frames);
   }

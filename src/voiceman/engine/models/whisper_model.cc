@@ -341,7 +341,7 @@ Tensor WhisperModel::encode(const ExecContext& ctx, const Tensor& features) cons
                 std::to_string(frames_in) + "], got " + shape_str(features.shape()));
   const int64_t batch = features.dim(0), d = config_.d_model, t = config_.audio_frames;
   // Features arrive as float32 (usually on the host): move and convert them once.
-  Tensor input = features.device() == device_ ? features : features.to(device_);
+  Tensor input = features.device() == device_ ? features : features.to(device_, ctx);
   if (input.dtype() != dtype_) {
     Tensor converted;
     ops::cast(ctx, input, dtype_, converted);
