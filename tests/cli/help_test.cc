@@ -27,7 +27,8 @@ TEST(Help, RunDocumentsEveryOption) {
                    "-o,--output",
                    "--model",
                    "--device",
-                   "auto,cpu,cuda",
+                   "cuda:N, or cuda:all",
+                   "--engines-per-device",
                    "--compute-type",
                    "--threads",
                    "--workers",
@@ -103,6 +104,10 @@ TEST(Usage, ErrorsExitTwo) {
   EXPECT_EQ(voiceman("run " + data, &log), 2);  // no -o
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --bogus", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --device tpu", &log), 2);
+  EXPECT_EQ(voiceman("run " + data + " -o " + out + " --device cuda:x", &log), 2);
+  EXPECT_EQ(voiceman("run " + data + " -o " + out + " --engines-per-device 0", &log), 2);
+  EXPECT_EQ(voiceman("run " + data + " -o " + out + " --mode sequential --device cuda:all", &log),
+            2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --formats json,rttm", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --retry-backoff 5,soon", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --workers 0", &log), 2);

@@ -22,6 +22,7 @@ BatchMetrics gpu_batch() {
   b.audio_s = 431.25;
   b.wall_s = 2.0625;
   b.device = "cuda:0";
+  b.engine = 3;
   b.gpu = GpuReading{5120.5, 81559, 87.5};
   b.rss_mb = 812.25;
   b.ram_percent = 41.5;
@@ -40,6 +41,7 @@ void expect_same(const BatchMetrics& a, const BatchMetrics& b) {
   EXPECT_EQ(a.audio_s, b.audio_s);
   EXPECT_EQ(a.wall_s, b.wall_s);
   EXPECT_EQ(a.device, b.device);
+  EXPECT_EQ(a.engine, b.engine);
   ASSERT_EQ(a.gpu.has_value(), b.gpu.has_value());
   if (a.gpu) {
     EXPECT_EQ(a.gpu->used_mb, b.gpu->used_mb);

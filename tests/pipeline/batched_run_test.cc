@@ -6,10 +6,13 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "run_fixture.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/metrics/batch_metrics.h"
+#include "voiceman/pipeline/run_setup.h"
 
 namespace voiceman::pipeline::test {
 namespace {
@@ -98,6 +101,27 @@ TEST_F(BatchedRun, AcrossFilesEqualsFileByFile) {
   EXPECT_GT(call.back().at("end").get<double>(), 45.0);
 }
 
+TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
+  RunOptions one = fast_options({in_.string()}, root_ / "one-engine");
+  one.batch.initial = 2;
+  ASSERT_EQ(run_quietly(one).ok, 6);
+  RunOptions two = fast_options({in_.string()}, root_ / "two-engines");
+  two.batch.initial = 2;
+  two.engines_per_device = 2;
+  LogCapture log;
+  const RunReport r = run_quietly(two);
+  ASSERT_EQ(r.ok, 6) << r.failed;
+  EXPECT_TRUE(log.contains("2 engines: 2 on each of 1 device(s)"));
+  std::set<int> engines;
+  for (const auto& b : metrics::read_metrics_jsonl(root_ / "two-engines" / "metrics.jsonl")) {
+    engines.insert(b.engine);
+    EXPECT_EQ(b.device, "cpu");
+  }
+  EXPECT_EQ(engines, (std::set<int>{0, 1})) << "both engines should have run batches";
+  for (const std::string& name : names())
+    EXPECT_EQ(content(root_ / "two-engines", name), content(root_ / "one-engine", name)) << name;
+}
+
 TEST_F(BatchedRun, MemoryCapForcesHalvingThenSucceeds) {
   RunOptions o = fast_options({in_.string()}, root_ / "capped");
   o.batch.initial = 8;
@@ -181,6 +205,28 @@ TEST_F(BatchedRun, SequentialModeKeepsTheSeekLoop) {
   RunOptions batched = o;
   batched.mode = RunMode::batched;
   EXPECT_THROW(validate(batched), ConfigError);
+}
+
+TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {
+  for (const char* ok : {"auto", "cpu", "cuda", "cuda:0", "cuda:12", "cuda:all"})
+    EXPECT_TRUE(is_device_request(ok)) << ok;
+  for (const char* bad : {"", "gpu", "cuda:", "cuda:-1", "cuda:x", "cuda:1a", "cuda:all2", "CPU"})
+    EXPECT_FALSE(is_device_request(bad)) << bad;
+  RunOptions o = fast_options({"in"}, "out");
+  o.device = "cuda:one";
+  EXPECT_THROW(validate(o), ConfigError);
+  o.device = "cuda:all";
+  o.engines_per_device = 9;
+  EXPECT_THROW(validate(o), ConfigError);
+  o.engines_per_device = 2;
+  EXPECT_NO_THROW(validate(o));
+  o.mode = RunMode::sequential;
+  EXPECT_THROW(validate(o), ConfigError) << "sequential mode has one engine";
+  if (cuda::probe_gpus().available) GTEST_SKIP() << "a GPU is present";
+  LogCapture log;
+  for (const char* request : {"cuda:all", "cuda:3", "cuda"})
+    EXPECT_EQ(select_devices(request), std::vector<Device>{Device::cpu()}) << request;
+  EXPECT_TRUE(log.contains("GPU not available, using CPU fallback"));
 }
 
 }  // namespace

@@ -98,8 +98,13 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->required();
   cmd->add_option("--model", args.model_dir,
                   "CTranslate2 Whisper model folder (default: models/tiny.en)");
-  cmd->add_option("--device", o.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+  cmd->add_option("--device", o.device,
+                  "auto, cpu, cuda (the first GPU), cuda:N, or cuda:all (one engine per GPU; "
+                  "batches go to whichever is free). No GPU: falls back to the CPU")
+      ->capture_default_str();
+  cmd->add_option("--engines-per-device", o.engines_per_device,
+                  "Engines per device, each with its own thread and CUDA stream: with 2, one "
+                  "batch's encoder runs while another decodes (the CPU splits --threads)")
       ->capture_default_str();
   cmd->add_option("--compute-type", o.compute_type,
                   "auto (float16 on a GPU; on the CPU int8_bfloat16 where it multiplies bf16 "

@@ -41,6 +41,7 @@ nlohmann::ordered_json to_json(const BatchMetrics& b) {
   j["audio_s"] = b.audio_s;
   j["wall_s"] = b.wall_s;
   j["device"] = b.device;
+  j["engine"] = b.engine;
   if (b.gpu) {
     j["gpu_mem_used_mb"] = b.gpu->used_mb;
     j["gpu_mem_total_mb"] = b.gpu->total_mb;
@@ -70,6 +71,7 @@ BatchMetrics batch_from_json(const nlohmann::json& line) {
   b.audio_s = get<double>(line, "audio_s");
   b.wall_s = get<double>(line, "wall_s");
   b.device = get<std::string>(line, "device");
+  b.engine = get<int>(line, "engine");
   // All three GPU fields are null together when there is no GPU.
   const auto used = line.find("gpu_mem_used_mb");
   if (used != line.end() && !used->is_null()) {

@@ -19,6 +19,7 @@ struct BatchMetrics {
   double audio_s = 0;             // audio seconds in this batch's windows
   double wall_s = 0;              // wall time of this batch
   std::string device;             // "cpu", "cuda:0"
+  int engine = 0;                 // which of the run's engines (0, 1, ...) ran it
   std::optional<GpuReading> gpu;  // at the end of the batch; none without a GPU
   double rss_mb = 0, ram_percent = 0, cpu_percent = 0;  // latest resource reading
   int files_done = 0, files_failed = 0;                 // run totals so far
@@ -34,7 +35,7 @@ void finalize_rates(BatchMetrics& batch);
 void set_resources(BatchMetrics& batch, const ResourceSample& sample);
 
 // One metrics.jsonl line. Keys: batch_id, batch_size, files, audio_s, wall_s, device,
-// gpu_mem_used_mb, gpu_mem_total_mb, gpu_util_percent (null without a GPU), rss_mb,
+// engine, gpu_mem_used_mb, gpu_mem_total_mb, gpu_util_percent (null without a GPU), rss_mb,
 // ram_percent, cpu_percent, files_done, files_failed, files_per_s, audio_s_per_s, t_end_s.
 // Numbers are not rounded, so sums over the file equal sums over the batches.
 nlohmann::ordered_json to_json(const BatchMetrics& batch);

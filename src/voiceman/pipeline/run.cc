@@ -357,7 +357,7 @@ void Run::run_sequential() {
         const auto t0 = Clock::now();
         const int files = static_cast<int>(batch.size());
         process_batch(batch);
-        record_batch(files, files, batch_audio, seconds_since(t0));
+        record_batch(files, files, batch_audio, seconds_since(t0), setup_.ctx.device);
       } else if (prefetch.exhausted()) {
         if (retries_.empty()) break;
         wait_for_retry();

@@ -117,43 +117,73 @@ void Run::fail_in_flight(size_t index, const std::exception_ptr& error) {
   fail(index, error, "transcribe", before);
 }
 
-void Run::run_batch(std::vector<scheduler::ChunkRef> batch) {
-  const std::set<size_t> files = files_of(batch);
-  auto inputs_of = [this](const std::vector<scheduler::ChunkRef>& refs) {
-    std::vector<asr::ChunkInput> inputs;
-    for (const auto& r : refs) {
+bool Run::dispatch(bool partial_ok) {
+  const int size = batch_size_->size();
+  bool started = false;
+  const std::vector<int> active = on_cpu_ ? std::vector<int>{cpu_engine_} : primary_engines_;
+  for (int engine : active) {
+    if (pool_.busy(engine)) continue;
+    RunningBatch job;
+    job.batch_size = size;
+    if (!solo_.empty()) {
+      job.refs = std::move(solo_.front());
+      job.solo = true;
+      solo_.pop_front();
+    } else if (partial_ok || queue_.waiting() >= static_cast<size_t>(size)) {
+      job.refs = queue_.next_batch(size);
+    }
+    // Chunks of recordings that failed since they were queued (in another engine's batch).
+    std::erase_if(job.refs, [this](const auto& r) { return !in_flight_.contains(r.file); });
+    if (job.refs.empty()) continue;  // the next idle engine takes the next batch
+    std::vector<asr::OwnedChunk> chunks;
+    std::set<size_t> files;
+    for (const auto& r : job.refs) {
       const InFlight& f = in_flight_.at(r.file);
-      asr::ChunkInput in;
-      in.audio = f.prepared.chunk_audio[static_cast<size_t>(r.chunk)];
-      in.offset = f.prepared.chunk_offsets[static_cast<size_t>(r.chunk)];
-      in.first = r.chunk == 0;
-      in.language = f.language;
-      inputs.push_back(in);
+      const auto chunk = static_cast<size_t>(r.chunk);
+      chunks.push_back({f.prepared.chunk_audio[chunk], f.prepared.chunk_offsets[chunk],
+                        r.chunk == 0, f.language});
+      files.insert(r.file);
     }
-    return inputs;
-  };
-  std::vector<std::string> names;
-  for (size_t file : files) names.push_back(records_[file].relative_path);
-  observer_.on_transcribe_start(names);
-  const auto t0 = Clock::now();
-  try {
-    std::vector<asr::ChunkOutput> outputs =
-        engine_->transcribe(inputs_of(batch), options_.transcribe);
-    const double wall = seconds_since(t0);
-    double audio = 0;
-    for (const auto& r : batch) audio += r.duration_s;
-    const std::string device = engine_->context().device.str();
-    (engine_->context().device.is_cpu() ? cpu_audio_s_ : gpu_audio_s_) += audio;
-    deliver(batch, std::move(outputs), wall);
-    record_batch(static_cast<int>(batch.size()), static_cast<int>(files.size()), audio, wall);
-    if (const auto change = batch_size_->on_batch(memory_fraction())) {
-      log::info("batch size ", change->from, " -> ", change->to, " (", change->reason, ")");
-      batch_size_history_.emplace_back(seconds_since(started_), change->to);
-    }
+    std::vector<std::string> names;
+    for (size_t file : files) names.push_back(records_[file].relative_path);
+    observer_.on_transcribe_start(names);
+    const uint64_t tag = next_tag_++;
+    pool_.submit(engine, tag, std::move(chunks), options_.transcribe);
+    running_.emplace(tag, std::move(job));
+    started = true;
+  }
+  return started;
+}
+
+void Run::collect(asr::EngineResult result) {
+  auto node = running_.extract(result.tag);
+  const RunningBatch& batch = node.mapped();
+  if (result.error) {
+    on_batch_error(batch, result);
     return;
+  }
+  const double wall = result.wall_s();
+  double audio = 0;
+  for (const auto& r : batch.refs) audio += r.duration_s;
+  const auto files = static_cast<int>(files_of(batch.refs).size());
+  deliver(batch.refs, std::move(result.outputs), wall);
+  record_batch(static_cast<int>(batch.refs.size()), files, audio, wall,
+               engine_device(result.engine), result.engine);
+  if (const auto change = batch_size_->on_batch(memory_fraction())) {
+    log::info("batch size ", change->from, " -> ", change->to, " (", change->reason, ")");
+    batch_size_history_.emplace_back(seconds_since(started_), change->to);
+  }
+}
+
+void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& result) {
+  const std::set<size_t> files = files_of(batch.refs);
+  try {
+    std::rethrow_exception(result.error);
   } catch (const OutOfMemoryError& e) {
+    queue_.requeue(batch.refs);
+    // Another engine already backed off below this batch's size: it is not news.
+    if (batch.batch_size > batch_size_->size()) return;
     const scheduler::BatchSizeChange change = batch_size_->on_out_of_memory();
-    queue_.requeue(batch);
     if (change.to < change.from) {
       const std::string line = "Reducing batch size to " + std::to_string(change.to);
       log::warn(line, " (", e.what(), ")");
@@ -161,39 +191,30 @@ void Run::run_batch(std::vector<scheduler::ChunkRef> batch) {
       batch_size_history_.emplace_back(seconds_since(started_), change.to);
       return;
     }
-    if (!engine_->context().device.is_cpu()) {
+    if (!engine_device(result.engine).is_cpu()) {
       if (batch_size_->should_fall_back_to_cpu())
-        switch_device(Device::cpu(), "out of memory " +
-                                         std::to_string(batch_size_->failures_at_minimum()) +
-                                         " times in a row at batch size 1");
+        switch_device(true, "out of memory " + std::to_string(batch_size_->failures_at_minimum()) +
+                                " times in a row at batch size 1");
       return;  // the GPU tries again (the failures count towards the fallback)
     }
     // The CPU at batch size 1: the recording itself does not fit.
-    fail_in_flight(batch.front().file, std::current_exception());
+    fail_in_flight(batch.refs.front().file, result.error);
     return;
   } catch (...) {
-    const std::exception_ptr error = std::current_exception();
-    classify(error);  // rethrows errors that concern the whole run
-    if (files.size() == 1) {
-      fail_in_flight(*files.begin(), error);
-      return;
-    }
-    log::warn("a batch of ", batch.size(), " chunks from ", files.size(), " recordings failed (",
-              message_of(error), "); running them file by file");
+    classify(result.error);  // rethrows errors that concern the whole run
   }
+  if (batch.solo || files.size() == 1) {
+    fail_in_flight(*files.begin(), result.error);
+    return;
+  }
+  log::warn("a batch of ", batch.refs.size(), " chunks from ", files.size(), " recordings failed (",
+            message_of(result.error), "); running them file by file");
   // File by file, so that one bad recording cannot sink its batch-mates.
   for (size_t file : files) {
     std::vector<scheduler::ChunkRef> own;
-    for (const auto& r : batch)
+    for (const auto& r : batch.refs)
       if (r.file == file) own.push_back(r);
-    const auto t1 = Clock::now();
-    try {
-      deliver(own, engine_->transcribe(inputs_of(own), options_.transcribe), seconds_since(t1));
-    } catch (...) {
-      const std::exception_ptr error = std::current_exception();
-      classify(error);
-      fail_in_flight(file, error);
-    }
+    solo_.push_back(std::move(own));
   }
 }
 
@@ -262,8 +283,9 @@ void Run::assemble(InFlight& f) {
     auto& out = f.outputs[index];
     std::vector<Segment> segments = std::move(out->segments);
     if (out->pending_words)
-      last_speech = asr::finish_word_timestamps(segments, std::move(*out->pending_words),
-                                                engine_->eot(), last_speech, options_.transcribe);
+      last_speech =
+          asr::finish_word_timestamps(segments, std::move(*out->pending_words),
+                                      pool_.engine(0).eot(), last_speech, options_.transcribe);
     for (Segment& seg : segments) {
       if (seg.start == seg.end || decoding::python_strip(seg.text).empty()) continue;
       if (!timeline) {
@@ -289,28 +311,24 @@ void Run::assemble(InFlight& f) {
   finish(p, t, f.engine_s);
 }
 
-void Run::switch_device(Device device, const std::string& why) {
-  if (engine_->context().device == device) return;
-  if (device.is_cpu()) {
-    if (!cpu_chunker_) {
-      log::warn("switching to the CPU (", why, "); loading the model there as int8");
-      ExecContext ctx;
-      ctx.device = Device::cpu();
-      ctx.threads = setup_.ctx.threads;
-      const auto model = models::WhisperModel::load(options_.model_dir,
-                                                    models::best_cpu_compute_type(), ctx.device);
-      cpu_chunker_ = std::make_unique<asr::ChunkTranscriber>(
-          model, tokenizer::Tokenizer::load(options_.model_dir), ctx);
-    } else {
-      log::warn("switching to the CPU (", why, ")");
-    }
-    engine_ = cpu_chunker_.get();
+void Run::switch_device(bool to_cpu, const std::string& why) {
+  if (on_cpu_ == to_cpu) return;
+  if (to_cpu && cpu_engine_ < 0) {
+    log::warn("switching to the CPU (", why, "); loading the model there as int8");
+    ExecContext ctx;
+    ctx.threads = setup_.ctx.threads;
+    const auto model =
+        models::WhisperModel::load(options_.model_dir, models::best_cpu_compute_type(), ctx.device);
+    cpu_engine_ = pool_.add(model, tokenizer::Tokenizer::load(options_.model_dir), ctx);
+  } else if (to_cpu) {
+    log::warn("switching to the CPU (", why, ")");
   } else {
-    log::info("returning to ", device.str(), " (", why, ")");
-    engine_ = chunker_.get();
+    log::info("returning to ", setup_.ctx.device.str(), " (", why, ")");
   }
-  events_.push_back("device " + engine_->context().device.str() + ": " + why);
-  batch_size_->reset(effective_batch_options(options_, !device.is_cpu()).initial);
+  on_cpu_ = to_cpu;
+  events_.push_back("device " + (to_cpu ? std::string("cpu") : setup_.ctx.device.str()) + ": " +
+                    why);
+  batch_size_->reset(effective_batch_options(options_, !to_cpu).initial);
   batch_size_history_.emplace_back(seconds_since(started_), batch_size_->size());
 }
 
@@ -334,15 +352,16 @@ void Run::handle_governor_events() {
         break;
       case scheduler::Action::gpu_busy:
         log::warn(e.message);
-        switch_device(Device::cpu(), "GPU busy");
+        switch_device(true, "GPU busy");
         break;
       case scheduler::Action::gpu_free:
-        if (!batch_size_->should_fall_back_to_cpu()) switch_device(setup_.ctx.device, e.message);
+        if (!batch_size_->should_fall_back_to_cpu()) switch_device(false, e.message);
         break;
       case scheduler::Action::release_caches: {
         const double before = metrics::sample_now().rss_mb;
 #ifdef VOICEMAN_CUDA
-        if (!setup_.ctx.device.is_cpu()) cuda::release_cached(setup_.ctx.device);
+        for (Device device : setup_.devices)
+          if (!device.is_cpu()) cuda::release_cached(device);
 #endif
         malloc_trim(0);
         const double after = metrics::sample_now().rss_mb;
@@ -358,16 +377,31 @@ void Run::handle_governor_events() {
   }
 }
 
+void Run::start_engines() {
+  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(options_.model_dir);
+  const int per_device = options_.engines_per_device;
+  for (size_t d = 0; d < setup_.devices.size(); ++d) {
+    ExecContext ctx = setup_.ctx;
+    ctx.device = setup_.devices[d];
+    // CPU engines share the cores; a GPU's engines share its weights.
+    if (ctx.device.is_cpu()) ctx.threads = std::max(1, setup_.ctx.threads / per_device);
+    for (int e = 0; e < per_device; ++e)
+      primary_engines_.push_back(pool_.add(setup_.models[d], tokenizer, ctx));
+  }
+  if (pool_.size() > 1)
+    log::info(pool_.size(), " engines: ", per_device, " on each of ", setup_.devices.size(),
+              " device(s)");
+}
+
 void Run::run_chunked() {
   const size_t n = setup_.discovery.inputs.size();
-  chunker_ = std::make_unique<asr::ChunkTranscriber>(
-      setup_.model, tokenizer::Tokenizer::load(options_.model_dir), setup_.ctx);
-  engine_ = chunker_.get();
+  start_engines();
   batch_size_ = std::make_unique<scheduler::BatchSizeController>(
       effective_batch_options(options_, !setup_.ctx.device.is_cpu()));
   batch_size_history_.emplace_back(0.0, batch_size_->size());
-  // Files decoded ahead: enough to fill two batches of short recordings.
-  const size_t lookahead = static_cast<size_t>(std::max(4, 2 * batch_size_->size()));
+  const auto engines = static_cast<size_t>(primary_engines_.size());
+  // Files decoded ahead: enough to fill two batches of short recordings per engine.
+  const size_t lookahead = std::max<size_t>(4, 2 * engines * batch_size_->size());
   Prefetcher<Prepared> prefetch(
       n, options_.workers, lookahead, options_.max_batch_audio_s,
       [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; }, stop_,
@@ -377,17 +411,22 @@ void Run::run_chunked() {
     const size_t size = static_cast<size_t>(batch_size_->size());
     if (!stop_new_work_) {
       while (const auto index = take_due_retry()) admit(prepare(*index));
-      // Keep two batches' worth waiting; wait for the decoders only below one batch.
-      while (queue_.waiting() < 2 * size) {
-        std::optional<Prepared> p = queue_.waiting() < size ? prefetch.next() : prefetch.try_next();
+      // Keep a batch waiting for every engine plus one; wait for the decoders only when
+      // no engine has work and less than a batch is waiting.
+      while (queue_.waiting() < (engines + 1) * size) {
+        const bool idle = running_.empty() && solo_.empty();
+        std::optional<Prepared> p =
+            idle && queue_.waiting() < size ? prefetch.next() : prefetch.try_next();
         if (!p) break;
         admit(std::move(*p));
       }
     }
-    std::vector<scheduler::ChunkRef> batch = queue_.next_batch(static_cast<int>(size));
-    if (!batch.empty()) {
-      run_batch(std::move(batch));
-    } else if (stop_new_work_ || prefetch.exhausted()) {
+    // A partial batch only when nothing else would keep the engines busy.
+    const bool no_more = stop_new_work_ || prefetch.exhausted();
+    dispatch(running_.empty() || no_more);
+    if (!running_.empty()) {
+      collect(pool_.wait());
+    } else if (no_more && queue_.waiting() == 0 && solo_.empty()) {
       if (!in_flight_.empty()) {
         // Only held chunks are left: their first chunk failed without a language.
         for (const auto& [file, f] : in_flight_) queue_.release_held(file);
@@ -399,6 +438,8 @@ void Run::run_chunked() {
     }
     if (seconds_since(last_manifest_) > 10) save_manifest(false);
   }
+  // Stopped: the batches in the engines finish and their recordings are written.
+  while (!running_.empty()) collect(pool_.wait());
 }
 
 }  // namespace voiceman::pipeline::detail

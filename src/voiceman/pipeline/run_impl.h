@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "voiceman/asr/chunk_transcriber.h"
+#include "voiceman/asr/engine_pool.h"
 #include "voiceman/diarize/diarizer.h"
 #include "voiceman/metrics/batch_metrics.h"
 #include "voiceman/metrics/resources.h"
@@ -71,6 +72,13 @@ struct InFlight {
   int continuations = 0;
 };
 
+// A batch in an engine of the pool.
+struct RunningBatch {
+  std::vector<scheduler::ChunkRef> refs;
+  int batch_size = 0;  // the size in force when it started
+  bool solo = false;   // one recording's chunks after its batch failed: errors are its own
+};
+
 struct RetryItem {
   size_t index;
   Clock::time_point due;
@@ -100,19 +108,26 @@ class Run {
 
   // run_chunked.cc: batched VAD chunks of many recordings.
   void run_chunked();
+  void start_engines();
   void admit(Prepared&& p);
-  void run_batch(std::vector<scheduler::ChunkRef> batch);
+  // Starts batches on the idle active engines; false when none started.
+  bool dispatch(bool partial_ok);
+  void collect(asr::EngineResult result);
+  void on_batch_error(const RunningBatch& batch, const asr::EngineResult& result);
   void deliver(const std::vector<scheduler::ChunkRef>& batch,
                std::vector<asr::ChunkOutput>&& outputs, double wall_s);
   void fail_in_flight(size_t index, const std::exception_ptr& error);
   void continue_chunk(InFlight& f, const scheduler::ChunkRef& parent, double from_s);
   void assemble(InFlight& f);
-  void switch_device(Device device, const std::string& why);
+  // To the CPU engine (loaded on first use) or back to the run's devices.
+  void switch_device(bool to_cpu, const std::string& why);
+  Device engine_device(int engine) const { return pool_.engine(engine).context().device; }
   void handle_governor_events();
 
   // run_report.cc: metrics and the report.
   void start_metrics();
-  void record_batch(int windows, int files, double audio_s, double wall_s);
+  void record_batch(int windows, int files, double audio_s, double wall_s, Device device,
+                    int engine = 0);
   void write_report();
   std::optional<double> memory_fraction() const;
 
@@ -139,9 +154,13 @@ class Run {
   std::unique_ptr<vad::Vad> vad_;
   std::unique_ptr<diarize::Diarizer> diarizer_;
   double diarize_s_ = 0;  // diarization time of the files finished so far
-  std::unique_ptr<asr::ChunkTranscriber> chunker_;
-  std::unique_ptr<asr::ChunkTranscriber> cpu_chunker_;  // after a GPU fallback
-  asr::ChunkTranscriber* engine_ = nullptr;             // the one batches go to now
+  asr::EnginePool pool_;
+  std::vector<int> primary_engines_;  // engines_per_device on each of the run's devices
+  int cpu_engine_ = -1;               // loaded on a GPU fallback
+  bool on_cpu_ = false;               // batches go to the CPU engine (after a fallback)
+  std::map<uint64_t, RunningBatch> running_;
+  uint64_t next_tag_ = 0;
+  std::deque<std::vector<scheduler::ChunkRef>> solo_;  // split failed batches, one file each
   std::map<size_t, InFlight> in_flight_;
   scheduler::ChunkQueue queue_;
   std::unique_ptr<scheduler::BatchSizeController> batch_size_;

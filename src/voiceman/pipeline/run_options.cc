@@ -23,14 +23,25 @@ nlohmann::ordered_json tidy(const std::optional<float>& value) {
 
 }  // namespace
 
+bool is_device_request(const std::string& name) {
+  if (name == "auto" || name == "cpu" || name == "cuda" || name == "cuda:all") return true;
+  if (!name.starts_with("cuda:") || name.size() == 5 || name.size() > 8) return false;
+  return std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 void validate(const RunOptions& o) {
   auto fail = [](const std::string& what) { throw ConfigError("invalid option: " + what); };
   if (o.inputs.empty()) fail("at least one INPUT file or folder is needed");
   if (o.out_dir.empty()) fail("-o OUT is required");
   if (o.model_dir.empty()) fail("--model is empty");
   if (o.compute_type != "auto") models::parse_compute_type(o.compute_type);
-  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
-    fail("--device must be auto, cpu or cuda");
+  if (!is_device_request(o.device)) fail("--device must be auto, cpu, cuda, cuda:N or cuda:all");
+  if (o.engines_per_device < 1 || o.engines_per_device > 8)
+    fail("--engines-per-device must be between 1 and 8");
+  if (o.mode == RunMode::sequential && (o.device == "cuda:all" || o.engines_per_device > 1))
+    fail(
+        "--mode sequential runs one engine; --device cuda:all and --engines-per-device need "
+        "the batched mode");
   if (o.threads < 0) fail("--threads cannot be negative");
   if (o.workers < 1) fail("--workers must be at least 1");
   if (o.channel < -1) fail("--channel must be -1 (downmix) or a channel index");
@@ -154,6 +165,7 @@ nlohmann::ordered_json to_json(const RunOptions& o) {
             {"out_dir", o.out_dir},
             {"model_dir", o.model_dir},
             {"device", o.device},
+            {"engines_per_device", o.engines_per_device},
             {"threads", o.threads},
             {"workers", o.workers},
             {"formats", formats},

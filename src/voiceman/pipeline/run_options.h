@@ -59,8 +59,14 @@ struct RunOptions {
   std::string out_dir;                       // OUT: transcripts/, manifest.json, journal
   std::string model_dir = "models/tiny.en";  // CTranslate2 Whisper folder
   std::string compute_type = "auto";  // select_compute_type(): GPU float16, CPU int8(_bfloat16)
-  std::string device = "auto";        // auto, cpu or cuda (falls back to CPU)
-  int threads = 0;                    // CPU threads for the engine; 0 = all cores
+  // auto, cpu, cuda (= cuda:0), cuda:N, or cuda:all (one engine per GPU, batches going
+  // to whichever is free; batched mode). Without a GPU the CUDA requests fall back to the CPU.
+  std::string device = "auto";
+  // Engines per device, each on its own thread (and CUDA stream), sharing the device's
+  // weights: with 2, one batch's encoder runs while another batch decodes. On the CPU
+  // they split --threads. Batched mode.
+  int engines_per_device = 1;
+  int threads = 0;   // CPU threads for the engine (all engines together); 0 = all cores
   int workers = 2;   // threads hashing, decoding, VAD (and diarizing) ahead of the engine
   int channel = -1;  // -1 downmixes; N keeps channel N
   std::vector<writers::Format> formats = {writers::Format::json, writers::Format::srt,
@@ -87,6 +93,8 @@ struct RunOptions {
 void validate(const RunOptions& options);
 
 RunMode parse_run_mode(const std::string& name);  // ConfigError
+// auto, cpu, cuda, cuda:all and cuda:N (N a device index) are device requests.
+bool is_device_request(const std::string& name);
 std::string run_mode_name(RunMode mode);
 // The batch size options with `initial` resolved for the device (0 = automatic).
 scheduler::BatchSizeOptions effective_batch_options(const RunOptions& options, bool gpu);

@@ -61,21 +61,23 @@ void Run::start_metrics() {
 
 std::optional<double> Run::memory_fraction() const {
   const metrics::ResourceSample s = sampler_->latest();
-  if (engine_ && !engine_->context().device.is_cpu()) {
+  if (options_.mode == RunMode::batched && !on_cpu_ && !setup_.ctx.device.is_cpu()) {
     if (s.gpu && s.gpu->total_mb > 0) return s.gpu->used_mb / s.gpu->total_mb;
     return std::nullopt;
   }
   return s.ram_percent / 100.0;
 }
 
-void Run::record_batch(int windows, int files, double audio_s, double wall_s) {
+void Run::record_batch(int windows, int files, double audio_s, double wall_s, Device device,
+                       int engine) {
   metrics::BatchMetrics b;
   b.batch_id = static_cast<int64_t>(batches_.size());
   b.batch_size = batch_size_ ? batch_size_->size() : windows;
   b.files = files;
   b.audio_s = audio_s;
   b.wall_s = wall_s;
-  b.device = engine_ ? engine_->context().device.str() : setup_.ctx.device.str();
+  b.device = device.str();
+  b.engine = engine;
   metrics::set_resources(b, sampler_->latest());
   int failed = 0;
   for (const auto& r : records_) failed += r.status == manifest::InputStatus::failed;
@@ -85,7 +87,7 @@ void Run::record_batch(int windows, int files, double audio_s, double wall_s) {
   metrics::finalize_rates(b);
   metrics_log_->write(metrics::to_json(b));
   batches_.push_back(b);
-  if (!engine_) (setup_.ctx.device.is_cpu() ? cpu_audio_s_ : gpu_audio_s_) += audio_s;
+  (device.is_cpu() ? cpu_audio_s_ : gpu_audio_s_) += audio_s;
 }
 
 void Run::write_report() {

@@ -70,6 +70,28 @@ Device select_device(const std::string& requested) {
   return Device::cpu();
 }
 
+std::vector<Device> select_devices(const std::string& requested) {
+  if (requested == "cpu" || requested == "auto" || requested == "cuda")
+    return {select_device(requested)};
+  const cuda::GpuProbe probe = cuda::probe_gpus();
+  if (!(probe.built_with_cuda && probe.available)) {
+    log::warn("GPU not available, using CPU fallback (", probe.reason, ")");
+    return {Device::cpu()};
+  }
+  log::info(probe.summary());
+  const int count = static_cast<int>(probe.devices.size());
+  if (requested == "cuda:all") {
+    std::vector<Device> all;
+    for (int i = 0; i < count; ++i) all.push_back(Device::cuda(i));
+    return all;
+  }
+  const int index = std::stoi(requested.substr(5));
+  if (index >= count)
+    throw ConfigError("--device " + requested + ": this machine has " + std::to_string(count) +
+                      " GPU(s), cuda:0 to cuda:" + std::to_string(count - 1));
+  return {Device::cuda(index)};
+}
+
 models::ComputeType select_compute_type(const std::string& requested, Device device) {
   // auto: half precision on a GPU, int8 (with bf16 attention where native) on the CPU.
   if (requested == "auto")
@@ -102,12 +124,15 @@ RunSetup prepare_run(const RunOptions& options) {
   s.previous = s.journal->load();
 
   ExecContext ctx;
-  ctx.device = select_device(options.device);
+  s.devices = select_devices(options.device);
+  ctx.device = s.devices.front();
   ctx.threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const models::ComputeType compute = select_compute_type(options.compute_type, ctx.device);
-  const auto model = models::WhisperModel::load(options.model_dir, compute, ctx.device);
+  for (Device device : s.devices)
+    s.models.push_back(models::WhisperModel::load(options.model_dir, compute, device));
+  const auto model = s.models.front();
   s.model = model;
   s.ctx = ctx;
   s.transcriber =
@@ -118,7 +143,9 @@ RunSetup prepare_run(const RunOptions& options) {
   m.tool_commit = kGitCommit;
   m.model = model_id;
   m.options = to_json(options);
-  m.options["device_effective"] = ctx.device.str();
+  std::string devices;
+  for (Device device : s.devices) devices += (devices.empty() ? "" : ",") + device.str();
+  m.options["device_effective"] = devices;
   m.options["threads_effective"] = ctx.threads;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
   // int8 quantises activations per row, so the least float difference between GEMM

@@ -22,8 +22,12 @@ struct RunSetup {
   std::unique_ptr<journal::Journal> journal;
   std::map<std::string, manifest::InputRecord> previous;  // journal rows of earlier runs
   std::unique_ptr<asr::Transcriber> transcriber;
-  std::shared_ptr<const models::WhisperModel> model;
-  ExecContext ctx;  // the engine's device and threads
+  std::shared_ptr<const models::WhisperModel> model;  // on devices[0]
+  ExecContext ctx;  // the first engine's device, and the engines' CPU threads together
+  // Batched mode: one model per device (models[i] on devices[i]); more than one device
+  // only for --device cuda:all on a machine with several GPUs.
+  std::vector<Device> devices;
+  std::vector<std::shared_ptr<const models::WhisperModel>> models;
   // The diarizer's LSTMs multiply in bfloat16: where the CPU has native bf16 and the
   // compute type is int8_bfloat16, bfloat16 or float16 (auto gives one of these).
   bool diarize_bf16 = false;
@@ -33,6 +37,10 @@ struct RunSetup {
 // "cuda" without a GPU backend falls back to the CPU with a warning; "auto" picks the
 // best available device.
 Device select_device(const std::string& requested);
+// The devices for a request (is_device_request()): cuda:all gives every GPU, cuda:N that
+// one (ConfigError when there is no such GPU but others). Without a usable GPU, every CUDA
+// request falls back to the CPU as select_device() does.
+std::vector<Device> select_devices(const std::string& requested);
 
 // The compute type for a request on a device: auto gives half precision on a GPU and
 // best_cpu_compute_type() on the CPU; the CPU runs float16/bfloat16 requests as int8,
