@@ -15,7 +15,8 @@
 #   4. transcript parity on the carried clips: the int8 tiny.en file transcribes them on
 #      the CPU and on CUDA in float32 (batched chunks, as `voiceman run`, and the seek
 #      loop), and the words must match on at least 95% of clips; int8 and float16 are
-#      reported beside it ([transcript] lines);
+#      reported beside it, and float16 with two engines on the GPU against one
+#      ([transcript] lines);
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
 #      transformers (fp16, SDPA, batched generate) with the same batch and forced token
 #      count, with GPU utilisation and memory sampled every second ([bench] lines).
@@ -140,12 +141,17 @@ if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # row, so the least difference in a float result flips roundings (two correct CPU
   # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
   # and on all 57 in float32).
-  for run in chunks:cpu:float32 chunks:cuda:float32 seek:cpu:float32 seek:cuda:float32 \
-    chunks:cpu:int8 chunks:cuda:int8 chunks:cuda:float16; do
-    IFS=: read -r mode device compute <<<"$run"
+  # The last run has two engines on the GPU, each with its own thread and stream (run's
+  # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
+  # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
+  for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
+    seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
+    chunks:cuda:float16:2; do
+    IFS=: read -r mode device compute engines <<<"$run"
+    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")
     "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
-      --mode "$mode" --device "$device" --compute-type "$compute" \
-      >"$build/transcripts-$mode-$device-$compute.json" || echo "[transcript] $run failed"
+      --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
+      --batch-windows 8 >"$build/transcripts-$name.json" || echo "[transcript] $run failed"
   done
   python3 - "$build" <<'PY' || transcripts_rc=$?
 import json, re, sys
@@ -161,7 +167,8 @@ rc = 0
 for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
                        ("seek-cpu-float32", "seek-cuda-float32", True),
                        ("chunks-cpu-int8", "chunks-cuda-int8", False),
-                       ("chunks-cpu-float32", "chunks-cuda-float16", False)):
+                       ("chunks-cpu-float32", "chunks-cuda-float16", False),
+                       ("chunks-cuda-float16", "chunks-cuda-float16-e2", False)):
     a, b = load(cpu), load(gpu)
     if a is None or b is None:
         print(f"[transcript] {cpu} vs {gpu}: missing output")
@@ -173,7 +180,7 @@ for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
     share = same / max(1, len(pairs))
     print(f"[transcript] {cpu} vs {gpu}: clips={len(pairs)} same_words={same} "
           f"({100 * share:.1f}%) same_text={exact} audio_s={a['audio_seconds']:.0f} "
-          f"cpu_s={a['transcribe_seconds']:.2f} gpu_s={b['transcribe_seconds']:.2f}"
+          f"s={a['transcribe_seconds']:.2f}/{b['transcribe_seconds']:.2f}"
           + (" (goal >= 95%)" if gate else ""))
     for x, y in pairs:
         if words(x["text"]) != words(y["text"]):

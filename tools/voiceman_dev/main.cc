@@ -127,8 +127,10 @@ int main(int argc, char** argv) {
            "embeddings)\n"
            "       voiceman-dev wav --audio MEDIA --out OUT.wav   (16 kHz mono 16-bit)\n"
            "       voiceman-dev transcribe --model DIR --audio WAV|DIR [--device cpu|cuda] "
-           "[--compute-type int8] [--mode chunks|seek] [--threads 0] [--beam-size 5] "
-           "[--batch-windows 16] [--temperature 0,0.2,...] [--word-timestamps 0|1 (seek)]   (JSON on "
+           "[--compute-type int8] [--mode chunks|seek] [--engines 1 (chunks)] [--threads 0] "
+           "[--beam-size 5] "
+           "[--batch-windows 16] [--temperature 0,0.2,...] [--word-timestamps 0|1 (seek)]   (JSON "
+           "on "
            "stdout)\n";
     return argc < 2 ? 2 : 0;
   }

@@ -3,14 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
 
-#include "voiceman/asr/chunk_transcriber.h"
+#include "voiceman/asr/engine_pool.h"
 #include "voiceman/asr/transcriber.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
@@ -68,10 +70,11 @@ Device parse_device(const std::string& name) {
 }
 
 // Batched mode as `voiceman run` drives it, without VAD: each clip in 30 s pieces, all
-// pieces in batches of options.batch_windows, and a chunk that stops early goes on as a
-// chunk of its own. Returns each clip's segments in time order.
+// pieces in batches of options.batch_windows spread over the pool's engines, and a chunk
+// that stops early goes on as a chunk of its own. Returns each clip's segments in time
+// order.
 std::vector<std::vector<Segment>> transcribe_chunks(
-    const asr::ChunkTranscriber& engine, const std::vector<std::span<const float>>& clips,
+    asr::EnginePool& pool, const std::vector<std::span<const float>>& clips,
     const asr::TranscribeOptions& options) {
   constexpr size_t kPiece = size_t{30} * audio::kSampleRate;
   struct Piece {
@@ -79,31 +82,42 @@ std::vector<std::vector<Segment>> transcribe_chunks(
     size_t begin;  // sample
     size_t end;
   };
-  std::vector<Piece> todo;
+  std::deque<Piece> todo;
   for (size_t c = 0; c < clips.size(); ++c)
     for (size_t b = 0; b < std::max<size_t>(1, clips[c].size()); b += kPiece)
       todo.push_back({c, b, std::min(clips[c].size(), b + kPiece)});
   std::vector<std::vector<std::pair<size_t, Segment>>> found(clips.size());
   const auto batch_size = static_cast<size_t>(options.batch_windows);
-  while (!todo.empty()) {
-    const size_t take = std::min(batch_size, todo.size());
-    const std::vector<Piece> batch(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(take));
-    todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(take));
-    std::vector<asr::ChunkInput> inputs;
-    for (const Piece& p : batch) {
-      asr::ChunkInput in;
-      in.audio = clips[p.clip].subspan(p.begin, p.end - p.begin);
-      in.offset = static_cast<double>(p.begin) / audio::kSampleRate;
-      in.first = p.begin == 0;
-      inputs.push_back(in);
+  std::map<uint64_t, std::vector<Piece>> running;
+  uint64_t next_tag = 0;
+  while (!todo.empty() || !running.empty()) {
+    for (int e = 0; e < pool.size() && !todo.empty(); ++e) {
+      if (pool.busy(e)) continue;
+      std::vector<Piece> batch;
+      std::vector<asr::OwnedChunk> chunks;
+      while (!todo.empty() && batch.size() < batch_size) {
+        const Piece p = todo.front();
+        todo.pop_front();
+        const auto audio = clips[p.clip].subspan(p.begin, p.end - p.begin);
+        chunks.push_back({{audio.begin(), audio.end()},
+                          static_cast<double>(p.begin) / audio::kSampleRate,
+                          p.begin == 0,
+                          std::nullopt});
+        batch.push_back(p);
+      }
+      pool.submit(e, next_tag, std::move(chunks), options);
+      running.emplace(next_tag++, std::move(batch));
     }
-    std::vector<asr::ChunkOutput> outputs = engine.transcribe(inputs, options);
+    asr::EngineResult r = pool.wait();
+    if (r.error) std::rethrow_exception(r.error);
+    const std::vector<Piece> batch = std::move(running.at(r.tag));
+    running.erase(r.tag);
     for (size_t i = 0; i < batch.size(); ++i) {
-      for (Segment& seg : outputs[i].segments)
+      for (Segment& seg : r.outputs[i].segments)
         found[batch[i].clip].emplace_back(batch[i].begin, seg);
-      if (outputs[i].continue_from_s) {
-        const auto from =
-            batch[i].begin + static_cast<size_t>(*outputs[i].continue_from_s * audio::kSampleRate);
+      if (r.outputs[i].continue_from_s) {
+        const auto from = batch[i].begin +
+                          static_cast<size_t>(*r.outputs[i].continue_from_s * audio::kSampleRate);
         if (from < batch[i].end) todo.push_back({batch[i].clip, from, batch[i].end});
       }
     }
@@ -138,7 +152,7 @@ int cmd_wav(const Flags& flags) {
 // segments, the device and the wall time.
 int cmd_transcribe(const Flags& flags) {
   const fs::path model_dir = need(flags, "model");
-  ExecContext ctx;  // the legacy default stream on CUDA, as `voiceman run` uses
+  ExecContext ctx;
   ctx.device = parse_device(flag_or(flags, "device", "cpu"));
   const int threads = std::stoi(flag_or(flags, "threads", "0"));
   ctx.threads =
@@ -159,6 +173,9 @@ int cmd_transcribe(const Flags& flags) {
   // are computed on the model's device); seek: faster-whisper's seek loop per clip.
   const std::string mode = flag_or(flags, "mode", "chunks");
   if (mode != "chunks" && mode != "seek") throw ConfigError("--mode must be chunks or seek");
+  const int engines = std::stoi(flag_or(flags, "engines", "1"));
+  if (engines < 1 || engines > 8) throw ConfigError("--engines must be between 1 and 8");
+  if (engines > 1 && mode != "chunks") throw ConfigError("--engines needs --mode chunks");
   if (mode == "chunks") {
     options.condition_on_previous_text = false;
     if (options.word_timestamps) throw ConfigError("--word-timestamps 1 needs --mode seek");
@@ -185,8 +202,13 @@ int cmd_transcribe(const Flags& flags) {
   const auto t1 = clock::now();
   std::vector<std::vector<Segment>> segments;
   if (mode == "chunks") {
-    segments =
-        transcribe_chunks(asr::ChunkTranscriber(model, std::move(tokenizer), ctx), spans, options);
+    // Engines on one device, each with its own thread (and CUDA stream): as
+    // `voiceman run --engines-per-device N`.
+    asr::EnginePool pool;
+    ExecContext engine_ctx = ctx;
+    if (ctx.device.is_cpu()) engine_ctx.threads = std::max(1, ctx.threads / engines);
+    for (int e = 0; e < engines; ++e) pool.add(model, tokenizer, engine_ctx);
+    segments = transcribe_chunks(pool, spans, options);
   } else {
     for (Transcript& t :
          asr::Transcriber(model, std::move(tokenizer), ctx).transcribe(spans, options))
@@ -196,6 +218,7 @@ int cmd_transcribe(const Flags& flags) {
 
   nlohmann::json out = {{"device", ctx.device.str()},
                         {"mode", mode},
+                        {"engines", engines},
                         {"compute_type", models::compute_type_name(compute)},
                         {"audio_seconds", audio_s},
                         {"load_seconds", std::chrono::duration<double>(t1 - t0).count()},
