@@ -105,7 +105,7 @@ TEST(Usage, ErrorsExitTwo) {
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --bogus", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --device tpu", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --device cuda:x", &log), 2);
-  EXPECT_EQ(voiceman("run " + data + " -o " + out + " --engines-per-device 0", &log), 2);
+  EXPECT_EQ(voiceman("run " + data + " -o " + out + " --engines-per-device 9", &log), 2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --mode sequential --device cuda:all", &log),
             2);
   EXPECT_EQ(voiceman("run " + data + " -o " + out + " --formats json,rttm", &log), 2);

@@ -104,10 +104,13 @@ TEST_F(BatchedRun, AcrossFilesEqualsFileByFile) {
 TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
   RunOptions one = fast_options({in_.string()}, root_ / "one-engine");
   one.batch.initial = 2;
+  one.engines_per_device = 1;
   ASSERT_EQ(run_quietly(one).ok, 6);
   RunOptions two = fast_options({in_.string()}, root_ / "two-engines");
-  two.batch.initial = 2;
-  two.engines_per_device = 2;
+  two.batch.initial = 2;  // automatic: two engines on the CPU with two threads
+  EXPECT_EQ(effective_engines_per_device(two, false, two.threads), 2);
+  EXPECT_EQ(effective_engines_per_device(two, true, two.threads), 1);
+  EXPECT_EQ(effective_engines_per_device(two, false, 1), 1);
   LogCapture log;
   const RunReport r = run_quietly(two);
   ASSERT_EQ(r.ok, 6) << r.failed;
@@ -125,6 +128,7 @@ TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
 TEST_F(BatchedRun, MemoryCapForcesHalvingThenSucceeds) {
   RunOptions o = fast_options({in_.string()}, root_ / "capped");
   o.batch.initial = 8;
+  o.engines_per_device = 1;
   // Fits a couple of windows' encoder activations, not eight.
   o.engine_memory_cap_mb = 160;
   LogCapture log;
@@ -140,6 +144,20 @@ TEST_F(BatchedRun, MemoryCapForcesHalvingThenSucceeds) {
   const auto& history = report.at("batch_size_history");
   ASSERT_GE(history.size(), 2u);
   EXPECT_LT(history.back().at("batch_size").get<int>(), 8);
+}
+
+TEST_F(BatchedRun, MemoryCapWithTwoEnginesHalvesTheSharedBatchAndLosesNothing) {
+  RunOptions o = fast_options({in_.string()}, root_ / "capped-two");
+  o.batch.initial = 8;
+  o.engines_per_device = 2;
+  o.engine_memory_cap_mb = 160;  // shared by both engines' activations
+  LogCapture log;
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.ok, 6);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_TRUE(log.contains("Reducing batch size to 4")) << "no halving logged";
+  for (const std::string& name : names())
+    EXPECT_FALSE(content(root_ / "capped-two", name).empty()) << name;
 }
 
 TEST_F(BatchedRun, ReportAgreesWithMetrics) {

@@ -104,7 +104,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->capture_default_str();
   cmd->add_option("--engines-per-device", o.engines_per_device,
                   "Engines per device, each with its own thread and CUDA stream: with 2, one "
-                  "batch's encoder runs while another decodes (the CPU splits --threads)")
+                  "batch's encoder runs while another decodes (the CPU splits --threads). "
+                  "0 = automatic: 2 on the CPU with 2 or more threads, 1 on a GPU")
       ->capture_default_str();
   cmd->add_option("--compute-type", o.compute_type,
                   "auto (float16 on a GPU; on the CPU int8_bfloat16 where it multiplies bf16 "

@@ -391,23 +391,28 @@ RunReport Run::execute() {
 
   // The engine's memory cap (its out-of-memory back-off is tested through it); removed
   // again when the run ends, whatever way it ends.
+  // With several GPUs, each GPU's pool gets the cap.
   const uint64_t cap = options_.engine_memory_cap_mb << 20;
   struct CapGuard {
-    Device device;
+    std::vector<Device> devices;
     ~CapGuard() {
-      if (device.is_cpu()) host_memory::set_cap(0);
+      for (Device device : devices) {
+        if (device.is_cpu()) host_memory::set_cap(0);
+#ifdef VOICEMAN_CUDA
+        else
+          cuda::set_memory_cap(device, 0);
+#endif
+      }
+    }
+  } cap_guard{setup_.devices};
+  if (cap > 0) {
+    for (Device device : setup_.devices) {
+      if (device.is_cpu()) host_memory::set_cap(host_memory::stats().in_use + cap);
 #ifdef VOICEMAN_CUDA
       else
-        cuda::set_memory_cap(device, 0);
+        cuda::set_memory_cap(device, cap);
 #endif
     }
-  } cap_guard{setup_.ctx.device};
-  if (cap > 0) {
-    if (setup_.ctx.device.is_cpu()) host_memory::set_cap(host_memory::stats().in_use + cap);
-#ifdef VOICEMAN_CUDA
-    else
-      cuda::set_memory_cap(setup_.ctx.device, cap);
-#endif
   }
   if (options_.mode == RunMode::batched) vad_ = std::make_unique<vad::Vad>(options_.vad_model);
   if (options_.diarize) {

@@ -176,7 +176,6 @@ void Run::collect(asr::EngineResult result) {
 }
 
 void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& result) {
-  const std::set<size_t> files = files_of(batch.refs);
   try {
     std::rethrow_exception(result.error);
   } catch (const OutOfMemoryError& e) {
@@ -203,6 +202,7 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
   } catch (...) {
     classify(result.error);  // rethrows errors that concern the whole run
   }
+  const std::set<size_t> files = files_of(batch.refs);
   if (batch.solo || files.size() == 1) {
     fail_in_flight(*files.begin(), result.error);
     return;
@@ -379,7 +379,8 @@ void Run::handle_governor_events() {
 
 void Run::start_engines() {
   const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(options_.model_dir);
-  const int per_device = options_.engines_per_device;
+  const int per_device =
+      effective_engines_per_device(options_, !setup_.ctx.device.is_cpu(), setup_.ctx.threads);
   for (size_t d = 0; d < setup_.devices.size(); ++d) {
     ExecContext ctx = setup_.ctx;
     ctx.device = setup_.devices[d];

@@ -36,8 +36,8 @@ void validate(const RunOptions& o) {
   if (o.model_dir.empty()) fail("--model is empty");
   if (o.compute_type != "auto") models::parse_compute_type(o.compute_type);
   if (!is_device_request(o.device)) fail("--device must be auto, cpu, cuda, cuda:N or cuda:all");
-  if (o.engines_per_device < 1 || o.engines_per_device > 8)
-    fail("--engines-per-device must be between 1 and 8");
+  if (o.engines_per_device < 0 || o.engines_per_device > 8)
+    fail("--engines-per-device must be between 0 (automatic) and 8");
   if (o.mode == RunMode::sequential && (o.device == "cuda:all" || o.engines_per_device > 1))
     fail(
         "--mode sequential runs one engine; --device cuda:all and --engines-per-device need "
@@ -82,6 +82,12 @@ RunMode parse_run_mode(const std::string& name) {
 
 std::string run_mode_name(RunMode mode) {
   return mode == RunMode::batched ? "batched" : "sequential";
+}
+
+int effective_engines_per_device(const RunOptions& o, bool gpu, int threads) {
+  if (o.engines_per_device > 0) return o.engines_per_device;
+  if (o.mode == RunMode::sequential || gpu) return 1;
+  return threads >= 2 ? 2 : 1;
 }
 
 scheduler::BatchSizeOptions effective_batch_options(const RunOptions& o, bool gpu) {

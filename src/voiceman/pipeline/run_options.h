@@ -64,8 +64,8 @@ struct RunOptions {
   std::string device = "auto";
   // Engines per device, each on its own thread (and CUDA stream), sharing the device's
   // weights: with 2, one batch's encoder runs while another batch decodes. On the CPU
-  // they split --threads. Batched mode.
-  int engines_per_device = 1;
+  // they split --threads. Batched mode. 0 = automatic (effective_engines_per_device).
+  int engines_per_device = 0;
   int threads = 0;   // CPU threads for the engine (all engines together); 0 = all cores
   int workers = 2;   // threads hashing, decoding, VAD (and diarizing) ahead of the engine
   int channel = -1;  // -1 downmixes; N keeps channel N
@@ -98,6 +98,12 @@ bool is_device_request(const std::string& name);
 std::string run_mode_name(RunMode mode);
 // The batch size options with `initial` resolved for the device (0 = automatic).
 scheduler::BatchSizeOptions effective_batch_options(const RunOptions& options, bool gpu);
+
+// engines_per_device with 0 resolved: on the CPU 2 when the engine has at least 2 threads
+// (the decoder's small GEMMs scale poorly over threads: 110-file corpus, 2 cores, 60 s with
+// one engine, 40 s with two, the same transcripts), else 1; on a GPU 1 until a GPU run
+// measures the overlap. Sequential mode: 1.
+int effective_engines_per_device(const RunOptions& options, bool gpu, int threads);
 
 // Every option in effect, for the manifest.
 nlohmann::ordered_json to_json(const RunOptions& options);

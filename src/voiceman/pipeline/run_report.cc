@@ -15,17 +15,27 @@ namespace {
 
 constexpr double kMb = 1024.0 * 1024.0;
 
-// NVML readings of one device; nothing when there is no driver.
-metrics::GpuProbe nvml_probe(Device device) {
-  if (device.is_cpu()) return {};
+// NVML readings of the run's GPUs; nothing on the CPU or without a driver. With several
+// GPUs (cuda:all) memory is summed and utilisation averaged: the governor's rules and the
+// report then speak of the run's GPUs together.
+metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
+  std::vector<int> indices;
+  for (Device d : devices)
+    if (!d.is_cpu()) indices.push_back(d.index);
+  if (indices.empty()) return {};
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
-  return [nvml, index = device.index]() -> std::optional<metrics::GpuReading> {
-    const auto info = (*nvml)->device(index);
-    if (!info) return std::nullopt;
-    return metrics::GpuReading{static_cast<double>(info->memory_used) / kMb,
-                               static_cast<double>(info->memory_total) / kMb,
-                               static_cast<double>(std::max(0, info->utilization))};
+  return [nvml, indices]() -> std::optional<metrics::GpuReading> {
+    metrics::GpuReading sum{0, 0, 0};
+    for (int index : indices) {
+      const auto info = (*nvml)->device(index);
+      if (!info) return std::nullopt;
+      sum.used_mb += static_cast<double>(info->memory_used) / kMb;
+      sum.total_mb += static_cast<double>(info->memory_total) / kMb;
+      sum.util_percent += static_cast<double>(std::max(0, info->utilization));
+    }
+    sum.util_percent /= static_cast<double>(indices.size());
+    return sum;
   };
 }
 
@@ -36,9 +46,9 @@ void Run::start_metrics() {
   metrics_log_ = std::make_unique<writers::MetricsLog>(setup_.out_dir / "metrics.jsonl",
                                                        /*append=*/false);
   governor_ = std::make_unique<scheduler::Governor>(options_.governor);
-  const Device device = setup_.ctx.device;
-  sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(device));
-  sampler_->set_listener([this, device](const metrics::ResourceSample& s) {
+  const std::vector<Device> devices = setup_.devices;
+  sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(devices));
+  sampler_->set_listener([this, devices](const metrics::ResourceSample& s) {
     scheduler::ResourceReading r;
     r.t_s = s.t_s;
     r.ram_fraction = s.ram_percent / 100.0;
@@ -48,7 +58,10 @@ void Run::start_metrics() {
       r.gpu_used_mb = s.gpu->used_mb;
       r.gpu_total_mb = s.gpu->total_mb;
 #ifdef VOICEMAN_CUDA
-      r.gpu_ours_mb = static_cast<double>(cuda::memory_stats(device).reserved) / kMb;
+      r.gpu_ours_mb = 0;
+      for (Device device : devices)
+        if (!device.is_cpu())
+          r.gpu_ours_mb += static_cast<double>(cuda::memory_stats(device).reserved) / kMb;
 #endif
     }
     auto events = governor_->observe(r);
@@ -97,7 +110,8 @@ void Run::write_report() {
   in.finished_utc = manifest::utc_now();
   in.model = options_.model_dir;
   in.compute_type = models::compute_type_name(setup_.model->compute_type());
-  in.device = setup_.ctx.device.str();
+  in.device.clear();
+  for (Device device : setup_.devices) in.device += (in.device.empty() ? "" : ",") + device.str();
   in.wall_s = seconds_since(started_);
   in.batches = batches_;
   in.samples = sampler_->series();
