@@ -58,10 +58,10 @@ void Run::start_metrics() {
       r.gpu_used_mb = s.gpu->used_mb;
       r.gpu_total_mb = s.gpu->total_mb;
 #ifdef VOICEMAN_CUDA
-      r.gpu_ours_mb = 0;
+      double ours = 0;
       for (Device device : devices)
-        if (!device.is_cpu())
-          r.gpu_ours_mb += static_cast<double>(cuda::memory_stats(device).reserved) / kMb;
+        if (!device.is_cpu()) ours += static_cast<double>(cuda::memory_stats(device).reserved);
+      r.gpu_ours_mb = ours / kMb;
 #endif
     }
     auto events = governor_->observe(r);
