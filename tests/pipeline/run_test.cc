@@ -207,6 +207,7 @@ TEST_F(RunTest, StopFinishesTheBatchAndLeavesAResumableState) {
   RunOptions o = fast_options({(base / "in").string()}, out);
   o.transcribe.batch_windows = 1;  // one recording per batch (sequential mode)
   o.batch.initial = 1;             // one chunk per batch (batched mode)
+  o.engines_per_device = 1;        // one batch in flight (two engines: see below)
   Hooks hooks;
   std::atomic<bool> stop{false};
   hooks.input_done = [&](const InputEvent&) { stop = true; };
@@ -222,6 +223,32 @@ TEST_F(RunTest, StopFinishesTheBatchAndLeavesAResumableState) {
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.ok, static_cast<int>(clips.size()));
   EXPECT_EQ(rest.resumed, 1);
+  EXPECT_TRUE(manifest::verify(out).ok());
+}
+
+// With two engines, a stop lets the other engine's batch finish too: at most two
+// recordings are done, none is half-written, and the rest resumes.
+TEST_F(RunTest, StopWithTwoEnginesFinishesTheBatchesInFlight) {
+  const fs::path base = voiceman::testing::scratch_dir("run_stop_two");
+  const auto clips = voiceman::testing::make_good_clips(base / "in");
+  const fs::path out = base / "out";
+  RunOptions o = fast_options({(base / "in").string()}, out);
+  o.batch.initial = 1;
+  o.engines_per_device = 2;
+  Hooks hooks;
+  std::atomic<bool> stop{false};
+  hooks.input_done = [&](const InputEvent&) { stop = true; };
+  const RunReport r = run(o, hooks, stop);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_GE(r.ok, 1);
+  EXPECT_LE(r.ok, 2);
+  EXPECT_EQ(r.ok + r.pending, static_cast<int>(clips.size()));
+  const manifest::Manifest m = manifest::read_manifest(out);
+  EXPECT_EQ(m.status, "interrupted");
+  const RunReport rest = run_quietly(o);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.ok, static_cast<int>(clips.size()));
+  EXPECT_EQ(rest.resumed, r.ok);
   EXPECT_TRUE(manifest::verify(out).ok());
 }
 
