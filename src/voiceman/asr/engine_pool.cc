@@ -67,11 +67,6 @@ bool EnginePool::busy(int index) const {
   return engines_.at(static_cast<size_t>(index))->has_job;
 }
 
-int EnginePool::busy_count() const {
-  std::lock_guard lock(mutex_);
-  return running_;
-}
-
 void EnginePool::submit(int index, uint64_t tag, std::vector<OwnedChunk> chunks,
                         const TranscribeOptions& options) {
   Slot& s = *engines_.at(static_cast<size_t>(index));

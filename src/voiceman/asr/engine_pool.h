@@ -53,7 +53,6 @@ class EnginePool {
   int size() const { return static_cast<int>(engines_.size()); }
   const ChunkTranscriber& engine(int index) const;
   bool busy(int index) const;
-  int busy_count() const;
 
   // Starts a batch on an idle engine. Throws Error when the engine is busy.
   void submit(int index, uint64_t tag, std::vector<OwnedChunk> chunks,

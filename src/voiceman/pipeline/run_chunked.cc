@@ -117,9 +117,8 @@ void Run::fail_in_flight(size_t index, const std::exception_ptr& error) {
   fail(index, error, "transcribe", before);
 }
 
-bool Run::dispatch(bool partial_ok) {
+void Run::dispatch(bool partial_ok) {
   const int size = batch_size_->size();
-  bool started = false;
   const std::vector<int> active = on_cpu_ ? std::vector<int>{cpu_engine_} : primary_engines_;
   for (int engine : active) {
     if (pool_.busy(engine)) continue;
@@ -136,23 +135,19 @@ bool Run::dispatch(bool partial_ok) {
     std::erase_if(job.refs, [this](const auto& r) { return !in_flight_.contains(r.file); });
     if (job.refs.empty()) continue;  // the next idle engine takes the next batch
     std::vector<asr::OwnedChunk> chunks;
-    std::set<size_t> files;
     for (const auto& r : job.refs) {
       const InFlight& f = in_flight_.at(r.file);
       const auto chunk = static_cast<size_t>(r.chunk);
       chunks.push_back({f.prepared.chunk_audio[chunk], f.prepared.chunk_offsets[chunk],
                         r.chunk == 0, f.language});
-      files.insert(r.file);
     }
     std::vector<std::string> names;
-    for (size_t file : files) names.push_back(records_[file].relative_path);
+    for (size_t file : files_of(job.refs)) names.push_back(records_[file].relative_path);
     observer_.on_transcribe_start(names);
     const uint64_t tag = next_tag_++;
     pool_.submit(engine, tag, std::move(chunks), options_.transcribe);
     running_.emplace(tag, std::move(job));
-    started = true;
   }
-  return started;
 }
 
 void Run::collect(asr::EngineResult result) {
@@ -319,7 +314,7 @@ void Run::switch_device(bool to_cpu, const std::string& why) {
     ctx.threads = setup_.ctx.threads;
     const auto model =
         models::WhisperModel::load(options_.model_dir, models::best_cpu_compute_type(), ctx.device);
-    cpu_engine_ = pool_.add(model, tokenizer::Tokenizer::load(options_.model_dir), ctx);
+    cpu_engine_ = pool_.add(model, setup_.transcriber->tokenizer(), ctx);
   } else if (to_cpu) {
     log::warn("switching to the CPU (", why, ")");
   } else {
@@ -378,9 +373,8 @@ void Run::handle_governor_events() {
 }
 
 void Run::start_engines() {
-  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(options_.model_dir);
-  const int per_device =
-      effective_engines_per_device(options_, !setup_.ctx.device.is_cpu(), setup_.ctx.threads);
+  const tokenizer::Tokenizer& tokenizer = setup_.transcriber->tokenizer();
+  const int per_device = setup_.engines_per_device;
   for (size_t d = 0; d < setup_.devices.size(); ++d) {
     ExecContext ctx = setup_.ctx;
     ctx.device = setup_.devices[d];

@@ -110,8 +110,8 @@ class Run {
   void run_chunked();
   void start_engines();
   void admit(Prepared&& p);
-  // Starts batches on the idle active engines; false when none started.
-  bool dispatch(bool partial_ok);
+  // Starts batches on the idle active engines.
+  void dispatch(bool partial_ok);
   void collect(asr::EngineResult result);
   void on_batch_error(const RunningBatch& batch, const asr::EngineResult& result);
   void deliver(const std::vector<scheduler::ChunkRef>& batch,

@@ -147,8 +147,8 @@ RunSetup prepare_run(const RunOptions& options) {
   for (Device device : s.devices) devices += (devices.empty() ? "" : ",") + device.str();
   m.options["device_effective"] = devices;
   m.options["threads_effective"] = ctx.threads;
-  m.options["engines_per_device_effective"] =
-      effective_engines_per_device(options, !ctx.device.is_cpu(), ctx.threads);
+  s.engines_per_device = effective_engines_per_device(options, !ctx.device.is_cpu(), ctx.threads);
+  m.options["engines_per_device_effective"] = s.engines_per_device;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.

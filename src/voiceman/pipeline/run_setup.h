@@ -28,6 +28,7 @@ struct RunSetup {
   // only for --device cuda:all on a machine with several GPUs.
   std::vector<Device> devices;
   std::vector<std::shared_ptr<const models::WhisperModel>> models;
+  int engines_per_device = 1;  // effective_engines_per_device() for these devices
   // The diarizer's LSTMs multiply in bfloat16: where the CPU has native bf16 and the
   // compute type is int8_bfloat16, bfloat16 or float16 (auto gives one of these).
   bool diarize_bf16 = false;

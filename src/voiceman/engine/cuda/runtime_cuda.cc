@@ -159,15 +159,13 @@ namespace {
 
 // Large uploads (PCM of a batch, features) go through one growing pinned buffer, so the
 // copy is a true asynchronous DMA and the host returns before it has run. The buffer is
-// reused once the stream has finished reading it. Beyond kLargeStagingMax (or without
-// pinned memory) the copy reads pageable memory, which CUDA stages synchronously.
+// reused once the stream has finished reading it. Returns false, having copied nothing,
+// beyond kLargeStagingMax or without pinned memory.
 constexpr size_t kLargeStagingMax = size_t{256} << 20;
 
-void upload_large(StreamState& st, cudaStream_t stream, void* dst, const void* src, size_t bytes) {
-  if (bytes > kLargeStagingMax) {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
-    return;
-  }
+bool upload_staged_large(StreamState& st, cudaStream_t stream, void* dst, const void* src,
+                         size_t bytes) {
+  if (bytes > kLargeStagingMax) return false;
   if (st.large_done) check(cudaEventSynchronize(st.large_done), "upload staging");
   if (st.large_bytes < bytes) {
     if (st.large) cudaFreeHost(st.large);
@@ -175,9 +173,8 @@ void upload_large(StreamState& st, cudaStream_t stream, void* dst, const void* s
     st.large_bytes = 0;
     void* p = nullptr;
     if (cudaMallocHost(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();  // no pinned memory: correct, only synchronous
-      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
-      return;
+      cudaGetLastError();
+      return false;
     }
     st.large = static_cast<char*>(p);
     st.large_bytes = bytes;
@@ -187,6 +184,7 @@ void upload_large(StreamState& st, cudaStream_t stream, void* dst, const void* s
   std::memcpy(st.large, src, bytes);
   check(cudaMemcpyAsync(dst, st.large, bytes, cudaMemcpyHostToDevice, stream), "upload");
   check(cudaEventRecord(st.large_done, stream), "upload event");
+  return true;
 }
 
 }  // namespace
@@ -195,11 +193,10 @@ void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   StreamState& st = stream_state(ctx);
   const cudaStream_t stream = stream_of(ctx);
-  if (bytes > StreamState::kSlotBytes) {
-    upload_large(st, stream, dst, src, bytes);
-    return;
-  }
-  if (!st.pinned) {
+  const bool small = bytes <= StreamState::kSlotBytes;
+  if (!small && upload_staged_large(st, stream, dst, src, bytes)) return;
+  if (!small || !st.pinned) {
+    // Pageable memory: correct, only synchronous (CUDA stages the copy itself).
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "upload");
     return;
   }
