@@ -16,10 +16,12 @@
 #      the CPU and on CUDA in float32 (batched chunks, as `voiceman run`, and the seek
 #      loop), and the words must match on at least 95% of clips; int8 and float16 are
 #      reported beside it, and float16 with two engines on the GPU against one
-#      ([transcript] lines);
-#   5. throughput: random-weight large-v3 and large-v3-turbo, our engine against HF
-#      transformers (fp16, SDPA, batched generate) with the same batch and forced token
-#      count, with GPU utilisation and memory sampled every second ([bench] lines).
+#      ([transcript] lines); float16 with decoder steps replayed as CUDA graphs must
+#      match float16 without them on at least 95% of clips as well;
+#   5. throughput: random-weight large-v3 and large-v3-turbo, our engine (without and
+#      with CUDA graphs) against HF transformers (fp16, SDPA, batched generate) with the
+#      same batch and forced token count, with GPU utilisation and memory sampled every
+#      second ([bench] lines).
 # Environment: GPU_CHECK_BATCH (16), GPU_CHECK_TOKENS (64), GPU_CHECK_BATCHES (3),
 #   GPU_CHECK_ARCHS ("large-v3 large-v3-turbo"), GPU_CHECK_SKIP_PEER=1, GPU_CHECK_JOBS.
 set -euo pipefail
@@ -144,14 +146,18 @@ if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # The last run has two engines on the GPU, each with its own thread and stream (run's
   # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
   # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
+  # The graphs run (fifth field 1) replays the same kernels as the float16 run: gated.
   for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
     seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
-    chunks:cuda:float16:2; do
-    IFS=: read -r mode device compute engines <<<"$run"
-    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")
+    chunks:cuda:float16:2 chunks:cuda:float16:1:1; do
+    IFS=: read -r mode device compute engines graphs <<<"$run"
+    graphs=${graphs:-0}
+    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
+      echo "-graphs")
     "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
       --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
-      --batch-windows 8 >"$build/transcripts-$name.json" || echo "[transcript] $run failed"
+      --cuda-graphs "$graphs" --batch-windows 8 >"$build/transcripts-$name.json" ||
+      echo "[transcript] $run failed"
   done
   python3 - "$build" <<'PY' || transcripts_rc=$?
 import json, re, sys
@@ -168,7 +174,8 @@ for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
                        ("seek-cpu-float32", "seek-cuda-float32", True),
                        ("chunks-cpu-int8", "chunks-cuda-int8", False),
                        ("chunks-cpu-float32", "chunks-cuda-float16", False),
-                       ("chunks-cuda-float16", "chunks-cuda-float16-e2", False)):
+                       ("chunks-cuda-float16", "chunks-cuda-float16-e2", False),
+                       ("chunks-cuda-float16", "chunks-cuda-float16-graphs", True)):
     a, b = load(cpu), load(gpu)
     if a is None or b is None:
         print(f"[transcript] {cpu} vs {gpu}: missing output")
@@ -271,12 +278,15 @@ step "throughput against HF transformers (batch $batch, $tokens tokens, $batches
 summary=()
 for arch in $archs; do
   echo "-- $arch: voiceman"
+  # One model, measured without and then with CUDA graphs (a [bench] line each; the
+  # [util] line samples both).
   ours=$(VOICEMAN_BENCH=1 VOICEMAN_BENCH_ARCH=$arch VOICEMAN_BENCH_BATCH=$batch \
-    VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches \
+    VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches VOICEMAN_BENCH_GRAPHS=both \
     sampled "$build/util-ours-$arch.csv" "$build/tests/test_engine_gpu" \
       --gtest_filter=GpuWhisper.Throughput 2>&1 | grep -E '^\[(bench|util)\]|Failure|error' || true)
   echo "$ours"
-  ours_rate=$(sed -nE 's/.*engine=voiceman.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$ours")
+  ours_rate=$(sed -nE 's/.*engine=voiceman.* graphs=0 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$ours")
+  graphs_rate=$(sed -nE 's/.*engine=voiceman.* graphs=1 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$ours")
   peer_rate=""
   if [ -z "${GPU_CHECK_SKIP_PEER:-}" ]; then
     echo "-- $arch: HF transformers"
@@ -285,11 +295,19 @@ for arch in $archs; do
     echo "$peer"
     peer_rate=$(sed -nE 's/.*engine=hf-transformers.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$peer")
   fi
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   if [ -n "$ours_rate" ] && [ -n "$peer_rate" ]; then
     summary+=("$arch: voiceman $ours_rate vs transformers $peer_rate audio-s/s, ratio $(
-      awk -v a="$ours_rate" -v b="$peer_rate" 'BEGIN {printf "%.2f", a / b}')x (goal >= 3x)")
+      ratio "$ours_rate" "$peer_rate")x (goal >= 3x)")
   else
     summary+=("$arch: voiceman ${ours_rate:-failed}, transformers ${peer_rate:-not run}")
+  fi
+  if [ -n "$graphs_rate" ] && [ -n "$ours_rate" ]; then
+    summary+=("$arch: with CUDA graphs $graphs_rate audio-s/s, $(ratio "$graphs_rate" \
+      "$ours_rate")x without$([ -z "$peer_rate" ] || echo ", $(ratio "$graphs_rate" \
+      "$peer_rate")x transformers")")
+  else
+    summary+=("$arch: with CUDA graphs ${graphs_rate:-failed}")
   fi
 done
 

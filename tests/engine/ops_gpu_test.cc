@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <string>
 #include <thread>
 
 #include "support/gpu_parity.h"
@@ -219,6 +220,102 @@ TEST_F(GpuOps, CachedAttention) {
                      lengths, 6, got);
     expect_close("cached_attention", p, got, want);
   }
+}
+
+Tensor device_table(const std::vector<int32_t>& values) {
+  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
+  std::copy(values.begin(), values.end(), t.data<int32_t>());
+  return t.to(Device::cuda(0));
+}
+
+// The decoder step's form: index tables already on the device, and the cache write.
+TEST_F(GpuOps, StepTablesOnTheDeviceAndCacheAppend) {
+  for (const auto& p : kPrecisions) {
+    const int64_t slots = 4, capacity = 40, d = 6 * 64;
+    const Tensor k = rounded(random_tensor({slots, capacity, d}, 21), p.dtype);
+    const Tensor v = rounded(random_tensor({slots, capacity, d}, 22), p.dtype);
+    const Tensor q = rounded(random_tensor({3, d}, 23), p.dtype);
+    const std::vector<int32_t> index = {2, 0, 2}, lengths = {1, 40, 17};
+    Tensor want, got;
+    cached_attention(cpu(), q, k, v, index, lengths, 6, want);
+    cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
+                     device_table(index), device_table(lengths), 6, got);
+    expect_close("cached_attention (device tables)", p, got, want);
+
+    const Tensor table = rounded(random_tensor({50, 24}, 17), p.dtype);
+    const std::vector<int32_t> ids = {3, 0, 49, 3, 17};
+    embedding(cpu(), table, ids, want);
+    embedding(gpu(), upload(table, p.dtype), device_table(ids), got);
+    expect_close("embedding (device tables)", p, got, want);
+
+    const Tensor qkv = rounded(random_tensor({3, 3 * d}, 24), p.dtype);
+    Tensor cache_want = k.clone(), cache_got = upload(k, p.dtype);
+    const std::vector<int32_t> positions = {0, 39, 16};
+    cache_append(cpu(), qkv, d, device_table(positions).to(Device::cpu()), cache_want);
+    cache_append(gpu(), upload(qkv, p.dtype), d, device_table(positions), cache_got);
+    expect_close("cache_append", p, cache_got, cache_want);
+  }
+}
+
+// A recorded graph replays the same kernels on new inputs; the temporaries it recorded
+// (the int8 linear layer's) stay its own even when this thread allocates in between.
+TEST_F(GpuOps, GraphReplaysKeepTheirTemporaries) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = gpu();
+  ctx.stream = stream.get();
+  const Tensor w = random_tensor({96, 128}, 61);
+  LinearWeight qw;  // int8 weights: the op quantises x into pool temporaries
+  {
+    Tensor wq({96, 128}, DType::i8), scales({96});
+    primitives::cpu::quantize_rows(w.data<float>(), 96, 128, wq.data<int8_t>(),
+                                   scales.data<float>());
+    qw = {wq.to(ctx.device), scales.to(ctx.device), {}};
+  }
+  Tensor x({8, 128}, DType::f16, ctx.device), y({8, 96}, DType::f16, ctx.device);
+  auto body = [&](const ExecContext& c) {
+    linear(c, x, qw, y);
+    gelu(c, y);
+  };
+  std::string why;
+  auto graph = voiceman::cuda::Graph::capture(ctx, body, &why);
+  ASSERT_TRUE(graph) << why;
+  for (uint32_t round = 0; round < 5; ++round) {
+    const Tensor input = rounded(random_tensor({8, 128}, 70 + round), DType::f16);
+    x.copy_from(upload(input, DType::f16));
+    // Zeroed blocks of the temporaries' sizes, held across the replay: had the graph's
+    // temporaries gone back to the pool, these would be them, and the replay would
+    // overwrite them.
+    std::vector<Tensor> held;
+    for (int i = 0; i < 4; ++i) {
+      held.push_back(Tensor::zeros({8, 128}, DType::i8, ctx));
+      held.push_back(Tensor::zeros({8}, DType::f32, ctx));
+      held.push_back(Tensor::zeros({8, 96}, DType::i32, ctx));
+    }
+    graph->launch(ctx);
+    Tensor direct;
+    linear(ctx, upload(input, DType::f16), qw, direct);
+    gelu(ctx, direct);
+    const Tensor a = download(y), b = download(direct);
+    EXPECT_EQ(a.to_vector(), b.to_vector()) << "round " << round;
+    size_t touched = 0;
+    for (const Tensor& t : held) {
+      const Tensor h = t.to(Device::cpu());
+      for (int64_t i = 0; i < static_cast<int64_t>(h.bytes()); ++i)
+        touched += h.data<char>()[i] != 0;
+    }
+    EXPECT_EQ(touched, 0u) << "round " << round << ": a replay wrote a block the pool lent out";
+  }
+  // A host copy cannot be recorded: capture reports why instead of recording stale data.
+  std::vector<int32_t> ids = {1, 2};
+  Tensor table = random_tensor({4, 8}, 62).to(ctx.device), out;
+  auto bad = voiceman::cuda::Graph::capture(
+      ctx, [&](const ExecContext& c) { embedding(c, table, ids, out); }, &why);
+  EXPECT_FALSE(bad);
+  EXPECT_NE(why.find("capture"), std::string::npos) << why;
+  // The stream still works after the abandoned capture.
+  Tensor after;
+  EXPECT_NO_THROW(embedding(ctx, table, ids, after));
+  voiceman::cuda::synchronize(ctx);
 }
 
 TEST_F(GpuOps, RunsOnAnOwnedStream) {

@@ -244,6 +244,56 @@ TEST(Ops, CachedAttentionMatchesFullAttentionPerRow) {
   }
 }
 
+Tensor int32_table(std::vector<int32_t> values) {
+  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
+  std::copy(values.begin(), values.end(), t.data<int32_t>());
+  return t;
+}
+
+TEST(Ops, IndexTablesAsTensorsEqualHostTables) {
+  // The decoder's step passes its tables as tensors (uploaded once per step on a GPU).
+  const Tensor k = random_tensor({3, 20, 16}, 41), v = random_tensor({3, 20, 16}, 42);
+  const Tensor q = random_tensor({4, 16}, 43), table = random_tensor({30, 16}, 44);
+  const std::vector<int32_t> slots = {2, 0, 2, 1}, lengths = {20, 3, 11, 1};
+  Tensor a, b;
+  cached_attention(cpu(), q, k, v, slots, lengths, 2, a);
+  cached_attention(cpu(), q, k, v, int32_table(slots), int32_table(lengths), 2, b);
+  EXPECT_EQ(max_abs_diff(b, a.to_vector()), 0.f);
+  const std::vector<int32_t> ids = {29, 0, 7, 7};
+  embedding(cpu(), table, ids, a);
+  embedding(cpu(), table, int32_table(ids), b);
+  ASSERT_EQ(b.shape(), (Shape{4, 16}));
+  EXPECT_EQ(max_abs_diff(b, a.to_vector()), 0.f);
+  // On the CPU the tensor tables are checked like host tables.
+  EXPECT_THROW(embedding(cpu(), table, int32_table({30}), b), Error);
+  EXPECT_THROW(
+      cached_attention(cpu(), q, k, v, int32_table({2, 0, 3, 1}), int32_table(lengths), 2, b),
+      Error);
+  EXPECT_THROW(cached_attention(cpu(), q, k, v, int32_table({2, 0}), int32_table({1, 1}), 2, b),
+               Error);                                                     // one per row
+  EXPECT_THROW(embedding(cpu(), table, random_tensor({4}, 1), b), Error);  // not int32
+}
+
+TEST(Ops, CacheAppendWritesEachRowAtItsPosition) {
+  // src rows hold [q | k | v]; k goes to cache slot r at positions[r].
+  const Tensor src = random_tensor({3, 12}, 51);
+  Tensor cache = Tensor::zeros({4, 5, 4});
+  cache_append(cpu(), src, 4, int32_table({0, 4, 2}), cache);
+  const float* c = cache.data<float>();
+  for (int r = 0; r < 4; ++r)
+    for (int p = 0; p < 5; ++p)
+      for (int e = 0; e < 4; ++e) {
+        const int at[] = {0, 4, 2};
+        const float want = r < 3 && p == at[r] ? src.data<float>()[r * 12 + 4 + e] : 0.f;
+        EXPECT_EQ(c[(r * 5 + p) * 4 + e], want) << r << " " << p << " " << e;
+      }
+  EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 5, 2}), cache), Error);  // past it
+  EXPECT_THROW(cache_append(cpu(), src, 9, int32_table({0, 1, 2}), cache), Error);  // columns
+  EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1}), cache), Error);     // rows
+  Tensor small = Tensor::zeros({2, 5, 4});
+  EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1, 2}), small), Error);  // slots
+}
+
 TEST(Ops, ShapeErrorsAreReported) {
   Tensor y;
   LinearWeight w{random_tensor({5, 8}, 1), {}, {}};

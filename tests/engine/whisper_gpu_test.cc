@@ -177,6 +177,58 @@ TEST_F(GpuWhisper, TwoStreamsAtOnceGiveTheResultsOfOne) {
   EXPECT_EQ(mismatches.load(), 0) << "rounds whose logits differ from the engine alone";
 }
 
+// Decoder steps replayed as CUDA graphs (ExecContext::cuda_graphs) against the same steps
+// run directly, through beam reorders and cache growth, in float16 and in int8 (whose
+// linear layers record pool temporaries). Both run on owned streams, one graphed engine
+// beside an ungraphed one, so a replay that wrote a block the pool had lent out again, or
+// a capture broken by the neighbour, shows up as a mismatch.
+TEST_F(GpuWhisper, GraphStepsEqualDirectSteps) {
+  const WhisperConfig c = small_config();
+  for (ComputeType type : {ComputeType::float16, ComputeType::int8}) {
+    const auto model = WhisperModel::random(c, type, Device::cuda(0), 13);
+    int64_t recorded = 0, replays = 0;
+    auto run = [&](bool graphs) {
+      voiceman::cuda::Stream stream(Device::cuda(0));
+      ExecContext ctx = context(Device::cuda(0));
+      ctx.stream = stream.get();
+      ctx.cuda_graphs = graphs;
+      const Tensor encoded = model->encode(ctx, random_features(2, c.n_mels, 31));
+      auto dec = model->start_decoder(ctx, encoded);
+      std::vector<float> logits, sot, all;
+      dec->start({{1, 2, 3}, {1, 2, 3}, {4, 5}, {4, 5}}, std::vector<int32_t>{0, 0, 1, 1},
+                 std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
+      for (int step = 0; step < 90; ++step) {  // the caches grow at 64 positions
+        const auto t = static_cast<int32_t>(7 + step % 50);
+        dec->step(std::vector<int32_t>{t, t + 1, t + 2, t + 3}, logits);
+        all.insert(all.end(), logits.begin(), logits.end());
+        if (step % 3 == 0) dec->select_rows(std::vector<int32_t>{1, 0, 3, 3});
+      }
+      if (graphs) {
+        recorded = dec->step_graphs().recorded();
+        replays = dec->step_graphs().replays();
+      }
+      return all;
+    };
+    const std::vector<float> direct = run(false);
+    std::vector<float> graphed, beside;
+    std::thread neighbour([&] { beside = run(false); });
+    graphed = run(true);
+    neighbour.join();
+    const std::string name = compute_type_name(type);
+    EXPECT_GE(recorded, 2) << name << ": one graph per cache capacity";
+    EXPECT_GE(replays, 80) << name;
+    ASSERT_EQ(graphed.size(), direct.size());
+    const double err = relative_error(graphed.data(), direct.data(), direct.size());
+    std::printf(
+        "[parity] graph steps %-8s rel_err %.2e over 90 steps (%lld recorded, %lld "
+        "replays)\n",
+        name.c_str(), err, static_cast<long long>(recorded), static_cast<long long>(replays));
+    // The same kernels on the same inputs: equal up to a cuBLAS algorithm choice.
+    EXPECT_LE(err, 1e-3) << name;
+    EXPECT_LE(relative_error(beside.data(), direct.data(), direct.size()), 1e-3) << name;
+  }
+}
+
 TEST_F(GpuWhisper, ContextOnAnotherDeviceIsRejected) {
   const auto model = WhisperModel::random(small_config(), ComputeType::float16, Device::cuda(0));
   EXPECT_THROW(model->encode(context(Device::cpu()), random_features(1, 80, 1)), DeviceError);
@@ -248,8 +300,19 @@ TEST_F(GpuWhisper, Throughput) {
   const int batch = env_int("VOICEMAN_BENCH_BATCH", 16);
   const int tokens = env_int("VOICEMAN_BENCH_TOKENS", 64);
   const int batches = env_int("VOICEMAN_BENCH_BATCHES", 3);
+  // VOICEMAN_BENCH_GRAPHS: 0 (steps launched one kernel at a time), 1 (steps replayed as
+  // CUDA graphs) or both (one model, both measured, one after the other).
+  const std::string graphs_env =
+      std::getenv("VOICEMAN_BENCH_GRAPHS") ? std::getenv("VOICEMAN_BENCH_GRAPHS") : "0";
+  std::vector<bool> modes;
+  if (graphs_env == "0" || graphs_env == "both") modes.push_back(false);
+  if (graphs_env == "1" || graphs_env == "both") modes.push_back(true);
+  ASSERT_FALSE(modes.empty()) << "VOICEMAN_BENCH_GRAPHS must be 0, 1 or both";
   const WhisperConfig c = bench_config(arch);
-  const ExecContext ctx = context(Device::cuda(0));
+  // An owned stream, as voiceman run's engines have (graphs need one).
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = context(Device::cuda(0));
+  ctx.stream = stream.get();
   const auto model = WhisperModel::random(c, parse_compute_type(type_name), ctx.device);
   const Tensor features = random_features(batch, c.n_mels, 3);
   // Prompt: <|startoftranscript|><|en|><|transcribe|><|notimestamps|> (large-v3 ids).
@@ -257,43 +320,54 @@ TEST_F(GpuWhisper, Throughput) {
   std::vector<int32_t> source(batch), no_sot(batch, -1);
   for (int i = 0; i < batch; ++i) source[i] = i;
 
-  double encode_s = 0, decode_s = 0;
-  auto run_batch = [&](bool timed) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Tensor encoded = model->encode(ctx, features);
-    voiceman::cuda::synchronize(ctx);
-    const auto t1 = std::chrono::steady_clock::now();
-    auto session = model->start_decoder(ctx, encoded);
-    std::vector<float> logits, unused;
-    session->start(prompts, source, no_sot, logits, unused);
-    std::vector<int32_t> next(batch);
-    for (int step = 1; step < tokens; ++step) {  // greedy, never stopping early
-      for (int r = 0; r < batch; ++r) {
-        const float* row = logits.data() + static_cast<size_t>(r) * c.vocab_size;
-        next[r] = static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
+  for (const bool graphs : modes) {
+    ctx.cuda_graphs = graphs;
+    double encode_s = 0, decode_s = 0;
+    int64_t recorded = 0, replays = 0;
+    auto run_batch = [&](bool timed) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const Tensor encoded = model->encode(ctx, features);
+      voiceman::cuda::synchronize(ctx);
+      const auto t1 = std::chrono::steady_clock::now();
+      auto session = model->start_decoder(ctx, encoded);
+      std::vector<float> logits, unused;
+      session->start(prompts, source, no_sot, logits, unused);
+      std::vector<int32_t> next(batch);
+      for (int step = 1; step < tokens; ++step) {  // greedy, never stopping early
+        for (int r = 0; r < batch; ++r) {
+          const float* row = logits.data() + static_cast<size_t>(r) * c.vocab_size;
+          next[r] = static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
+        }
+        session->step(next, logits);
       }
-      session->step(next, logits);
+      const auto t2 = std::chrono::steady_clock::now();
+      if (timed) {
+        encode_s += std::chrono::duration<double>(t1 - t0).count();
+        decode_s += std::chrono::duration<double>(t2 - t1).count();
+        recorded += session->step_graphs().recorded();
+        replays += session->step_graphs().replays();
+      }
+    };
+    run_batch(false);  // warm-up: cuBLAS plans, pool growth
+    voiceman::cuda::reset_peak(ctx.device);
+    UtilizationSampler sampler;
+    for (int i = 0; i < batches; ++i) run_batch(true);
+    sampler.stop();
+    if (graphs) {
+      EXPECT_GT(replays, 0) << "graphs were asked for but never replayed";
     }
-    const auto t2 = std::chrono::steady_clock::now();
-    if (timed) {
-      encode_s += std::chrono::duration<double>(t1 - t0).count();
-      decode_s += std::chrono::duration<double>(t2 - t1).count();
-    }
-  };
-  run_batch(false);  // warm-up: cuBLAS plans, pool growth
-  voiceman::cuda::reset_peak(ctx.device);
-  UtilizationSampler sampler;
-  for (int i = 0; i < batches; ++i) run_batch(true);
-  sampler.stop();
-  const double total = encode_s + decode_s;
-  const double audio = 30.0 * batch * batches;
-  const auto stats = voiceman::cuda::memory_stats(ctx.device);
-  std::printf(
-      "[bench] engine=voiceman arch=%s compute=%s batch=%d tokens=%d batches=%d "
-      "encode_s=%.3f decode_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
-      "device_peak_used_mib=%.0f gpu_util_mean=%.0f\n",
-      arch.c_str(), type_name.c_str(), batch, tokens, batches, encode_s, decode_s, audio / total,
-      stats.peak / 1048576.0, sampler.peak_used() / 1048576.0, sampler.mean_utilization());
+    const double total = encode_s + decode_s;
+    const double audio = 30.0 * batch * batches;
+    const auto stats = voiceman::cuda::memory_stats(ctx.device);
+    std::printf(
+        "[bench] engine=voiceman arch=%s compute=%s graphs=%d batch=%d tokens=%d batches=%d "
+        "encode_s=%.3f decode_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
+        "device_peak_used_mib=%.0f gpu_util_mean=%.0f graphs_recorded=%lld replays=%lld\n",
+        arch.c_str(), type_name.c_str(), graphs ? 1 : 0, batch, tokens, batches, encode_s, decode_s,
+        audio / total, stats.peak / 1048576.0, sampler.peak_used() / 1048576.0,
+        sampler.mean_utilization(), static_cast<long long>(recorded),
+        static_cast<long long>(replays));
+  }
 }
 
 }  // namespace

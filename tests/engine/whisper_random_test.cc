@@ -1,6 +1,7 @@
 // Random-weight Whisper models (the GPU benchmark's and parity tests' models) on the CPU.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "voiceman/core/errors.h"
@@ -65,6 +66,83 @@ TEST(RandomWhisper, Int8RunsAndHalfPrecisionNeedsAGpu) {
   EXPECT_EQ(parse_compute_type("bfloat16"), ComputeType::bfloat16);
   EXPECT_EQ(activation_dtype(ComputeType::int8, Device::cuda()), DType::f16);
   EXPECT_EQ(activation_dtype(ComputeType::int8, Device::cpu()), DType::f32);
+}
+
+// A recorded step replays every address it touched, so the decoder keeps its step
+// buffers and caches in place: through beam reorders, and between steps until the cache
+// must grow. The logits must still be those of a decoder that never reorders in place.
+TEST(RandomWhisper, StepBuffersStayInPlaceThroughReorders) {
+  const auto model = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
+  ExecContext ctx;
+  // Keeps the buffers in place; with no CUDA device the steps still run directly.
+  ctx.cuda_graphs = true;
+  Tensor features({2, 16, 3000});
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor encoded = model->encode(ctx, features);
+  auto session = model->start_decoder(ctx, encoded);
+  std::vector<float> logits, sot;
+  // Four rows over two windows, like two beams each.
+  session->start({{1, 2}, {1, 2}, {1, 2, 5}, {1, 2, 5}}, std::vector<int32_t>{0, 0, 1, 1},
+                 std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
+  session->step(std::vector<int32_t>{3, 4, 6, 7}, logits);
+  const StepGraphs::Key first = session->step_buffers();
+  std::vector<std::vector<float>> got;
+  const std::vector<std::vector<int32_t>> orders = {{1, 1, 2, 3}, {0, 1, 3, 3}, {1, 0, 2, 2}};
+  for (size_t i = 0; i < orders.size(); ++i) {
+    session->select_rows(orders[i]);
+    EXPECT_EQ(session->step_buffers(), first) << "after reorder " << i;
+    session->step(std::vector<int32_t>{8, 9, 10, static_cast<int32_t>(11 + i)}, logits);
+    EXPECT_EQ(session->step_buffers(), first) << "after step " << i;
+    got.push_back(logits);
+  }
+  EXPECT_FALSE(session->step_graphs().enabled());
+  EXPECT_EQ(session->step_graphs().recorded(), 0);
+
+  // The same decode with each row's whole history fed as a prompt: what the reorders and
+  // the in-place cache writes must amount to.
+  std::vector<std::vector<int32_t>> rows = {{1, 2, 3}, {1, 2, 4}, {1, 2, 5, 6}, {1, 2, 5, 7}};
+  for (size_t i = 0; i < orders.size(); ++i) {
+    std::vector<std::vector<int32_t>> next;
+    for (int32_t from : orders[i]) next.push_back(rows[from]);
+    const std::vector<int32_t> tokens = {8, 9, 10, static_cast<int32_t>(11 + i)};
+    for (size_t r = 0; r < next.size(); ++r) next[r].push_back(tokens[r]);
+    rows = next;
+    auto fresh = model->start_decoder(ctx, encoded);
+    std::vector<float> want;
+    fresh->start(rows, std::vector<int32_t>{0, 0, 1, 1}, std::vector<int32_t>{-1, -1, -1, -1}, want,
+                 sot);
+    ASSERT_EQ(want.size(), got[i].size());
+    double diff = 0;
+    for (size_t j = 0; j < want.size(); ++j)
+      diff = std::max(diff, double(std::fabs(want[j] - got[i][j])));
+    EXPECT_LT(diff, 1e-3) << "step " << i;
+  }
+}
+
+TEST(RandomWhisper, StepBuffersMoveOnlyWhenTheCacheGrows) {
+  const auto model = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
+  ExecContext ctx;
+  ctx.cuda_graphs = true;
+  Tensor features({1, 16, 3000});
+  const Tensor encoded = model->encode(ctx, features);
+  auto session = model->start_decoder(ctx, encoded);
+  std::vector<float> logits, sot;
+  session->start({{1, 2}}, std::vector<int32_t>{0}, std::vector<int32_t>{-1}, logits, sot);
+  std::vector<StepGraphs::Key> keys;
+  // max_target_positions is 32: the cache starts there (min(64, 32)) and never grows.
+  for (int i = 0; i < 20; ++i) {
+    session->step(std::vector<int32_t>{3}, logits);
+    keys.push_back(session->step_buffers());
+  }
+  for (const auto& key : keys) EXPECT_EQ(key, keys.front());
+  // More rows than the caches hold: they grow, and the key changes with them.
+  session->select_rows(std::vector<int32_t>{0, 0});
+  session->step(std::vector<int32_t>{3, 4}, logits);
+  EXPECT_NE(session->step_buffers(), keys.front());
+  EXPECT_THROW(session->step(std::vector<int32_t>{3, 100}, logits),
+               Error);  // not in the vocabulary
 }
 
 }  // namespace

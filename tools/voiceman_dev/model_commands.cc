@@ -176,6 +176,9 @@ int cmd_transcribe(const Flags& flags) {
   const int engines = std::stoi(flag_or(flags, "engines", "1"));
   if (engines < 1 || engines > 8) throw ConfigError("--engines must be between 1 and 8");
   if (engines > 1 && mode != "chunks") throw ConfigError("--engines needs --mode chunks");
+  // Decoder steps as CUDA graphs: engines in the pool have owned streams, the seek loop not.
+  const bool graphs = flag_or(flags, "cuda-graphs", "0") == "1";
+  if (graphs && mode != "chunks") throw ConfigError("--cuda-graphs 1 needs --mode chunks");
   if (mode == "chunks") {
     options.condition_on_previous_text = false;
     if (options.word_timestamps) throw ConfigError("--word-timestamps 1 needs --mode seek");
@@ -207,6 +210,7 @@ int cmd_transcribe(const Flags& flags) {
     asr::EnginePool pool;
     ExecContext engine_ctx = ctx;
     if (ctx.device.is_cpu()) engine_ctx.threads = std::max(1, ctx.threads / engines);
+    engine_ctx.cuda_graphs = graphs;
     for (int e = 0; e < engines; ++e) pool.add(model, tokenizer, engine_ctx);
     segments = transcribe_chunks(pool, spans, options);
   } else {
@@ -219,6 +223,7 @@ int cmd_transcribe(const Flags& flags) {
   nlohmann::json out = {{"device", ctx.device.str()},
                         {"mode", mode},
                         {"engines", engines},
+                        {"cuda_graphs", graphs},
                         {"compute_type", models::compute_type_name(compute)},
                         {"audio_seconds", audio_s},
                         {"load_seconds", std::chrono::duration<double>(t1 - t0).count()},

@@ -31,6 +31,10 @@ struct ExecContext {
   // with float32 accumulation, where the CPU multiplies bf16 natively. Set by the model
   // for the int8_bfloat16 compute type only.
   bool bf16_attention = false;
+  // The decoder keeps its step's buffers and caches in place, and on a CUDA device with
+  // an owned stream replays its steps as CUDA graphs (recorded the second time a step
+  // shape is seen): one launch instead of a few hundred.
+  bool cuda_graphs = false;
 };
 
 }  // namespace voiceman

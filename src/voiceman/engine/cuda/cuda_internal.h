@@ -36,6 +36,8 @@ struct StreamState {
   char* large = nullptr;
   size_t large_bytes = 0;
   cudaEvent_t large_done = nullptr;
+  // Non-blocking stream that graphs for this stream are captured on (cuda::Graph).
+  cudaStream_t capture = nullptr;
 };
 // Makes ctx.device current and returns its state, bound to ctx.stream.
 StreamState& stream_state(const ExecContext& ctx);

@@ -73,6 +73,9 @@ void release_locked(Pool& p) {
 
 std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
+// Set by retain_frees while this thread captures a graph.
+thread_local std::vector<void*>* t_retain = nullptr;
+
 }  // namespace
 
 void* allocate(Device device, size_t bytes) {
@@ -124,8 +127,26 @@ void deallocate(Device device, void* ptr) noexcept {
   std::lock_guard<std::mutex> lock(p.mu);
   auto it = p.blocks.find(ptr);
   if (it == p.blocks.end()) return;
+  if (t_retain) {
+    try {
+      t_retain->push_back(ptr);
+      return;
+    } catch (...) {  // no memory to remember it: leak the block rather than reuse it
+      return;
+    }
+  }
   p.stats.in_use -= it->second.size;
   p.cached[it->second.owner].emplace(it->second.size, ptr);
+}
+
+void retain_frees(std::vector<void*>* sink) { t_retain = sink; }
+
+void release_retained(Device device, std::vector<void*>& blocks) noexcept {
+  std::vector<void*>* const saved = t_retain;
+  t_retain = nullptr;
+  for (void* ptr : blocks) deallocate(device, ptr);
+  blocks.clear();
+  t_retain = saved;
 }
 
 MemoryStats memory_stats(Device device) {

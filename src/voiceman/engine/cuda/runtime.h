@@ -4,6 +4,10 @@
 // memory_pool_cuda.cc; only declared in builds with VOICEMAN_CUDA.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "voiceman/core/device.h"
 
@@ -35,6 +39,36 @@ class Stream {
   void* stream_ = nullptr;
 };
 
+// ---- CUDA graphs: work recorded once and replayed with one launch ----
+
+// A captured and instantiated graph. Capture records on a private non-blocking stream
+// that belongs to ctx's stream (a capture on a blocking stream would be broken by any
+// other thread's use of the legacy default stream); launches go to ctx's stream. Pool
+// blocks freed on this thread while the capture is open stay reserved until the graph
+// is destroyed, since every replay writes them. A replay bakes in every address the
+// recorded work touched: the caller keeps those buffers in place while the graph lives.
+class Graph {
+ public:
+  // Records body(capture context) and instantiates it. Nothing runs. Returns null, with
+  // the reason in *why, when the work cannot be captured (a host copy, a synchronising
+  // call): the caller then runs the work directly.
+  static std::unique_ptr<Graph> capture(const ExecContext& ctx,
+                                        const std::function<void(const ExecContext&)>& body,
+                                        std::string* why);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  // Queues one replay on ctx's stream (ctx.device must be the capture's device).
+  void launch(const ExecContext& ctx) const;
+
+ private:
+  Graph() = default;
+  Device device_;
+  void* exec_ = nullptr;                 // cudaGraphExec_t
+  mutable void* launched_on_ = nullptr;  // the stream of the last replay
+  std::vector<void*> retained_;          // pool blocks the replays write
+};
+
 // ---- Device memory: a caching pool per device with a hard cap ----
 
 struct MemoryStats {
@@ -53,6 +87,12 @@ void* allocate(Device device, size_t bytes);
 // user is ordered behind its last one, while engines on other streams of the device
 // never receive a block that their neighbour's queued kernels may still touch.
 void deallocate(Device device, void* ptr) noexcept;
+
+// While `sink` is set on a thread, blocks that thread frees are appended to it instead
+// of going back to the cache (still counted in use); null ends that. release_retained
+// then returns them to the cache. How a graph keeps the temporaries it recorded.
+void retain_frees(std::vector<void*>* sink);
+void release_retained(Device device, std::vector<void*>& blocks) noexcept;
 
 MemoryStats memory_stats(Device device);
 // Hard cap in bytes; 0 restores the default, 95% of the device's memory.

@@ -116,6 +116,7 @@ struct ThreadStreams {
     if (st.pinned) cudaFreeHost(st.pinned);
     if (st.large_done) cudaEventDestroy(st.large_done);
     if (st.large) cudaFreeHost(st.large);
+    if (st.capture) cudaStreamDestroy(st.capture);
   }
 };
 
@@ -193,6 +194,11 @@ void upload(const ExecContext& ctx, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   StreamState& st = stream_state(ctx);
   const cudaStream_t stream = stream_of(ctx);
+  // A recorded copy would replay whatever the staging memory holds by then.
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(stream, &capturing), "cudaStreamIsCapturing");
+  if (capturing != cudaStreamCaptureStatusNone)
+    throw DeviceError("upload: a host-to-device copy inside a CUDA graph capture");
   const bool small = bytes <= StreamState::kSlotBytes;
   if (!small && upload_staged_large(st, stream, dst, src, bytes)) return;
   if (!small || !st.pinned) {

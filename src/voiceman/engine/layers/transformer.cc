@@ -50,24 +50,15 @@ void SelfAttention::forward(const ExecContext& ctx, Tensor& x, int64_t batch, bo
 }
 
 void SelfAttention::step(const ExecContext& ctx, Tensor& x, Tensor& k_cache, Tensor& v_cache,
-                         std::span<const int32_t> lengths, Workspace& ws) const {
-  const int64_t rows = x.dim(0), d = x.dim(1), capacity = k_cache.dim(1);
+                         const StepIndex& index, Workspace& ws) const {
+  const int64_t d = x.dim(1);
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, qkv, ws.qkv);
   take_columns(ctx, ws.qkv, 0, d, ws.q);
-  // Row r's new key/value go to position lengths[r] of cache slot r.
-  std::vector<int32_t> slots(rows), visible(rows);
-  std::vector<int64_t> k_from(rows), v_from(rows), to(rows), widths(rows, d);
-  for (int64_t r = 0; r < rows; ++r) {
-    k_from[r] = r * 3 * d + d;
-    v_from[r] = r * 3 * d + 2 * d;
-    to[r] = (r * capacity + lengths[r]) * d;
-    slots[r] = static_cast<int32_t>(r);
-    visible[r] = lengths[r] + 1;
-  }
-  ops::copy_runs(ctx, ws.qkv, k_from, k_cache, to, widths);
-  ops::copy_runs(ctx, ws.qkv, v_from, v_cache, to, widths);
-  ops::cached_attention(ctx, ws.q, k_cache, v_cache, slots, visible, num_heads, ws.context);
+  ops::cache_append(ctx, ws.qkv, d, index.positions, k_cache);
+  ops::cache_append(ctx, ws.qkv, 2 * d, index.positions, v_cache);
+  ops::cached_attention(ctx, ws.q, k_cache, v_cache, index.slots, index.visible, num_heads,
+                        ws.context);
   ops::linear(ctx, ws.context, out, ws.projected);
   ops::add(ctx, x, ws.projected);
 }
@@ -100,12 +91,11 @@ void CrossAttention::forward(const ExecContext& ctx, Tensor& x, const Tensor& ke
 }
 
 void CrossAttention::step(const ExecContext& ctx, Tensor& x, const Tensor& keys,
-                          const Tensor& values, std::span<const int32_t> source,
-                          Workspace& ws) const {
+                          const Tensor& values, const StepIndex& index, Workspace& ws) const {
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, q, ws.q);
-  std::vector<int32_t> lengths(source.size(), static_cast<int32_t>(keys.dim(1)));
-  ops::cached_attention(ctx, ws.q, keys, values, source, lengths, num_heads, ws.context);
+  ops::cached_attention(ctx, ws.q, keys, values, index.sources, index.frames, num_heads,
+                        ws.context);
   ops::linear(ctx, ws.context, out, ws.projected);
   ops::add(ctx, x, ws.projected);
 }

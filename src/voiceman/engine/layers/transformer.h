@@ -15,6 +15,17 @@ struct LayerNorm {
   }
 };
 
+// A decoder step's index tables on the step's device, int32 [rows] each. The decoder
+// uploads them once per step, so the layers' step code queues no host copies (a CUDA
+// graph can replay it).
+struct StepIndex {
+  Tensor positions;  // row r's next cache position: the tokens already in its cache
+  Tensor slots;      // row r's self-attention cache slot (r)
+  Tensor visible;    // positions + 1: the cache entries row r attends to
+  Tensor sources;    // row r's encoder window
+  Tensor frames;     // the encoder's frame count, for every row
+};
+
 // Scratch tensors reused across calls so steady-state decoding does not allocate.
 struct Workspace {
   Tensor normed, qkv, q, k, v, context, projected, hidden;
@@ -39,10 +50,10 @@ struct SelfAttention {
   void forward(const ExecContext& ctx, Tensor& x, int64_t batch, bool causal, Workspace& ws,
                Tensor* k_cache = nullptr, Tensor* v_cache = nullptr, int64_t cache_slot = 0) const;
 
-  // One-token step for each row: appends each row's key/value at position lengths[r]
-  // of its cache slot r, then attends over lengths[r] + 1 entries.
+  // One-token step for each row: appends each row's key/value at position
+  // index.positions[r] of its cache slot r, then attends over index.visible[r] entries.
   void step(const ExecContext& ctx, Tensor& x, Tensor& k_cache, Tensor& v_cache,
-            std::span<const int32_t> lengths, Workspace& ws) const;
+            const StepIndex& index, Workspace& ws) const;
 };
 
 // Cross-attention: query projection [d, d], fused key/value projection [2d, d].
@@ -58,9 +69,9 @@ struct CrossAttention {
   // When weights is given it receives the attention probabilities [heads, t, frames].
   void forward(const ExecContext& ctx, Tensor& x, const Tensor& keys, const Tensor& values,
                int64_t slot, Workspace& ws, Tensor* weights = nullptr) const;
-  // Step form: row r attends to slot source[r].
+  // Step form: row r attends to all frames of slot index.sources[r].
   void step(const ExecContext& ctx, Tensor& x, const Tensor& keys, const Tensor& values,
-            std::span<const int32_t> source, Workspace& ws) const;
+            const StepIndex& index, Workspace& ws) const;
 };
 
 struct EncoderLayer {

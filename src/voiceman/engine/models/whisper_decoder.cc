@@ -6,12 +6,15 @@
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/ops/ops.h"
+#ifdef VOICEMAN_CUDA
+#include "voiceman/engine/cuda/runtime.h"
+#endif
 
 namespace voiceman::models {
 
 WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx,
                                const Tensor& encoded)
-    : model_(model), ctx_(ctx), windows_(encoded.dim(0)) {
+    : model_(model), ctx_(ctx), windows_(encoded.dim(0)), graphs_(ctx) {
   const auto& c = model.config();
   if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
     throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) +
@@ -43,6 +46,42 @@ void WhisperDecoder::ensure_capacity(int64_t rows, int64_t length) {
       cache = std::move(grown);
     }
   }
+  cache_scratch_ = Tensor();  // the next select_rows sizes it for the new caches
+  reserve_step(new_rows);
+}
+
+void WhisperDecoder::reserve_step(int64_t rows) {
+  const auto& c = model_.config();
+  const int64_t d = c.d_model;
+  const int64_t ffn = model_.decoder_layers_[0].ffn.fc1.out_features();
+  const DType dt = model_.dtype();
+  const Device dev = model_.device();
+  step_tokens_ = Tensor();  // views would make resize reallocate
+  step_index_ = layers::StepIndex{};
+  step_table_.resize({6 * rows}, DType::i32, dev);
+  for (Tensor* t : {&step_hidden_, &step_positions_, &step_normed_, &step_ws_.normed, &step_ws_.q,
+                    &step_ws_.context, &step_ws_.projected})
+    t->resize({rows, d}, dt, dev);
+  step_ws_.qkv.resize({rows, 3 * d}, dt, dev);
+  step_ws_.hidden.resize({rows, ffn}, dt, dev);
+  step_logits_.resize({rows, static_cast<int64_t>(c.vocab_size)}, dt, dev);
+}
+
+StepGraphs::Key WhisperDecoder::step_buffers() const {
+  auto address = [](const Tensor& t) {
+    return t.empty() ? uintptr_t{0} : reinterpret_cast<uintptr_t>(t.data<char>());
+  };
+  StepGraphs::Key key;
+  key.push_back(static_cast<uintptr_t>(rows()));
+  for (const auto* caches : {&k_cache_, &v_cache_})
+    for (const Tensor& cache : *caches) key.push_back(address(cache));
+  for (const Tensor* t : {&step_table_, &step_hidden_, &step_positions_, &step_normed_,
+                          &step_logits_, &step_ws_.normed, &step_ws_.qkv, &step_ws_.q,
+                          &step_ws_.context, &step_ws_.projected, &step_ws_.hidden})
+    key.push_back(address(*t));
+  // The cache capacity sets the attention kernel's launch shape.
+  key.push_back(static_cast<uintptr_t>(k_cache_[0].dim(1)));
+  return key;
 }
 
 void WhisperDecoder::copy_hidden_row(int64_t from, Tensor& dst, int64_t to) {
@@ -77,6 +116,11 @@ void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& l
   model_.decoder_norm_.forward(ctx_, hidden_rows, normed_);
   Tensor out;
   ops::linear(ctx_, normed_, model_.projection_, out);
+  download_logits(out, logits);
+}
+
+void WhisperDecoder::download_logits(const Tensor& device_logits, std::vector<float>& logits) {
+  Tensor out = device_logits;
   if (!out.device().is_cpu()) out = out.to(Device::cpu(), ctx_);  // waits for our stream
   if (out.dtype() != DType::f32) {
     Tensor f;
@@ -145,9 +189,17 @@ void WhisperDecoder::select_rows(std::span<const int32_t> src) {
   }
   for (auto* caches : {&k_cache_, &v_cache_}) {
     for (Tensor& cache : *caches) {
-      Tensor next({cache.dim(0), cap, d}, cache.dtype(), cache.device());
-      ops::copy_runs(ctx_, cache, from, next, to, widths);
-      cache = std::move(next);
+      if (ctx_.cuda_graphs) {
+        // Through a scratch tensor and back: the caches stay where a recorded step
+        // expects them (the second copy costs about 5% of a CPU decode, so only here).
+        cache_scratch_.resize(cache.shape(), cache.dtype(), cache.device());
+        ops::copy_runs(ctx_, cache, from, cache_scratch_, to, widths);
+        ops::copy_runs(ctx_, cache_scratch_, to, cache, to, widths);
+      } else {
+        Tensor next(cache.shape(), cache.dtype(), cache.device());
+        ops::copy_runs(ctx_, cache, from, next, to, widths);
+        cache = std::move(next);
+      }
     }
   }
   for (int64_t r = 0; r < n; ++r) {
@@ -158,28 +210,67 @@ void WhisperDecoder::select_rows(std::span<const int32_t> src) {
   sources_ = std::move(sources);
 }
 
+void WhisperDecoder::fill_step_tables(std::span<const int32_t> tokens) {
+  const int64_t n = rows();
+  const auto frames = static_cast<int32_t>(cross_k_[0].dim(1));
+  host_table_.resize(static_cast<size_t>(6 * n));
+  int32_t* t = host_table_.data();
+  for (int64_t r = 0; r < n; ++r) {
+    t[r] = tokens[r];
+    t[n + r] = lengths_[r];
+    t[2 * n + r] = static_cast<int32_t>(r);
+    t[3 * n + r] = lengths_[r] + 1;
+    t[4 * n + r] = sources_[r];
+    t[5 * n + r] = frames;
+  }
+  const size_t bytes = host_table_.size() * sizeof(int32_t);
+  if (step_table_.device().is_cpu()) {
+    std::memcpy(step_table_.data<int32_t>(), host_table_.data(), bytes);
+  } else {
+#ifdef VOICEMAN_CUDA
+    // Staged and ordered on our stream, ahead of the step that reads it.
+    cuda::copy(ctx_, step_table_.data<int32_t>(), step_table_.device(), host_table_.data(),
+               Device::cpu(), bytes);
+#endif
+  }
+  auto part = [&](int64_t i) { return step_table_.slice_rows(i * n, (i + 1) * n); };
+  step_tokens_ = part(0);
+  step_index_ = layers::StepIndex{part(1), part(2), part(3), part(4), part(5)};
+}
+
+void WhisperDecoder::step_body(const ExecContext& ctx) {
+  const auto& c = model_.config();
+  ops::embedding(ctx, model_.embeddings_, step_tokens_, step_hidden_);
+  // Row r is at position lengths_[r]: gather those position rows and add them.
+  ops::embedding(ctx, model_.decoder_positions_, step_index_.positions, step_positions_);
+  ops::add(ctx, step_hidden_, step_positions_);
+  for (int l = 0; l < c.decoder_layers; ++l) {
+    const auto& layer = model_.decoder_layers_[l];
+    layer.self_attention.step(ctx, step_hidden_, k_cache_[l], v_cache_[l], step_index_, step_ws_);
+    layer.cross_attention.step(ctx, step_hidden_, cross_k_[l], cross_v_[l], step_index_, step_ws_);
+    layer.ffn.forward(ctx, step_hidden_, step_ws_);
+  }
+  model_.decoder_norm_.forward(ctx, step_hidden_, step_normed_);
+  ops::linear(ctx, step_normed_, model_.projection_, step_logits_);
+}
+
 void WhisperDecoder::step(std::span<const int32_t> tokens, std::vector<float>& logits) {
   const auto& c = model_.config();
   const int64_t n = rows();
   if (static_cast<int64_t>(tokens.size()) != n)
     throw Error("decoder step: one token per row expected");
+  // Checked here: on a GPU the tables are read where they are.
+  for (int32_t token : tokens)
+    if (token < 0 || token >= c.vocab_size) throw Error("decoder step: token out of range");
   int32_t longest = 0;
   for (int32_t len : lengths_) longest = std::max(longest, len);
   if (longest >= c.max_target_positions)
     throw Error("decoder step: sequence reached the model's maximum length");
   ensure_capacity(n, longest + 1);
-  ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
-  // Row r is at position lengths_[r]: gather those position rows and add them.
-  ops::embedding(ctx_, model_.decoder_positions_, lengths_, positions_);
-  ops::add(ctx_, hidden_, positions_);
-  for (int l = 0; l < c.decoder_layers; ++l) {
-    const auto& layer = model_.decoder_layers_[l];
-    layer.self_attention.step(ctx_, hidden_, k_cache_[l], v_cache_[l], lengths_, ws_);
-    layer.cross_attention.step(ctx_, hidden_, cross_k_[l], cross_v_[l], sources_, ws_);
-    layer.ffn.forward(ctx_, hidden_, ws_);
-  }
+  fill_step_tables(tokens);
+  graphs_.run(ctx_, step_buffers(), [this](const ExecContext& ctx) { step_body(ctx); });
   for (int32_t& len : lengths_) ++len;
-  logits_for(hidden_, logits);
+  download_logits(step_logits_, logits);
 }
 
 std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,

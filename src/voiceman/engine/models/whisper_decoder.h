@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "voiceman/decoding/step_model.h"
+#include "voiceman/engine/models/step_graphs.h"
 #include "voiceman/engine/models/whisper_model.h"
 
 namespace voiceman::models {
@@ -36,13 +37,29 @@ class WhisperDecoder final : public decoding::StepModel {
   // cross-attention and the per-token probabilities. Does not touch the session's rows.
   AlignmentData align(int32_t source, std::span<const int32_t> sequence);
 
+  // Every buffer a step reads or writes besides the weights and encoder states, and the
+  // row count: a recorded step is replayed only while these are unchanged. With
+  // ExecContext::cuda_graphs, steps with the same row count and cache capacity find them
+  // in place, beam reorders included.
+  StepGraphs::Key step_buffers() const;
+  const StepGraphs& step_graphs() const { return graphs_; }
+
  private:
   // Runs one sequence through the decoder (writing its cache slot when slot >= 0) and
   // leaves the final hidden states [t, d] in hidden_.
   void run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
                     std::vector<Tensor>* alignment_weights);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
+  // Logits [rows, vocab] on the device -> float32 on the host.
+  void download_logits(const Tensor& device_logits, std::vector<float>& logits);
+  // Grows the caches (and, with them, the step buffers); existing entries are kept.
   void ensure_capacity(int64_t rows, int64_t length);
+  // Sizes the step buffers for `rows` rows, so steps with fewer keep them in place.
+  void reserve_step(int64_t rows);
+  // Uploads a step's index tables in one copy and points the step's views at them.
+  void fill_step_tables(std::span<const int32_t> tokens);
+  // The step from embeddings to logits, on ctx (ctx_, or the stream a graph records on).
+  void step_body(const ExecContext& ctx);
   // Copies row `from` of hidden_ to row `to` of dst (same device and dtype).
   void copy_hidden_row(int64_t from, Tensor& dst, int64_t to);
 
@@ -55,6 +72,15 @@ class WhisperDecoder final : public decoding::StepModel {
   std::vector<int32_t> sources_;           // window of each row
   layers::Workspace ws_;
   Tensor hidden_, normed_, positions_;
+  // The step's own buffers, apart from the sequence code's, so they stay in place.
+  layers::Workspace step_ws_;
+  Tensor step_hidden_, step_positions_, step_normed_, step_logits_;
+  Tensor step_table_;             // int32 [6 * reserved rows]: the step's index tables
+  Tensor step_tokens_;            // view of step_table_
+  layers::StepIndex step_index_;  // views of step_table_
+  std::vector<int32_t> host_table_;
+  Tensor cache_scratch_;  // select_rows reorders each cache through it, in place
+  StepGraphs graphs_;
 };
 
 }  // namespace voiceman::models

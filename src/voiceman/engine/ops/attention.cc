@@ -31,6 +31,39 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out) {
+  const int64_t rows = q.rank() == 2 ? q.dim(0) : 0;
+  check_index_table(ctx, "cached_attention", kv_index, rows);
+  check_index_table(ctx, "cached_attention", lengths, rows);
+  // The CPU reads the tables where they are, with every value checked.
+  if (ctx.device.is_cpu())
+    return cached_attention(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
+                            num_heads, out);
+  if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
+      num_heads <= 0 || q.dim(1) % num_heads)
+    throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
+                shape_str(k.shape()));
+  out.resize(q.shape(), q.dtype(), ctx.device);
+#ifdef VOICEMAN_CUDA
+  cuda::cached_attention(ctx, q, k, v, kv_index, lengths, num_heads, out);
+#else
+  no_backend(ctx, "cached_attention");
+#endif
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {
+  check_index_table(ctx, "embedding", ids, ids.numel());
+  if (ctx.device.is_cpu()) return embedding(ctx, table, ids.span<int32_t>(), y);
+  if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  y.resize({ids.dim(0), table.dim(1)}, table.dtype(), ctx.device);
+#ifdef VOICEMAN_CUDA
+  cuda::embedding(ctx, table, ids, y);
+#else
+  no_backend(ctx, "embedding");
+#endif
+}
+
 void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
                Tensor& y) {
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");

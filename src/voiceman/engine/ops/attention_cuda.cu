@@ -247,17 +247,24 @@ void materialized_attention(const ExecContext& ctx, const Tensor& q, const Tenso
 // shared memory, then the weighted sum of values with the block split over keys.
 template <typename T>
 __global__ void cached_attention_kernel(const T* q, const T* k, const T* v, const int32_t* kv_index,
-                                        const int32_t* lengths, int64_t capacity, int64_t model,
-                                        int64_t dh, float scale, T* out) {
+                                        const int32_t* lengths, int64_t slots, int64_t capacity,
+                                        int64_t model, int64_t dh, float scale, T* out) {
   extern __shared__ float shared[];
   __shared__ float scratch[32];
   const int64_t r = blockIdx.x, h = blockIdx.y;
-  const int64_t len = lengths[r];
+  // Tables that stay on the device are not checked on the host: clamp into the cache.
+  const int64_t len = min(max(int64_t{lengths[r]}, int64_t{0}), capacity);
+  const int64_t slot = min(max(int64_t{kv_index[r]}, int64_t{0}), slots - 1);
+  if (len == 0) {  // nothing visible: a zero context instead of 0/0
+    for (int64_t d = threadIdx.x; d < dh; d += blockDim.x)
+      out[r * model + h * dh + d] = prim::from_float<T>(0.f);
+    return;
+  }
   float* qv = shared;                  // dh
   float* scores = shared + dh;         // capacity
   float* partial = scores + capacity;  // blockDim.x
   const T* qr = q + r * model + h * dh;
-  const int64_t base = int64_t{kv_index[r]} * capacity * model + h * dh;
+  const int64_t base = slot * capacity * model + h * dh;
   for (int64_t d = threadIdx.x; d < dh; d += blockDim.x) qv[d] = prim::to_float(qr[d]) * scale;
   __syncthreads();
   float mx = -INFINITY;
@@ -299,10 +306,13 @@ __global__ void cached_attention_kernel(const T* q, const T* k, const T* v, cons
 }
 
 template <typename T>
-__global__ void embedding_kernel(const T* table, const int32_t* ids, int64_t n, int64_t d, T* y) {
+__global__ void embedding_kernel(const T* table, const int32_t* ids, int64_t rows, int64_t n,
+                                 int64_t d, T* y) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n * d;
-       i += int64_t{gridDim.x} * blockDim.x)
-    y[i] = table[int64_t{ids[i / d]} * d + i % d];
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t id = min(max(int64_t{ids[i / d]}, int64_t{0}), rows - 1);
+    y[i] = table[id * d + i % d];
+  }
 }
 
 // Host index arrays go up in one copy on the kernel's stream.
@@ -335,41 +345,55 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
 }
 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
-                      int num_heads, Tensor& out) {
-  enter(ctx, "cached_attention", {&q, &k, &v, &out});
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out) {
+  enter(ctx, "cached_attention", {&q, &k, &v, &out, &kv_index, &lengths});
   same_dtype("cached_attention", q.dtype(), {&k, &v, &out});
   const int64_t rows = q.dim(0), model = q.dim(1), capacity = k.dim(1), dh = model / num_heads;
-  if (!rows) return;
+  if (!rows || !k.dim(0) || !capacity) return;
   constexpr int kThreads = 128;
   const size_t smem = sizeof(float) * (dh + capacity + kThreads);
   if (smem > 48 * 1024)
     throw Error("cached_attention: a cache of " + std::to_string(capacity) +
                 " positions exceeds the kernel's shared memory");
-  const Tensor index = upload(ctx, {kv_index, lengths});
   prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {
     using T = decltype(tag);
     cached_attention_kernel<T>
         <<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(num_heads)), kThreads, smem,
-           stream_of(ctx)>>>(q.data<T>(), k.data<T>(), v.data<T>(), index.data<int32_t>(),
-                             index.data<int32_t>() + rows, capacity, model, dh,
+           stream_of(ctx)>>>(q.data<T>(), k.data<T>(), v.data<T>(), kv_index.data<int32_t>(),
+                             lengths.data<int32_t>(), k.dim(0), capacity, model, dh,
                              1.f / std::sqrt(static_cast<float>(dh)), out.data<T>());
   });
   check_launch("cached_attention");
 }
 
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
-               Tensor& y) {
-  enter(ctx, "embedding", {&table, &y});
-  const int64_t n = static_cast<int64_t>(ids.size()), d = table.dim(1);
-  if (!n) return;
-  const Tensor dev_ids = upload(ctx, {ids});
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out) {
+  enter(ctx, "cached_attention", {&q, &k, &v, &out});
+  if (!q.dim(0)) return;
+  const Tensor index = upload(ctx, {kv_index, lengths});
+  const int64_t rows = q.dim(0);
+  cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
+                   num_heads, out);
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {
+  enter(ctx, "embedding", {&table, &ids, &y});
+  const int64_t n = ids.numel(), d = table.dim(1);
+  if (!n || !table.dim(0)) return;
   prim::with_float_type(table.dtype(), "embedding", [&](auto tag) {
     using T = decltype(tag);
     embedding_kernel<T><<<prim::grid_for(n * d, 256), 256, 0, stream_of(ctx)>>>(
-        table.data<T>(), dev_ids.data<int32_t>(), n, d, y.data<T>());
+        table.data<T>(), ids.data<int32_t>(), table.dim(0), n, d, y.data<T>());
   });
   check_launch("embedding");
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+               Tensor& y) {
+  enter(ctx, "embedding", {&table, &y});
+  if (ids.empty()) return;
+  embedding(ctx, table, upload(ctx, {ids}), y);
 }
 
 }  // namespace voiceman::ops::cuda

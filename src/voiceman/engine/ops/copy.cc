@@ -47,4 +47,26 @@ void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_
   VOICEMAN_DISPATCH(ctx, copy_runs, ctx, src, src_offsets, dst, dst_offsets, widths);
 }
 
+void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
+                  const Tensor& positions, Tensor& cache) {
+  check_pair("cache_append", src, cache);
+  if (src.rank() != 2 || cache.rank() != 3 || column < 0 || column + cache.dim(2) > src.dim(1) ||
+      src.dim(0) > cache.dim(0))
+    throw Error("cache_append: bad shapes src" + shape_str(src.shape()) + " cache" +
+                shape_str(cache.shape()) + " at column " + std::to_string(column));
+  check_index_table(ctx, "cache_append", positions, src.dim(0));
+  if (!src.dim(0)) return;
+  if (ctx.device.is_cpu()) {
+    const auto at = positions.span<int32_t>();
+    for (int32_t p : at)
+      if (p < 0 || p >= cache.dim(1)) throw Error("cache_append: position outside the cache");
+    return cpu::cache_append(ctx, src, column, at, cache);
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::cache_append(ctx, src, column, positions, cache);
+#else
+  no_backend(ctx, "cache_append");
+#endif
+}
+
 }  // namespace voiceman::ops

@@ -21,4 +21,13 @@ void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_
                 widths[r] * es);
 }
 
+void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
+                  std::span<const int32_t> positions, Tensor& cache) {
+  const size_t es = dtype_size(src.dtype());
+  const int64_t width = src.dim(1), d = cache.dim(2), capacity = cache.dim(1);
+  for (size_t r = 0; r < positions.size(); ++r)
+    std::memcpy(cache.data<char>() + ((r * capacity + positions[r]) * d) * es,
+                src.data<char>() + (r * width + column) * es, d * es);
+}
+
 }  // namespace voiceman::ops::cpu

@@ -19,7 +19,43 @@ __global__ void copy_runs_kernel(const U* src, const int64_t* table, int64_t run
   for (int64_t i = threadIdx.x; i < width; i += blockDim.x) dst[to + i] = src[from + i];
 }
 
+// Row r's D elements (from column `column` of a src row of `width`) go to position
+// positions[r] of cache slot r; positions are clamped into the capacity.
+template <typename U>
+__global__ void cache_append_kernel(const U* src, int64_t width, int64_t column,
+                                    const int32_t* positions, int64_t capacity, int64_t d,
+                                    U* cache) {
+  const int64_t r = blockIdx.x;
+  const int64_t at = min(max(int64_t{positions[r]}, int64_t{0}), capacity - 1);
+  const U* from = src + r * width + column;
+  U* to = cache + (r * capacity + at) * d;
+  for (int64_t i = threadIdx.x; i < d; i += blockDim.x) to[i] = from[i];
+}
+
 }  // namespace
+
+void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
+                  const Tensor& positions, Tensor& cache) {
+  enter(ctx, "cache_append", {&src, &positions, &cache});
+  const int64_t rows = src.dim(0), width = src.dim(1), capacity = cache.dim(1), d = cache.dim(2);
+  if (!rows || !capacity || !d) return;
+  const unsigned grid = static_cast<unsigned>(rows);
+  const int32_t* at = positions.data<int32_t>();
+  switch (dtype_size(src.dtype())) {
+    case 1:
+      cache_append_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint8_t>(), width, column, at,
+                                                            capacity, d, cache.data<uint8_t>());
+      break;
+    case 2:
+      cache_append_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint16_t>(), width, column, at,
+                                                            capacity, d, cache.data<uint16_t>());
+      break;
+    default:
+      cache_append_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint32_t>(), width, column, at,
+                                                            capacity, d, cache.data<uint32_t>());
+  }
+  check_launch("cache_append");
+}
 
 void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
                Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width) {

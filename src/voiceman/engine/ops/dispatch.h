@@ -6,6 +6,7 @@
 
 #include "voiceman/core/device.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/core/tensor.h"
 #ifdef VOICEMAN_CUDA
 #include "voiceman/engine/ops/ops_cuda.h"
 #endif
@@ -15,6 +16,15 @@ namespace voiceman::ops {
 [[noreturn]] inline void no_backend(const ExecContext& ctx, const char* op) {
   throw DeviceError(std::string("op ") + op + " has no implementation for device " +
                     ctx.device.str() + " in this build");
+}
+
+// Index tables given as tensors (see ops.h) are int32 [rows] on the op's device.
+inline void check_index_table(const ExecContext& ctx, const char* op, const Tensor& table,
+                              int64_t rows) {
+  if (table.dtype() != DType::i32 || table.rank() != 1 || table.dim(0) != rows ||
+      (rows > 0 && table.device() != ctx.device))
+    throw Error(std::string(op) + ": index tables must be int32 [" + std::to_string(rows) +
+                "] on " + ctx.device.str());
 }
 
 }  // namespace voiceman::ops

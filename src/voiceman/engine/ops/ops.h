@@ -59,6 +59,14 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
 
+// The same two ops with their index tables already on ctx's device (int32, one entry per
+// row). The decoder uploads a step's tables once, into buffers that stay in place, so
+// the step can be replayed as a CUDA graph. On a GPU the values are not read back to be
+// checked; the kernels clamp them into the operands' bounds instead.
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out);
+
 // Transposes the last two dimensions: x [B, M, N] -> y [B, N, M].
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
 
@@ -74,6 +82,12 @@ void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, in
 // dst[dst_offsets[r]]. Runs must not overlap when src and dst are the same tensor.
 void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
                Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
+
+// The decoder's cache write: row r of src [rows, width], columns [column, column + D),
+// goes to position positions[r] of slot r of cache [slots >= rows, capacity, D].
+// positions is int32 [rows] on ctx's device (clamped into the capacity on a GPU).
+void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
+                  const Tensor& positions, Tensor& cache);
 
 // One LSTM layer, one direction, PyTorch gate order (i, f, g, o):
 // x [B, T, I] -> y [B, T, H]. w_ih [4H, I], w_hh [4H, H], bias [4H] = b_ih + b_hh (float32).

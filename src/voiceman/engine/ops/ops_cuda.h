@@ -28,6 +28,11 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out);
+void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
+                  const Tensor& positions, Tensor& cache);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
 void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
                Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
