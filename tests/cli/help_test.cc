@@ -29,6 +29,7 @@ TEST(Help, RunDocumentsEveryOption) {
                    "--device",
                    "cuda:N, or cuda:all",
                    "--engines-per-device",
+                   "--cuda-graphs",
                    "--compute-type",
                    "--threads",
                    "--workers",

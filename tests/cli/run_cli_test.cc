@@ -227,7 +227,7 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
   // script(1) gives the child a pseudo-terminal, so stderr is a TTY.
   const std::string cmd = quote(voiceman::testing::voiceman_binary().string()) + " run " +
                           quote((base / "in").string()) + " -o " + quote((base / "out").string()) +
-                          kFast + " --device cuda";
+                          kFast + " --device cuda --cuda-graphs";
   std::string log;
   ASSERT_EQ(voiceman::testing::run_shell("script -qec " + quote(cmd) + " /dev/null", &log), 0)
       << log;
@@ -237,9 +237,11 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
   EXPECT_NE(log.find("ETA"), std::string::npos) << log;
   const auto m = nlohmann::json::parse(read_bytes(base / "out" / "manifest.json"));
   EXPECT_EQ(m["options"]["device"], "cuda");
+  EXPECT_EQ(m["options"]["cuda_graphs"], true);
   if (!fs::exists("/dev/nvidia0")) {
     EXPECT_NE(log.find("GPU not available, using CPU fallback"), std::string::npos) << log;
     EXPECT_EQ(m["options"]["device_effective"], "cpu");
+    EXPECT_EQ(m["options"]["cuda_graphs_effective"], false) << "no graphs on the CPU";
   }
 }
 

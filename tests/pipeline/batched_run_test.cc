@@ -240,6 +240,13 @@ TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {
   EXPECT_NO_THROW(validate(o));
   o.mode = RunMode::sequential;
   EXPECT_THROW(validate(o), ConfigError) << "sequential mode has one engine";
+  o.engines_per_device = 1;
+  o.device = "cuda";
+  EXPECT_NO_THROW(validate(o));
+  o.cuda_graphs = true;
+  EXPECT_THROW(validate(o), ConfigError) << "sequential mode has no engine streams";
+  o.mode = RunMode::batched;
+  EXPECT_NO_THROW(validate(o));
   if (cuda::probe_gpus().available) GTEST_SKIP() << "a GPU is present";
   LogCapture log;
   for (const char* request : {"cuda:all", "cuda:3", "cuda"})

@@ -107,6 +107,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                   "batch's encoder runs while another decodes (the CPU splits --threads). "
                   "0 = automatic: 2 on the CPU with 2 or more threads, 1 on a GPU")
       ->capture_default_str();
+  cmd->add_flag("--cuda-graphs", o.cuda_graphs,
+                "Replay the decoder's steps as CUDA graphs, one launch per step instead of "
+                "a few hundred (GPU, batched mode; ignored on the CPU)");
   cmd->add_option("--compute-type", o.compute_type,
                   "auto (float16 on a GPU; on the CPU int8_bfloat16 where it multiplies bf16 "
                   "natively, else int8), float32, int8, int8_bfloat16, float16, bfloat16. "

@@ -42,6 +42,8 @@ void validate(const RunOptions& o) {
     fail(
         "--mode sequential runs one engine; --device cuda:all and --engines-per-device need "
         "the batched mode");
+  if (o.mode == RunMode::sequential && o.cuda_graphs)
+    fail("--cuda-graphs needs the batched mode (its engines have their own CUDA streams)");
   if (o.threads < 0) fail("--threads cannot be negative");
   if (o.workers < 1) fail("--workers must be at least 1");
   if (o.channel < -1) fail("--channel must be -1 (downmix) or a channel index");
@@ -172,6 +174,7 @@ nlohmann::ordered_json to_json(const RunOptions& o) {
             {"model_dir", o.model_dir},
             {"device", o.device},
             {"engines_per_device", o.engines_per_device},
+            {"cuda_graphs", o.cuda_graphs},
             {"threads", o.threads},
             {"workers", o.workers},
             {"formats", formats},

@@ -66,6 +66,10 @@ struct RunOptions {
   // weights: with 2, one batch's encoder runs while another batch decodes. On the CPU
   // they split --threads. Batched mode. 0 = automatic (effective_engines_per_device).
   int engines_per_device = 0;
+  // Decoder steps replayed as CUDA graphs (batched mode, on a GPU; ignored on the CPU,
+  // and the manifest's cuda_graphs_effective says so). Off until a GPU run has measured
+  // it (bench/GPU.md).
+  bool cuda_graphs = false;
   int threads = 0;   // CPU threads for the engine (all engines together); 0 = all cores
   int workers = 2;   // threads hashing, decoding, VAD (and diarizing) ahead of the engine
   int channel = -1;  // -1 downmixes; N keeps channel N

@@ -129,6 +129,8 @@ RunSetup prepare_run(const RunOptions& options) {
   ctx.threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The decoder keeps its buffers in place for graphs, which costs the CPU a little.
+  ctx.cuda_graphs = options.cuda_graphs && !ctx.device.is_cpu();
   const models::ComputeType compute = select_compute_type(options.compute_type, ctx.device);
   for (Device device : s.devices)
     s.models.push_back(models::WhisperModel::load(options.model_dir, compute, device));
@@ -149,6 +151,7 @@ RunSetup prepare_run(const RunOptions& options) {
   m.options["threads_effective"] = ctx.threads;
   s.engines_per_device = effective_engines_per_device(options, !ctx.device.is_cpu(), ctx.threads);
   m.options["engines_per_device_effective"] = s.engines_per_device;
+  m.options["cuda_graphs_effective"] = ctx.cuda_graphs;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.
