@@ -13,10 +13,20 @@
 
 namespace voiceman::metrics {
 
+struct GpuDeviceReading {
+  int index = 0;  // CUDA device index
+  double used_mb = 0;
+  double total_mb = 0;
+  double util_percent = 0;
+};
+
 struct GpuReading {
   double used_mb = 0;       // device memory in use (all processes)
   double total_mb = 0;      // device memory size
   double util_percent = 0;  // SM utilisation over the driver's last interval
+  // Several GPUs: the fields above are their sum (memory) and mean (utilisation), and
+  // each GPU's own reading is here, for rules that must see every device.
+  std::vector<GpuDeviceReading> devices;
 };
 
 // Reads the GPU (NVML in the product). An empty function or nullopt means "no GPU".

@@ -119,7 +119,15 @@ void Run::fail_in_flight(size_t index, const std::exception_ptr& error) {
 
 void Run::dispatch(bool partial_ok) {
   const int size = batch_size_->size();
-  const std::vector<int> active = on_cpu_ ? std::vector<int>{cpu_engine_} : primary_engines_;
+  std::vector<int> active;
+  if (on_cpu_) {
+    active.push_back(cpu_engine_);
+  } else {
+    for (int engine : primary_engines_) {
+      const Device device = engine_device(engine);
+      if (device.is_cpu() || !paused_gpus_.contains(device.index)) active.push_back(engine);
+    }
+  }
   for (int engine : active) {
     if (pool_.busy(engine)) continue;
     RunningBatch job;
@@ -327,6 +335,23 @@ void Run::switch_device(bool to_cpu, const std::string& why) {
   batch_size_history_.emplace_back(seconds_since(started_), batch_size_->size());
 }
 
+void Run::set_gpu_busy(int device, bool busy, const std::string& why) {
+  if (busy) {
+    log::warn(why);
+    paused_gpus_.insert(device);
+  } else {
+    log::info(why);
+    paused_gpus_.erase(device);
+  }
+  // Batches go to the GPUs still free; to the CPU only when none is.
+  bool any_free = false;
+  for (Device d : setup_.devices) any_free |= !d.is_cpu() && !paused_gpus_.contains(d.index);
+  if (!any_free)
+    switch_device(true, setup_.devices.size() > 1 ? "every GPU busy" : "GPU busy");
+  else if (!batch_size_->should_fall_back_to_cpu())
+    switch_device(false, why);
+}
+
 void Run::handle_governor_events() {
   std::vector<scheduler::GovernorEvent> events;
   {
@@ -346,11 +371,8 @@ void Run::handle_governor_events() {
             batch_size_history_.emplace_back(seconds_since(started_), c->to);
         break;
       case scheduler::Action::gpu_busy:
-        log::warn(e.message);
-        switch_device(true, "GPU busy");
-        break;
       case scheduler::Action::gpu_free:
-        if (!batch_size_->should_fall_back_to_cpu()) switch_device(false, e.message);
+        set_gpu_busy(e.device, e.action == scheduler::Action::gpu_busy, e.message);
         break;
       case scheduler::Action::release_caches: {
         const double before = metrics::sample_now().rss_mb;

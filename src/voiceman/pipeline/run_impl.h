@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,9 @@ class Run {
   void assemble(InFlight& f);
   // To the CPU engine (loaded on first use) or back to the run's devices.
   void switch_device(bool to_cpu, const std::string& why);
+  // The governor found GPU `device` busy (or free again): its engines stop (or resume)
+  // taking batches; the run moves to the CPU when no GPU is left.
+  void set_gpu_busy(int device, bool busy, const std::string& why);
   Device engine_device(int engine) const { return pool_.engine(engine).context().device; }
   void handle_governor_events();
 
@@ -158,6 +162,7 @@ class Run {
   std::vector<int> primary_engines_;  // engines_per_device on each of the run's devices
   int cpu_engine_ = -1;               // loaded on a GPU fallback
   bool on_cpu_ = false;               // batches go to the CPU engine (after a fallback)
+  std::set<int> paused_gpus_;         // GPUs the governor found busy: no new batches
   std::map<uint64_t, RunningBatch> running_;
   uint64_t next_tag_ = 0;
   std::deque<std::vector<scheduler::ChunkRef>> solo_;  // split failed batches, one file each

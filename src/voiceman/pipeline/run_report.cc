@@ -16,8 +16,8 @@ namespace {
 constexpr double kMb = 1024.0 * 1024.0;
 
 // NVML readings of the run's GPUs; nothing on the CPU or without a driver. With several
-// GPUs (cuda:all) memory is summed and utilisation averaged: the governor's rules and the
-// report then speak of the run's GPUs together.
+// GPUs (cuda:all) memory is summed and utilisation averaged for the metrics and the
+// report; each GPU's reading is kept as well, for the governor, which judges each GPU.
 metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
   std::vector<int> indices;
   for (Device d : devices)
@@ -33,6 +33,9 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
       sum.used_mb += static_cast<double>(info->memory_used) / kMb;
       sum.total_mb += static_cast<double>(info->memory_total) / kMb;
       sum.util_percent += static_cast<double>(std::max(0, info->utilization));
+      sum.devices.push_back({index, static_cast<double>(info->memory_used) / kMb,
+                             static_cast<double>(info->memory_total) / kMb,
+                             static_cast<double>(std::max(0, info->utilization))});
     }
     sum.util_percent /= static_cast<double>(indices.size());
     return sum;
@@ -48,21 +51,20 @@ void Run::start_metrics() {
   governor_ = std::make_unique<scheduler::Governor>(options_.governor);
   const std::vector<Device> devices = setup_.devices;
   sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(devices));
-  sampler_->set_listener([this, devices](const metrics::ResourceSample& s) {
+  sampler_->set_listener([this](const metrics::ResourceSample& s) {
     scheduler::ResourceReading r;
     r.t_s = s.t_s;
     r.ram_fraction = s.ram_percent / 100.0;
     r.rss_mb = s.rss_mb;
     r.ram_total_mb = s.ram_total_mb;
     if (s.gpu) {
-      r.gpu_used_mb = s.gpu->used_mb;
-      r.gpu_total_mb = s.gpu->total_mb;
+      for (const metrics::GpuDeviceReading& d : s.gpu->devices) {
+        scheduler::GpuMemory g{d.index, d.used_mb, d.total_mb, 0};
 #ifdef VOICEMAN_CUDA
-      double ours = 0;
-      for (Device device : devices)
-        if (!device.is_cpu()) ours += static_cast<double>(cuda::memory_stats(device).reserved);
-      r.gpu_ours_mb = ours / kMb;
+        g.ours_mb = static_cast<double>(cuda::memory_stats(Device::cuda(d.index)).reserved) / kMb;
 #endif
+        r.gpus.push_back(g);
+      }
     }
     auto events = governor_->observe(r);
     if (events.empty()) return;
@@ -75,8 +77,13 @@ void Run::start_metrics() {
 std::optional<double> Run::memory_fraction() const {
   const metrics::ResourceSample s = sampler_->latest();
   if (options_.mode == RunMode::batched && !on_cpu_ && !setup_.ctx.device.is_cpu()) {
-    if (s.gpu && s.gpu->total_mb > 0) return s.gpu->used_mb / s.gpu->total_mb;
-    return std::nullopt;
+    // The fullest GPU still in use: the shared batch size must fit on each of them.
+    std::optional<double> fullest;
+    if (s.gpu)
+      for (const metrics::GpuDeviceReading& d : s.gpu->devices)
+        if (d.total_mb > 0 && !paused_gpus_.contains(d.index))
+          fullest = std::max(fullest.value_or(0.0), d.used_mb / d.total_mb);
+    return fullest;
   }
   return s.ram_percent / 100.0;
 }

@@ -26,36 +26,62 @@ void validate(const GovernorOptions& o) {
 
 Governor::Governor(GovernorOptions options) : options_(options) { validate(options_); }
 
-std::vector<GovernorEvent> Governor::observe(const ResourceReading& r) {
-  std::vector<GovernorEvent> events;
-  if (r.gpu_used_mb && r.gpu_total_mb && *r.gpu_total_mb > 0) {
-    const double used = *r.gpu_used_mb / *r.gpu_total_mb;
-    const double others = (*r.gpu_used_mb - r.gpu_ours_mb.value_or(0)) / *r.gpu_total_mb;
-    if (used > options_.gpu_warn_above && !gpu_warned_)
-      events.push_back({Action::warn_gpu_memory, "GPU memory at " + pct(used) + " (warning above " +
-                                                     pct(options_.gpu_warn_above) + ")"});
-    gpu_warned_ = used > options_.gpu_warn_above;
-    if (used > options_.gpu_shrink_above && !gpu_critical_)
-      events.push_back({Action::shrink_batch, "GPU memory at " + pct(used) + " (over " +
-                                                  pct(options_.gpu_shrink_above) +
-                                                  "): shrinking the batch"});
-    gpu_critical_ = used > options_.gpu_shrink_above;
-    // Busy is judged at the start and then every gpu_recheck_s, not on every reading.
-    if (r.t_s - gpu_checked_at_ >= options_.gpu_recheck_s) {
-      gpu_checked_at_ = r.t_s;
-      const bool busy = others > options_.gpu_busy_above;
-      if (busy && !gpu_busy_)
-        events.push_back({Action::gpu_busy,
-                          "GPU busy: other processes use " + pct(others) +
-                              " of its memory; using CPU mode, checking again "
-                              "every " +
-                              std::to_string(static_cast<int>(options_.gpu_recheck_s)) + " s"});
-      if (!busy && gpu_busy_)
-        events.push_back({Action::gpu_free, "GPU free again (other processes use " + pct(others) +
-                                                "); returning to the GPU"});
-      gpu_busy_ = busy;
+void Governor::observe_gpus(const ResourceReading& r, std::vector<GovernorEvent>& events) {
+  // Memory: the fullest GPU decides. The batch size is shared by every engine, so one
+  // GPU near its limit is reason enough to shrink it.
+  const GpuMemory* fullest = nullptr;
+  double used = 0;
+  for (const GpuMemory& g : r.gpus) {
+    if (g.total_mb <= 0) continue;
+    if (!fullest || g.used_mb / g.total_mb > used) {
+      fullest = &g;
+      used = g.used_mb / g.total_mb;
     }
   }
+  if (!fullest) return;
+  const std::string where = r.gpus.size() > 1 ? " on cuda:" + std::to_string(fullest->device) : "";
+  if (used > options_.gpu_warn_above && !gpu_warned_)
+    events.push_back({Action::warn_gpu_memory,
+                      "GPU memory at " + pct(used) + where + " (warning above " +
+                          pct(options_.gpu_warn_above) + ")",
+                      fullest->device});
+  gpu_warned_ = used > options_.gpu_warn_above;
+  if (used > options_.gpu_shrink_above && !gpu_critical_)
+    events.push_back({Action::shrink_batch,
+                      "GPU memory at " + pct(used) + where + " (over " +
+                          pct(options_.gpu_shrink_above) + "): shrinking the batch",
+                      fullest->device});
+  gpu_critical_ = used > options_.gpu_shrink_above;
+  // Busy is judged at the start and then every gpu_recheck_s, not on every reading.
+  if (r.t_s - gpu_checked_at_ < options_.gpu_recheck_s) return;
+  gpu_checked_at_ = r.t_s;
+  const std::string every = std::to_string(static_cast<int>(options_.gpu_recheck_s));
+  for (const GpuMemory& g : r.gpus) {
+    if (g.total_mb <= 0) continue;
+    const double others = (g.used_mb - g.ours_mb) / g.total_mb;
+    const bool busy = others > options_.gpu_busy_above;
+    std::string name = "GPU";
+    if (r.gpus.size() > 1) name += " cuda:" + std::to_string(g.device);
+    if (busy && !busy_.contains(g.device))
+      events.push_back({Action::gpu_busy,
+                        name + " busy: other processes use " + pct(others) +
+                            " of its memory; not using it, checking again every " + every + " s",
+                        g.device});
+    if (!busy && busy_.contains(g.device))
+      events.push_back(
+          {Action::gpu_free,
+           name + " free again (other processes use " + pct(others) + "); using it again",
+           g.device});
+    if (busy)
+      busy_.insert(g.device);
+    else
+      busy_.erase(g.device);
+  }
+}
+
+std::vector<GovernorEvent> Governor::observe(const ResourceReading& r) {
+  std::vector<GovernorEvent> events;
+  observe_gpus(r, events);
   if (r.ram_fraction > options_.ram_release_above &&
       r.t_s - released_at_ >= options_.release_interval_s) {
     released_at_ = r.t_s;

@@ -1,13 +1,14 @@
 #pragma once
 // Resource rules of a run, as a policy fed with readings (the 1 s sampler in production,
-// simulated readings in tests):
-//  - GPU memory over 80%: warn; over 95%: shrink the batch now;
-//  - GPU busy (other processes hold over 90% of its memory): run on the CPU, check again
-//    every 60 s, go back when it frees;
+// simulated readings in tests). Each GPU of the run is judged on its own:
+//  - any GPU's memory over 80%: warn; over 95%: shrink the batch now;
+//  - a GPU busy (other processes hold over 90% of its memory): its engines stop taking
+//    batches (the run goes to the CPU when every GPU is busy); checked again every 60 s,
+//    back in use when it frees;
 //  - system RAM over 80%: release caches and pools;
 //  - this process over the RAM cap (default 80% of RAM): stop taking new work.
 // Each action is reported once per crossing, not on every reading.
-#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,19 @@ struct GovernorOptions {
 
 void validate(const GovernorOptions& options);  // ConfigError
 
+struct GpuMemory {
+  int device = 0;      // CUDA device index
+  double used_mb = 0;  // whole device, all processes
+  double total_mb = 0;
+  double ours_mb = 0;  // reserved by this process's pool on it
+};
+
 struct ResourceReading {
   double t_s = 0;           // seconds since the run started
   double ram_fraction = 0;  // system RAM in use / total
   double rss_mb = 0;        // this process
   double ram_total_mb = 0;
-  std::optional<double> gpu_used_mb;  // whole device, all processes
-  std::optional<double> gpu_total_mb;
-  std::optional<double> gpu_ours_mb;  // reserved by this process's pool
+  std::vector<GpuMemory> gpus;  // one per GPU of the run; empty without readings
 };
 
 enum class Action {
@@ -47,6 +53,7 @@ enum class Action {
 struct GovernorEvent {
   Action action;
   std::string message;  // for the log and the report
+  int device = -1;      // gpu_busy, gpu_free and the memory actions: the GPU concerned
 };
 
 class Governor {
@@ -55,14 +62,18 @@ class Governor {
 
   std::vector<GovernorEvent> observe(const ResourceReading& reading);
 
-  bool gpu_busy() const { return gpu_busy_; }
+  // Whether GPU `device` was busy at its last check.
+  bool gpu_busy(int device) const { return busy_.contains(device); }
+  const std::set<int>& busy_gpus() const { return busy_; }
   bool over_ram_cap() const { return over_cap_; }
 
  private:
+  void observe_gpus(const ResourceReading& r, std::vector<GovernorEvent>& events);
+
   GovernorOptions options_;
-  bool gpu_warned_ = false;
-  bool gpu_critical_ = false;
-  bool gpu_busy_ = false;
+  bool gpu_warned_ = false;    // the fullest GPU over gpu_warn_above at the last reading
+  bool gpu_critical_ = false;  // ... over gpu_shrink_above
+  std::set<int> busy_;
   double gpu_checked_at_ = -1e300;
   bool over_cap_ = false;
   double released_at_ = -1e300;
