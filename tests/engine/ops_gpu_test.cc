@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -254,6 +255,27 @@ TEST_F(GpuOps, StepTablesOnTheDeviceAndCacheAppend) {
     cache_append(cpu(), qkv, d, device_table(positions).to(Device::cpu()), cache_want);
     cache_append(gpu(), upload(qkv, p.dtype), d, device_table(positions), cache_got);
     expect_close("cache_append", p, cache_got, cache_want);
+
+    // Beam reorder runs from one table on the device; the last run is clamped at the end.
+    const std::vector<int64_t> runs = {2 * capacity * d,
+                                       0,
+                                       3 * capacity * d + 5,  // from
+                                       0,
+                                       capacity * d,
+                                       2 * capacity * d,  // to
+                                       17 * d,
+                                       capacity * d,
+                                       capacity * d};  // widths
+    Tensor run_table({static_cast<int64_t>(2 * runs.size())}, DType::i32);
+    std::memcpy(run_table.data<int32_t>(), runs.data(), runs.size() * sizeof(int64_t));
+    Tensor moved_want = Tensor::zeros({slots, capacity, d});
+    Tensor moved_got = upload(moved_want, p.dtype);
+    const std::span<const int64_t> all(runs);
+    std::vector<int64_t> clamped(all.begin() + 6, all.end());
+    clamped[2] = capacity * d - 5;  // the CPU checks runs; the GPU clamps them
+    copy_runs(cpu(), k, all.subspan(0, 3), moved_want, all.subspan(3, 3), clamped);
+    copy_runs(gpu(), upload(k, p.dtype), run_table.to(Device::cuda(0)), moved_got);
+    expect_close("copy_runs (device table)", p, moved_got, moved_want);
   }
 }
 

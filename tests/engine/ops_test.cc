@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "voiceman/core/errors.h"
@@ -292,6 +293,30 @@ TEST(Ops, CacheAppendWritesEachRowAtItsPosition) {
   EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1}), cache), Error);     // rows
   Tensor small = Tensor::zeros({2, 5, 4});
   EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1, 2}), small), Error);  // slots
+}
+
+Tensor runs_table(const std::vector<int64_t>& from, const std::vector<int64_t>& to,
+                  const std::vector<int64_t>& widths) {
+  std::vector<int64_t> all(from);
+  all.insert(all.end(), to.begin(), to.end());
+  all.insert(all.end(), widths.begin(), widths.end());
+  Tensor t({static_cast<int64_t>(2 * all.size())}, DType::i32);
+  std::memcpy(t.data<int32_t>(), all.data(), all.size() * sizeof(int64_t));
+  return t;
+}
+
+TEST(Ops, CopyRunsFromATableTensorEqualsHostRuns) {
+  // One uploaded table serves every layer's cache reorder.
+  const Tensor src = random_tensor({6, 50}, 32);
+  const std::vector<int64_t> from = {250, 0, 33}, to = {200, 100, 0}, widths = {50, 7, 1};
+  Tensor want = Tensor::zeros({4, 70}), got = Tensor::zeros({4, 70});
+  copy_runs(cpu(), src, from, want, to, widths);
+  copy_runs(cpu(), src, runs_table(from, to, widths), got);
+  EXPECT_EQ(max_abs_diff(got, want.to_vector()), 0.f);
+  EXPECT_THROW(copy_runs(cpu(), src, runs_table({299}, {0}, {2}), got), Error);  // past src
+  EXPECT_THROW(copy_runs(cpu(), src, runs_table({0}, {279}, {2}), got), Error);  // past dst
+  EXPECT_THROW(copy_runs(cpu(), src, Tensor({5}, DType::i32), got), Error);      // not 6 * n
+  EXPECT_NO_THROW(copy_runs(cpu(), src, Tensor({0}, DType::i32), got));          // no runs
 }
 
 TEST(Ops, ShapeErrorsAreReported) {

@@ -11,6 +11,12 @@
 #endif
 
 namespace voiceman::models {
+namespace {
+
+// Marks select_rows' graph keys apart from the step's (which start with the row count).
+constexpr uintptr_t kReorderKey = ~uintptr_t{0};
+
+}  // namespace
 
 WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx,
                                const Tensor& encoded)
@@ -59,6 +65,7 @@ void WhisperDecoder::reserve_step(int64_t rows) {
   step_tokens_ = Tensor();  // views would make resize reallocate
   step_index_ = layers::StepIndex{};
   step_table_.resize({6 * rows}, DType::i32, dev);
+  reorder_table_.resize({12 * rows}, DType::i32, dev);
   for (Tensor* t : {&step_hidden_, &step_positions_, &step_normed_, &step_ws_.normed, &step_ws_.q,
                     &step_ws_.context, &step_ws_.projected})
     t->resize({rows, d}, dt, dev);
@@ -179,35 +186,62 @@ void WhisperDecoder::select_rows(std::span<const int32_t> src) {
   for (int32_t s : src) longest = std::max(longest, lengths_[s]);
   ensure_capacity(n, longest + 1);
   const int64_t cap = k_cache_[0].dim(1);
-  std::vector<int32_t> lengths(n), sources(n);
-  // Row r's cache becomes the first lengths_[src[r]] entries of row src[r]'s.
-  std::vector<int64_t> from(n), to(n), widths(n);
+  // Row r's cache becomes the first lengths_[src[r]] entries of row src[r]'s: runs
+  // [from | to | widths], then [to | to | widths] for the way back from the scratch.
+  host_runs_.resize(static_cast<size_t>(6 * n));
+  int64_t* runs = host_runs_.data();
   for (int64_t r = 0; r < n; ++r) {
-    from[r] = src[r] * cap * d;
-    to[r] = r * cap * d;
-    widths[r] = lengths_[src[r]] * d;
+    runs[r] = src[r] * cap * d;
+    runs[n + r] = runs[3 * n + r] = runs[4 * n + r] = r * cap * d;
+    runs[2 * n + r] = runs[5 * n + r] = lengths_[src[r]] * d;
   }
-  for (auto* caches : {&k_cache_, &v_cache_}) {
-    for (Tensor& cache : *caches) {
-      if (ctx_.cuda_graphs) {
-        // Through a scratch tensor and back: the caches stay where a recorded step
-        // expects them (the second copy costs about 5% of a CPU decode, so only here).
-        cache_scratch_.resize(cache.shape(), cache.dtype(), cache.device());
-        ops::copy_runs(ctx_, cache, from, cache_scratch_, to, widths);
-        ops::copy_runs(ctx_, cache_scratch_, to, cache, to, widths);
-      } else {
+  upload_table(host_runs_.data(), host_runs_.size() * sizeof(int64_t), reorder_table_);
+  const Tensor forward = reorder_table_.slice_rows(0, 6 * n);
+  const Tensor back = reorder_table_.slice_rows(6 * n, 12 * n);
+  if (ctx_.cuda_graphs) {
+    // Through the scratch and back: the caches stay where a recorded step expects them
+    // (the second copy costs about 5% of a CPU decode, so only here). The reorder is
+    // itself replayed as a graph.
+    cache_scratch_.resize(k_cache_[0].shape(), k_cache_[0].dtype(), k_cache_[0].device());
+    StepGraphs::Key key = step_buffers();
+    key.insert(key.begin(), {kReorderKey, reinterpret_cast<uintptr_t>(cache_scratch_.data<char>()),
+                             reinterpret_cast<uintptr_t>(reorder_table_.data<char>()),
+                             static_cast<uintptr_t>(n)});
+    graphs_.run(ctx_, key, [&](const ExecContext& ctx) {
+      for (auto* caches : {&k_cache_, &v_cache_}) {
+        for (Tensor& cache : *caches) {
+          ops::copy_runs(ctx, cache, forward, cache_scratch_);
+          ops::copy_runs(ctx, cache_scratch_, back, cache);
+        }
+      }
+    });
+  } else {
+    for (auto* caches : {&k_cache_, &v_cache_}) {
+      for (Tensor& cache : *caches) {
         Tensor next(cache.shape(), cache.dtype(), cache.device());
-        ops::copy_runs(ctx_, cache, from, next, to, widths);
+        ops::copy_runs(ctx_, cache, forward, next);
         cache = std::move(next);
       }
     }
   }
+  std::vector<int32_t> lengths(n), sources(n);
   for (int64_t r = 0; r < n; ++r) {
     lengths[r] = lengths_[src[r]];
     sources[r] = sources_[src[r]];
   }
   lengths_ = std::move(lengths);
   sources_ = std::move(sources);
+}
+
+void WhisperDecoder::upload_table(const void* host, size_t bytes, Tensor& table) {
+  if (table.device().is_cpu()) {
+    std::memcpy(table.data<char>(), host, bytes);
+    return;
+  }
+#ifdef VOICEMAN_CUDA
+  // Staged and ordered on our stream, ahead of the work that reads it.
+  cuda::copy(ctx_, table.data<char>(), table.device(), host, Device::cpu(), bytes);
+#endif
 }
 
 void WhisperDecoder::fill_step_tables(std::span<const int32_t> tokens) {
@@ -223,16 +257,7 @@ void WhisperDecoder::fill_step_tables(std::span<const int32_t> tokens) {
     t[4 * n + r] = sources_[r];
     t[5 * n + r] = frames;
   }
-  const size_t bytes = host_table_.size() * sizeof(int32_t);
-  if (step_table_.device().is_cpu()) {
-    std::memcpy(step_table_.data<int32_t>(), host_table_.data(), bytes);
-  } else {
-#ifdef VOICEMAN_CUDA
-    // Staged and ordered on our stream, ahead of the step that reads it.
-    cuda::copy(ctx_, step_table_.data<int32_t>(), step_table_.device(), host_table_.data(),
-               Device::cpu(), bytes);
-#endif
-  }
+  upload_table(host_table_.data(), host_table_.size() * sizeof(int32_t), step_table_);
   auto part = [&](int64_t i) { return step_table_.slice_rows(i * n, (i + 1) * n); };
   step_tokens_ = part(0);
   step_index_ = layers::StepIndex{part(1), part(2), part(3), part(4), part(5)};

@@ -60,6 +60,8 @@ class WhisperDecoder final : public decoding::StepModel {
   void fill_step_tables(std::span<const int32_t> tokens);
   // The step from embeddings to logits, on ctx (ctx_, or the stream a graph records on).
   void step_body(const ExecContext& ctx);
+  // Copies a host table into the front of a device (or host) int32 buffer, on ctx_'s stream.
+  void upload_table(const void* host, size_t bytes, Tensor& table);
   // Copies row `from` of hidden_ to row `to` of dst (same device and dtype).
   void copy_hidden_row(int64_t from, Tensor& dst, int64_t to);
 
@@ -79,7 +81,12 @@ class WhisperDecoder final : public decoding::StepModel {
   Tensor step_tokens_;            // view of step_table_
   layers::StepIndex step_index_;  // views of step_table_
   std::vector<int32_t> host_table_;
-  Tensor cache_scratch_;  // select_rows reorders each cache through it, in place
+  // select_rows: its run tables (int32 [12 * reserved rows]: int64 runs into the new order,
+  // then back from the scratch), uploaded once for all layers, and with cuda_graphs the
+  // scratch each cache is reordered through in place.
+  Tensor reorder_table_;
+  std::vector<int64_t> host_runs_;
+  Tensor cache_scratch_;
   StepGraphs graphs_;
 };
 

@@ -1,4 +1,6 @@
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "voiceman/engine/ops/dispatch.h"
 #include "voiceman/engine/ops/ops.h"
@@ -45,6 +47,26 @@ void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_
   }
   if (widths.empty()) return;
   VOICEMAN_DISPATCH(ctx, copy_runs, ctx, src, src_offsets, dst, dst_offsets, widths);
+}
+
+void copy_runs(const ExecContext& ctx, const Tensor& src, const Tensor& runs, Tensor& dst) {
+  check_pair("copy_runs", src, dst);
+  if (runs.dtype() != DType::i32 || runs.rank() != 1 || runs.numel() % 6 != 0 ||
+      (runs.numel() > 0 && runs.device() != ctx.device))
+    throw Error("copy_runs: the run table must be int32 [6 * runs] on " + ctx.device.str());
+  const int64_t n = runs.numel() / 6;
+  if (n == 0) return;
+  if (ctx.device.is_cpu()) {
+    std::vector<int64_t> t(static_cast<size_t>(3 * n));
+    std::memcpy(t.data(), runs.data<int32_t>(), t.size() * sizeof(int64_t));
+    const std::span<const int64_t> all(t);
+    return copy_runs(ctx, src, all.subspan(0, n), dst, all.subspan(n, n), all.subspan(2 * n, n));
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::copy_runs(ctx, src, runs, dst);
+#else
+  no_backend(ctx, "copy_runs");
+#endif
 }
 
 void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,

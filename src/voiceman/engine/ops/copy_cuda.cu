@@ -19,6 +19,17 @@ __global__ void copy_runs_kernel(const U* src, const int64_t* table, int64_t run
   for (int64_t i = threadIdx.x; i < width; i += blockDim.x) dst[to + i] = src[from + i];
 }
 
+// The same from a table on the device: each run is clamped into both tensors.
+template <typename U>
+__global__ void copy_runs_clamped_kernel(const U* src, int64_t src_n, const int64_t* table,
+                                         int64_t runs, U* dst, int64_t dst_n) {
+  const int64_t r = blockIdx.x;
+  const int64_t from = table[r], to = table[runs + r];
+  if (from < 0 || to < 0 || from >= src_n || to >= dst_n) return;
+  const int64_t width = min(table[2 * runs + r], min(src_n - from, dst_n - to));
+  for (int64_t i = threadIdx.x; i < width; i += blockDim.x) dst[to + i] = src[from + i];
+}
+
 // Row r's D elements (from column `column` of a src row of `width`) go to position
 // positions[r] of cache slot r; positions are clamped into the capacity.
 template <typename U>
@@ -33,6 +44,27 @@ __global__ void cache_append_kernel(const U* src, int64_t width, int64_t column,
 }
 
 }  // namespace
+
+void copy_runs(const ExecContext& ctx, const Tensor& src, const Tensor& runs, Tensor& dst) {
+  enter(ctx, "copy_runs", {&src, &runs, &dst});
+  const int64_t n = runs.numel() / 6, src_n = src.numel(), dst_n = dst.numel();
+  const auto* t = reinterpret_cast<const int64_t*>(runs.data<int32_t>());
+  const unsigned grid = static_cast<unsigned>(n);
+  switch (dtype_size(src.dtype())) {
+    case 1:
+      copy_runs_clamped_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint8_t>(), src_n, t, n,
+                                                                 dst.data<uint8_t>(), dst_n);
+      break;
+    case 2:
+      copy_runs_clamped_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint16_t>(), src_n, t, n,
+                                                                 dst.data<uint16_t>(), dst_n);
+      break;
+    default:
+      copy_runs_clamped_kernel<<<grid, 128, 0, stream_of(ctx)>>>(src.data<uint32_t>(), src_n, t, n,
+                                                                 dst.data<uint32_t>(), dst_n);
+  }
+  check_launch("copy_runs");
+}
 
 void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
                   const Tensor& positions, Tensor& cache) {

@@ -82,6 +82,11 @@ void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, in
 // dst[dst_offsets[r]]. Runs must not overlap when src and dst are the same tensor.
 void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
                Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
+// The same with the table already on ctx's device, so one upload can serve many calls:
+// `runs` holds the int64 source offsets, then the destination offsets, then the widths
+// (n of each), stored as int32 [6 * n] since there is no int64 dtype. On the CPU the runs
+// are checked as above; on a GPU each run is clamped into both tensors instead.
+void copy_runs(const ExecContext& ctx, const Tensor& src, const Tensor& runs, Tensor& dst);
 
 // The decoder's cache write: row r of src [rows, width], columns [column, column + D),
 // goes to position positions[r] of slot r of cache [slots >= rows, capacity, D].

@@ -38,6 +38,7 @@ void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, in
                Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);
 void copy_runs(const ExecContext& ctx, const Tensor& src, std::span<const int64_t> src_offsets,
                Tensor& dst, std::span<const int64_t> dst_offsets, std::span<const int64_t> widths);
+void copy_runs(const ExecContext& ctx, const Tensor& src, const Tensor& runs, Tensor& dst);
 void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool reverse, Tensor& y,
           Tensor* h, Tensor* c);
 void relu(const ExecContext& ctx, Tensor& x);
