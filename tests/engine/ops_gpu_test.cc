@@ -208,6 +208,12 @@ TEST_F(GpuOps, Attention) {
   }
 }
 
+Tensor device_table(const std::vector<int32_t>& values) {
+  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
+  std::copy(values.begin(), values.end(), t.data<int32_t>());
+  return t.to(Device::cuda(0));
+}
+
 TEST_F(GpuOps, CachedAttention) {
   for (const auto& p : kPrecisions) {
     const int64_t slots = 4, capacity = 40, d = 6 * 64;
@@ -217,32 +223,22 @@ TEST_F(GpuOps, CachedAttention) {
     const std::vector<int32_t> index = {2, 0, 2}, lengths = {1, 40, 17};
     Tensor want, got;
     cached_attention(cpu(), q, k, v, index, lengths, 6, want);
-    cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype), index,
-                     lengths, 6, got);
+    const Tensor kd = upload(k, p.dtype), vd = upload(v, p.dtype), qd = upload(q, p.dtype);
+    cached_attention(gpu(), qd, kd, vd, index, lengths, 6, got);
     expect_close("cached_attention", p, got, want);
+    // The decoder step's form: the index tables already on the device.
+    cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got);
+    expect_close("cached_attention (device tables)", p, got, want);
   }
 }
 
-Tensor device_table(const std::vector<int32_t>& values) {
-  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
-  std::copy(values.begin(), values.end(), t.data<int32_t>());
-  return t.to(Device::cuda(0));
-}
-
-// The decoder step's form: index tables already on the device, and the cache write.
+// The decoder step's other ops with index tables on the device, and the cache writes
+// (cached_attention's device tables are checked beside its host tables above).
 TEST_F(GpuOps, StepTablesOnTheDeviceAndCacheAppend) {
   for (const auto& p : kPrecisions) {
     const int64_t slots = 4, capacity = 40, d = 6 * 64;
     const Tensor k = rounded(random_tensor({slots, capacity, d}, 21), p.dtype);
-    const Tensor v = rounded(random_tensor({slots, capacity, d}, 22), p.dtype);
-    const Tensor q = rounded(random_tensor({3, d}, 23), p.dtype);
-    const std::vector<int32_t> index = {2, 0, 2}, lengths = {1, 40, 17};
     Tensor want, got;
-    cached_attention(cpu(), q, k, v, index, lengths, 6, want);
-    cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
-                     device_table(index), device_table(lengths), 6, got);
-    expect_close("cached_attention (device tables)", p, got, want);
-
     const Tensor table = rounded(random_tensor({50, 24}, 17), p.dtype);
     const std::vector<int32_t> ids = {3, 0, 49, 3, 17};
     embedding(cpu(), table, ids, want);
