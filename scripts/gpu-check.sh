@@ -138,9 +138,9 @@ step "transcript parity on the carried clips, CPU versus CUDA"
 transcripts_rc=0
 if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # The check is float32 on both sides, on the int8 file's weights, in `voiceman run`'s
-  # batched mode (chunks; features computed on the GPU) and in the seek loop. int8 and
-  # the GPU's float16 default are reported beside it: int8 quantises activations per
-  # row, so the least difference in a float result flips roundings (two correct CPU
+  # batched mode (chunks) and in the seek loop, features computed on the GPU in both.
+  # int8 and the GPU's float16 default are reported beside it: int8 quantises activations
+  # per row, so the least difference in a float result flips roundings (two correct CPU
   # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
   # and on all 57 in float32).
   # The last run has two engines on the GPU, each with its own thread and stream (run's

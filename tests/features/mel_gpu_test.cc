@@ -1,5 +1,6 @@
 // Log-mel features computed on the GPU against the CPU's, on a real call and on the edge
-// cases of chunk length (empty, shorter than a frame, trimmed past 30 s).
+// cases of chunk length (empty, shorter than a frame, trimmed past 30 s); the seek loop's
+// whole-recording features and the windows cut from them, likewise.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "support/gpu_parity.h"
 #include "support/paths.h"
 #include "voiceman/audio/decode.h"
+#include "voiceman/features/recording_features.h"
 #include "voiceman/features/window_features.h"
 
 namespace voiceman::features {
@@ -41,6 +43,50 @@ TEST_F(GpuMel, MatchesTheCpuOnRealSpeechAndEdgeLengths) {
       for (int m = 0; m < n_mels; ++m)
         for (int t = cpu.content_frames[i]; t < 3000; ++t)
           ASSERT_EQ(got.data<float>()[(i * n_mels + m) * 3000 + t], 0.f) << i << " " << m;
+  }
+}
+
+TEST_F(GpuMel, WholeRecordingsAndTheirWindowsMatchTheCpu) {
+  const auto call = audio::read_wav(voiceman::testing::shared_data_dir() / "sample.wav").samples;
+  ASSERT_GE(call.size(), 30u * 16000);
+  std::vector<float> twice(call.begin(), call.end());  // over two windows, a partial third
+  twice.insert(twice.end(), call.begin(), call.end());
+  const std::span<const float> all(call);
+  const std::vector<std::span<const float>> recordings = {
+      std::span<const float>(twice), all.subspan(16000, 7 * 16000 + 33), all.subspan(5000, 100),
+      all.subspan(0, 0)};
+  const ExecContext gpu = voiceman::testing::gpu();
+  for (const int n_mels : {80, 128}) {
+    const MelExtractor mel(n_mels);
+    for (size_t r = 0; r < recordings.size(); ++r) {
+      const std::string what = "recording " + std::to_string(r) + ", " + std::to_string(n_mels);
+      const RecordingFeatures cpu(ExecContext{}, mel, recordings[r]);
+      const RecordingFeatures dev(gpu, mel, recordings[r]);
+      ASSERT_EQ(dev.frames(), cpu.frames()) << what;
+      ASSERT_FALSE(dev.features().device().is_cpu());
+      const Tensor got = dev.features().to(Device::cpu());
+      ASSERT_EQ(got.shape(), cpu.features().shape()) << what;
+      // One peak for the whole recording, as the CPU takes it.
+      voiceman::testing::expect_close(("log-mel " + what).c_str(), 1e-5, "float32", got,
+                                      cpu.features());
+      // Windows as the seek loop cuts them: from 0, mid-way, the partial last one.
+      const int frames = dev.frames();
+      const int seeks[] = {0, std::min(frames, 1234), std::max(0, frames - 501)};
+      Tensor batch({3, n_mels, 3000}, DType::f32, gpu.device);
+      for (int i = 0; i < 3; ++i)
+        dev.copy_window(gpu, seeks[i], std::min(3000, frames - seeks[i]), batch, i);
+      const Tensor windows = batch.to(Device::cpu());
+      for (int i = 0; i < 3; ++i) {
+        const int size = std::min(3000, frames - seeks[i]);
+        for (int m = 0; m < n_mels; ++m)
+          for (int t = 0; t < 3000; ++t) {
+            const float want =
+                t < size ? got.data<float>()[static_cast<int64_t>(m) * frames + seeks[i] + t] : 0.f;
+            ASSERT_EQ(windows.data<float>()[(i * n_mels + m) * 3000 + t], want)
+                << what << " window " << i << " mel " << m << " frame " << t;
+          }
+      }
+    }
   }
 }
 

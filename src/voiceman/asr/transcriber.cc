@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <optional>
 
 #include "voiceman/asr/prompt.h"
 #include "voiceman/asr/window_decoder.h"
@@ -10,6 +10,7 @@
 #include "voiceman/core/log.h"
 #include "voiceman/decoding/text_utils.h"
 #include "voiceman/features/mel.h"
+#include "voiceman/features/recording_features.h"
 
 namespace voiceman::asr {
 namespace {
@@ -18,7 +19,7 @@ constexpr int kWindowFrames = features::MelExtractor::kChunkFrames;  // 3000 mel
 
 // One recording's seek-loop state (faster-whisper's generate_segments locals).
 struct Stream {
-  std::vector<float> mel;  // [n_mels, frames]
+  std::optional<features::RecordingFeatures> mel;  // [n_mels, frames] on the engine's device
   int frames = 0;
   int content_frames = 0;
   int seek = 0;
@@ -30,14 +31,6 @@ struct Stream {
   Transcript result;
   bool done() const { return seek >= content_frames; }
 };
-
-// features[:, seek : seek + size] zero-padded to the 30 s window, into dst [n_mels, 3000].
-void copy_window(const Stream& s, int n_mels, int seek, int size, float* dst) {
-  std::fill(dst, dst + static_cast<size_t>(n_mels) * kWindowFrames, 0.f);
-  for (int m = 0; m < n_mels; ++m)
-    std::memcpy(dst + static_cast<size_t>(m) * kWindowFrames,
-                s.mel.data() + static_cast<size_t>(m) * s.frames + seek, sizeof(float) * size);
-}
 
 }  // namespace
 
@@ -60,7 +53,8 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
   std::vector<Stream> streams(audios.size());
   for (size_t i = 0; i < audios.size(); ++i) {
     Stream& s = streams[i];
-    s.mel = mel.compute(audios[i], 160, &s.frames);
+    s.mel.emplace(ctx_, mel, audios[i]);  // on a GPU, only the PCM goes up
+    s.frames = s.mel->frames();
     s.content_frames = s.frames - 1;
     s.result.duration = static_cast<double>(audios[i].size()) / 16000.0;
     if (options.initial_prompt) {
@@ -83,12 +77,11 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
       const int windows =
           std::max(1, std::min(options.language_detection_segments,
                                (s.content_frames + kWindowFrames - 1) / kWindowFrames));
-      Tensor batch({windows, n_mels, kWindowFrames});
+      Tensor batch({windows, n_mels, kWindowFrames}, DType::f32, ctx_.device);
       for (int w = 0; w < windows; ++w) {
         const int start = w * kWindowFrames;
         const int size = std::max(0, std::min(kWindowFrames, s.frames - start));
-        copy_window(s, n_mels, start, size,
-                    batch.data<float>() + static_cast<size_t>(w) * n_mels * kWindowFrames);
+        s.mel->copy_window(ctx_, start, size, batch, w);
       }
       const auto [code, prob] = decoder.detect_language(model_->encode(ctx_, batch),
                                                         options.language_detection_threshold);
@@ -107,15 +100,14 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
   while (!active.empty()) {
     const size_t n = std::min<size_t>(active.size(), options.batch_windows);
     std::vector<size_t> round(active.begin(), active.begin() + static_cast<std::ptrdiff_t>(n));
-    Tensor batch({static_cast<int64_t>(n), n_mels, kWindowFrames});
+    Tensor batch({static_cast<int64_t>(n), n_mels, kWindowFrames}, DType::f32, ctx_.device);
     std::vector<WindowRequest> requests(n);
     for (size_t j = 0; j < n; ++j) {
       Stream& s = streams[round[j]];
       WindowRequest& r = requests[j];
       r.seek = s.seek;
       r.segment_size = std::min(kWindowFrames, s.content_frames - s.seek);
-      copy_window(s, n_mels, s.seek, r.segment_size,
-                  batch.data<float>() + j * static_cast<size_t>(n_mels) * kWindowFrames);
+      s.mel->copy_window(ctx_, s.seek, r.segment_size, batch, static_cast<int64_t>(j));
       PromptInputs in;
       in.previous_tokens.assign(
           s.all_tokens.begin() + static_cast<std::ptrdiff_t>(s.prompt_reset_since),
@@ -147,6 +139,8 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
           r.temperature > options.prompt_reset_on_temperature)
         s.prompt_reset_since = s.all_tokens.size();
     }
+    for (const size_t i : round)
+      if (streams[i].done()) streams[i].mel.reset();  // its device memory, for the others
     active.erase(
         std::remove_if(active.begin(), active.end(), [&](size_t i) { return streams[i].done(); }),
         active.end());

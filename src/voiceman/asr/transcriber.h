@@ -2,7 +2,8 @@
 // Long-form transcription with faster-whisper's seek loop, run for many recordings at once:
 // every round takes the next 30 s window of each active recording, encodes and decodes
 // them as one batch, then advances each recording's own seek. Each recording's result is
-// the same as transcribing it alone.
+// the same as transcribing it alone. Each recording's log-mel is computed on the engine's
+// device and its windows are cut there: a GPU receives PCM, not features.
 #include <memory>
 #include <span>
 #include <vector>

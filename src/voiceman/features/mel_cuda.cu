@@ -1,7 +1,8 @@
 // Log-mel features on the GPU, the same arithmetic as MelExtractor::compute: the float
 // window product, the spectrum and the mel sums in double, log10 in float, then the
-// per-chunk floor at peak - 8. A direct 400-point DFT in double stands in for the CPU's
-// FFT; it is a few microseconds per 30 s window on a datacenter GPU.
+// floor at peak - 8, per chunk (window_features) or per recording (RecordingFeatures). A direct
+// 400-point DFT in double stands in for the CPU's FFT; it is a few microseconds per 30 s window on
+// a datacenter GPU.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/cuda_internal.h"
 #include "voiceman/engine/primitives/cuda_primitives.cuh"
+#include "voiceman/features/recording_features.h"
 #include "voiceman/features/window_features.h"
 
 namespace voiceman::features::cuda {
@@ -40,11 +42,18 @@ __device__ void atomic_max_float(float* address, float value) {
     atomicMin(reinterpret_cast<unsigned*>(address), __float_as_uint(value));
 }
 
+// Frames of a chunk of `samples` that are kept: a window's content frames, or all of a
+// whole recording's, the last one included.
+__device__ int64_t kept_frames(int64_t samples, bool whole) {
+  return whole ? (samples + kChunkPadding) / kHop : content_frames(samples);
+}
+
 // One block per (frame, chunk): the frame's power spectrum, its mel bands in log10 (kept
-// for the first content frames) and the chunk's running peak over all of its frames.
+// for the first kept_frames, rows `stride` frames apart) and the chunk's running peak over
+// all of its frames.
 __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* lengths,
-                               const float* window, const float* filters, int n_mels, float* out,
-                               float* peaks) {
+                               const float* window, const float* filters, int n_mels,
+                               int64_t stride, bool whole, float* out, float* peaks) {
   __shared__ double frame[kNfft];
   __shared__ double cos_t[kNfft];
   __shared__ double sin_t[kNfft];
@@ -76,36 +85,55 @@ __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* 
     power[k] = re * re + im * im;
   }
   __syncthreads();
-  const int content = content_frames(samples);
+  const int64_t kept = kept_frames(samples, whole);
   float local_peak = -INFINITY;
   for (int m = static_cast<int>(threadIdx.x); m < n_mels; m += blockDim.x) {
     const float* row = filters + static_cast<int64_t>(m) * kBins;
     double sum = 0.0;  // zero weights outside the band add nothing
     for (int k = 0; k < kBins; ++k) sum += static_cast<double>(row[k]) * power[k];
     const float value = log10f(fmaxf(static_cast<float>(sum), 1e-10f));
-    if (t < content) out[(static_cast<int64_t>(chunk) * n_mels + m) * kWindowFrames + t] = value;
+    if (t < kept) out[(static_cast<int64_t>(chunk) * n_mels + m) * stride + t] = value;
     local_peak = fmaxf(local_peak, value);
   }
   const float block_peak = prim::block_max(local_peak, scratch);
   if (threadIdx.x == 0) atomic_max_float(peaks + chunk, block_peak);
 }
 
-// (max(v, peak - 8) + 4) / 4 over the content frames, zeros after them (pad_or_trim).
+// (max(v, peak - 8) + 4) / 4 over the kept frames, zeros after them (pad_or_trim).
 __global__ void normalise_kernel(float* out, const int* lengths, const float* peaks, int n_mels,
-                                 int64_t total) {
+                                 int64_t stride, bool whole, int64_t total) {
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = idx % kWindowFrames;
-    const auto chunk = static_cast<int>(idx / (static_cast<int64_t>(n_mels) * kWindowFrames));
+    const int64_t t = idx % stride;
+    const auto chunk = static_cast<int>(idx / (static_cast<int64_t>(n_mels) * stride));
     const float floor = peaks[chunk] - 8.0f;
-    out[idx] = t < content_frames(lengths[chunk]) ? (fmaxf(out[idx], floor) + 4.0f) / 4.0f : 0.f;
+    out[idx] =
+        t < kept_frames(lengths[chunk], whole) ? (fmaxf(out[idx], floor) + 4.0f) / 4.0f : 0.f;
   }
 }
 
-}  // namespace
+// features[:, seek : seek + size] zero-padded to the 30 s window, into dst [n_mels, 3000].
+__global__ void window_kernel(const float* features, int64_t frames, int seek, int size,
+                              int64_t total, float* dst) {
+  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t m = idx / kWindowFrames, t = idx % kWindowFrames;
+    dst[idx] = t < size ? features[m * frames + seek + t] : 0.f;
+  }
+}
 
-void window_features(const ExecContext& ctx, const MelExtractor& mel,
-                     const std::vector<std::span<const float>>& chunks, Tensor& out) {
+// Offsets and lengths go to the kernels as int.
+void check_samples(int64_t total) {
+  if (total >= std::numeric_limits<int>::max())
+    throw Error("log-mel features: " + std::to_string(total) +
+                " samples are more than one call takes (2^31 - 1, 37 hours)");
+}
+
+// Log-mel of each chunk into `out` ([n, n_mels, stride] on the device): stride 3000 and
+// content frames for a batch of windows, or one whole recording (stride = its frames).
+void log_mel(const ExecContext& ctx, const MelExtractor& mel,
+             const std::vector<std::span<const float>>& chunks, int64_t stride, bool whole,
+             Tensor& out) {
   const int n = static_cast<int>(chunks.size());
   const int n_mels = mel.n_mels();
   std::vector<int> offsets(chunks.size()), lengths(chunks.size());
@@ -116,9 +144,7 @@ void window_features(const ExecContext& ctx, const MelExtractor& mel,
     total += static_cast<int64_t>(chunks[i].size());
     max_frames = std::max(max_frames, (lengths[i] + int64_t{kChunkPadding}) / kHop);
   }
-  if (total >= std::numeric_limits<int>::max())
-    throw Error("log-mel features: a batch of " + std::to_string(total) +
-                " samples is too large for one call");
+  check_samples(total);
   const std::vector<float> peaks_init(chunks.size(), -std::numeric_limits<float>::infinity());
 
   Tensor d_pcm({std::max<int64_t>(1, total)}, DType::f32, ctx.device);
@@ -138,13 +164,42 @@ void window_features(const ExecContext& ctx, const MelExtractor& mel,
   const cudaStream_t stream = voiceman::cuda::stream_of(ctx);
   log_mel_kernel<<<dim3(static_cast<unsigned>(max_frames), static_cast<unsigned>(n)), kThreads, 0,
                    stream>>>(d_pcm.data<float>(), d_offsets.data<int>(), d_lengths.data<int>(),
-                             d_window.data<float>(), d_filters.data<float>(), n_mels,
+                             d_window.data<float>(), d_filters.data<float>(), n_mels, stride, whole,
                              out.data<float>(), d_peaks.data<float>());
   voiceman::cuda::check_launch("log-mel features");
-  const int64_t elements = static_cast<int64_t>(n) * n_mels * kWindowFrames;
+  const int64_t elements = static_cast<int64_t>(n) * n_mels * stride;
   normalise_kernel<<<prim::grid_for(elements, kThreads), kThreads, 0, stream>>>(
-      out.data<float>(), d_lengths.data<int>(), d_peaks.data<float>(), n_mels, elements);
+      out.data<float>(), d_lengths.data<int>(), d_peaks.data<float>(), n_mels, stride, whole,
+      elements);
   voiceman::cuda::check_launch("log-mel normalisation");
+}
+
+}  // namespace
+
+void window_features(const ExecContext& ctx, const MelExtractor& mel,
+                     const std::vector<std::span<const float>>& chunks, Tensor& out) {
+  log_mel(ctx, mel, chunks, kWindowFrames, false, out);
+}
+
+Tensor recording_features(const ExecContext& ctx, const MelExtractor& mel,
+                          std::span<const float> audio) {
+  const auto samples = static_cast<int64_t>(audio.size());
+  check_samples(samples);  // before allocating for them
+  const int64_t frames = (samples + kChunkPadding) / kHop;
+  Tensor out({mel.n_mels(), frames}, DType::f32, ctx.device);
+  log_mel(ctx, mel, {audio}, frames, true, out);
+  return out;
+}
+
+void copy_window(const ExecContext& ctx, const Tensor& features, int seek, int size, Tensor& batch,
+                 int64_t index) {
+  const int64_t n_mels = features.dim(0);
+  const int64_t elements = n_mels * kWindowFrames;
+  window_kernel<<<prim::grid_for(elements, kThreads), kThreads, 0,
+                  voiceman::cuda::stream_of(ctx)>>>(features.data<float>(), features.dim(1), seek,
+                                                    size, elements,
+                                                    batch.data<float>() + index * elements);
+  voiceman::cuda::check_launch("log-mel window");
 }
 
 }  // namespace voiceman::features::cuda

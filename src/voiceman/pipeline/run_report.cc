@@ -26,7 +26,7 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
   return [nvml, indices]() -> std::optional<metrics::GpuReading> {
-    metrics::GpuReading sum{0, 0, 0};
+    metrics::GpuReading sum;  // zeros
     for (int index : indices) {
       const auto info = (*nvml)->device(index);
       if (!info) return std::nullopt;
