@@ -206,6 +206,36 @@ TEST(Search, BatchedSamplingMatchesEachRequestAlone) {
   check_batch_equals_alone(o, kNoTimestampsPrompt);
 }
 
+// Rows are scored and requests choose on several threads; the results must be those of
+// one thread, request for request, whatever the mode (forced prefixes included).
+TEST(Search, ThreadsDoNotChangeTheResults) {
+  std::vector<SearchOptions> modes = {base_options(1), base_options(4), base_options(1)};
+  modes[1].suppress_blank = true;
+  modes[2].temperature = 0.7f;
+  modes[2].num_hypotheses = 4;
+  modes[2].seed = 3;
+  for (size_t m = 0; m < modes.size(); ++m) {
+    std::vector<SearchRequest> requests;
+    for (int32_t s = 0; s < 9; ++s) {
+      Tokens prompt = m == 1 ? kTimestampsPrompt : kNoTimestampsPrompt;
+      if (s % 3 == 1) prompt.insert(prompt.end(), {5, 6});  // a forced prefix
+      requests.push_back(SearchRequest{prompt, s % 4, 0, uint64_t(40 + s)});
+    }
+    SearchOptions one = modes[m], many = modes[m];
+    many.threads = 4;
+    FakeStepModel a(kTinyVocab, hashed_logits), b(kTinyVocab, hashed_logits);
+    const auto single = search(a, requests, one, tiny_specials());
+    const auto threaded = search(b, requests, many, tiny_specials());
+    ASSERT_EQ(single.size(), threaded.size());
+    for (size_t i = 0; i < single.size(); ++i) {
+      SCOPED_TRACE("mode " + std::to_string(m) + " request " + std::to_string(i));
+      expect_same(single[i], threaded[i]);
+    }
+    EXPECT_EQ(a.step_rows, b.step_rows);
+    EXPECT_EQ(a.select_calls, b.select_calls);
+  }
+}
+
 TEST(Search, SamplingIsDeterministicPerSeed) {
   SearchOptions o = base_options(1);
   o.temperature = 1.0f;
@@ -364,6 +394,7 @@ TEST(SearchOptions, ValidateNamesBadFields) {
   bad([](SearchOptions& o) { o.max_initial_timestamp_index = -1; });
   bad([](SearchOptions& o) { o.suppress_tokens = {5, -1}; });
   bad([](SearchOptions& o) { o.length_penalty = INFINITY; });
+  bad([](SearchOptions& o) { o.threads = 0; });
   SearchOptions sampling;
   sampling.temperature = 0.5f;
   sampling.patience = 0.05f;  // irrelevant when sampling

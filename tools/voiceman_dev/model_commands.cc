@@ -209,7 +209,7 @@ int cmd_transcribe(const Flags& flags) {
     // `voiceman run --engines-per-device N`.
     asr::EnginePool pool;
     ExecContext engine_ctx = ctx;
-    if (ctx.device.is_cpu()) engine_ctx.threads = std::max(1, ctx.threads / engines);
+    engine_ctx.threads = std::max(1, ctx.threads / engines);  // as run: engines share cores
     engine_ctx.cuda_graphs = graphs;
     for (int e = 0; e < engines; ++e) pool.add(model, tokenizer, engine_ctx);
     segments = transcribe_chunks(pool, spans, options);

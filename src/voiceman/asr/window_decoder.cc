@@ -111,6 +111,7 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     so.max_initial_timestamp_index =
         static_cast<int>(std::lround(options_.max_initial_timestamp / decoding::kTimePrecision));
     so.seed = options_.seed;
+    so.threads = std::max(1, ctx_.threads);  // the engine's threads score the rows
     // max_length depends on the prompt when max_new_tokens is set: group by it.
     std::map<int, std::vector<size_t>> groups;
     for (size_t i : pending) {

@@ -104,7 +104,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->capture_default_str();
   cmd->add_option("--engines-per-device", o.engines_per_device,
                   "Engines per device, each with its own thread and CUDA stream: with 2, one "
-                  "batch's encoder runs while another decodes (the CPU splits --threads). "
+                  "batch's encoder runs while another decodes (the engines split --threads). "
                   "0 = automatic: 2 on the CPU with 2 or more threads, 1 on a GPU")
       ->capture_default_str();
   cmd->add_flag("--cuda-graphs", o.cuda_graphs,
@@ -116,7 +116,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                   "With --diarize, int8_bfloat16, float16 and bfloat16 also let the "
                   "diarizer's LSTMs multiply in bf16 where the CPU can")
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads for the engine (0 = all cores)")
+  cmd->add_option("--threads", o.threads,
+                  "CPU threads for the engines (0 = all cores); on a GPU they score the "
+                  "decoder's rows between steps")
       ->capture_default_str();
   cmd->add_option("--workers", o.workers, "Threads hashing and decoding ahead of the engine")
       ->capture_default_str();

@@ -29,6 +29,7 @@ void validate(const SearchOptions& o) {
   require(std::isfinite(o.temperature) && o.temperature >= 0, "temperature must be >= 0");
   require(o.num_hypotheses >= 1, "num_hypotheses (best_of) must be >= 1");
   require(o.max_initial_timestamp_index >= 0, "max_initial_timestamp_index must be >= 0");
+  require(o.threads >= 1, "threads must be >= 1");
   for (int32_t id : o.suppress_tokens) {
     require(id >= 0, "suppress_tokens must be resolved token ids (no -1)");
   }

@@ -22,6 +22,9 @@ struct SearchOptions {
   bool without_timestamps = false;       // true: no timestamp rules (prompt has <|notimestamps|>)
   int max_initial_timestamp_index = 50;  // first timestamp at most <|0.00|> + this index
   uint64_t seed = 0;                     // base seed of the sampling RNG (mixed per request/row)
+  // CPU threads that score the rows of a step (rules, log-softmax, top-k) between model
+  // steps. Not a CTranslate2 option; results do not depend on it.
+  int threads = 1;
 };
 
 // Throws ConfigError naming the first invalid field.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include "voiceman/core/errors.h"
@@ -22,6 +24,9 @@ struct SampleRow {
   std::mt19937_64 rng;
   int32_t row = 0;  // model row holding this row's state
   bool done = false;
+  int32_t next_id = 0;  // this step's token and its log-prob (choose_tokens)
+  float next_logprob = 0;
+  int64_t scored = -1;  // this step's row in RequestState::scores, or -1 (forced)
 };
 
 struct RequestState {
@@ -30,7 +35,9 @@ struct RequestState {
   const LogitsRules* rules = nullptr;
   std::unique_ptr<BeamRequest> beam;  // beam search only
   std::vector<int32_t> beam_rows;     // model row of each live beam
+  std::vector<int32_t> origins;       // this step's beam origins (choose_tokens)
   std::vector<SampleRow> rows;        // greedy / sampling only
+  std::vector<float> scores;          // this step's log-probs, one vocab row per scored row
   std::vector<Hypothesis> hypotheses;
   bool done = false;
 };
@@ -51,25 +58,95 @@ std::span<const float> row_of(const std::vector<float>& logits, int32_t row, int
   return std::span<const float>(logits).subspan(size_t(row) * size_t(vocab), size_t(vocab));
 }
 
-void advance_rows(RequestState& st, const std::vector<float>& logits, int vocab, size_t step,
-                  const SearchOptions& options, const SpecialTokens& specials,
-                  std::vector<float>& work, NextStep& next) {
+// Runs fn(i) for i in [0, n) on up to `threads` OpenMP threads. An exception cannot leave
+// an OpenMP region: the first one is kept and rethrown after it.
+template <class Fn>
+void parallel_for(size_t n, int threads, const Fn& fn) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && n > 1)
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    try {
+      fn(static_cast<size_t>(i));
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+// A row to score this step: its logits, the tokens its rules look at, where its log-probs go.
+struct ScoreJob {
+  const RequestState* st;
+  int32_t model_row;
+  const std::vector<int32_t>* generated;
+  float* out;
+};
+
+// The rows that choose a token this step: every live beam, and every live sample row past
+// the forced prefix. Sizes each request's scores buffer.
+std::vector<ScoreJob> score_jobs(std::vector<RequestState>& states, int vocab, size_t step) {
+  std::vector<ScoreJob> jobs;
+  for (RequestState& st : states) {
+    if (st.done) continue;
+    if (st.beam) {
+      const std::vector<Beam>& beams = st.beam->beams();
+      st.scores.resize(beams.size() * size_t(vocab));
+      for (size_t b = 0; b < beams.size(); ++b)
+        jobs.push_back(
+            {&st, st.beam_rows[b], &beams[b].tokens, st.scores.data() + b * size_t(vocab)});
+      continue;
+    }
+    int64_t scored = 0;
+    for (SampleRow& r : st.rows) r.scored = !r.done && step >= st.prefix.size() ? scored++ : -1;
+    st.scores.resize(size_t(scored) * size_t(vocab));
+    for (const SampleRow& r : st.rows)
+      if (r.scored >= 0)
+        jobs.push_back(
+            {&st, r.row, &r.tokens, st.scores.data() + size_t(r.scored) * size_t(vocab)});
+  }
+  return jobs;
+}
+
+// Log-probs of one row after the logits rules, CTranslate2's order.
+void score_row(const ScoreJob& job, const std::vector<float>& logits, int vocab) {
+  const auto src = row_of(logits, job.model_row, vocab);
+  const std::span<float> dst(job.out, size_t(vocab));
+  std::copy(src.begin(), src.end(), dst.begin());
+  apply_rules(*job.st->rules, dst, *job.generated, job.st->prefix.size());
+  log_softmax(dst, dst);
+}
+
+// Each request's choice from its scored rows: the beams' next candidates, or each sample
+// row's token. Touches only the request's own state.
+void choose_tokens(RequestState& st, int vocab, size_t step, const SearchOptions& options) {
+  if (st.beam) {
+    st.origins = st.beam->advance(st.scores);
+    return;
+  }
   const bool sampling = options.temperature > 0;
   for (SampleRow& r : st.rows) {
     if (r.done) continue;
-    int32_t id = 0;
-    float logprob = 0;  // forced prefix tokens score 0, as in CTranslate2
-    if (step < st.prefix.size()) {
-      id = st.prefix[step];
-    } else {
-      const auto src = row_of(logits, r.row, vocab);
-      work.assign(src.begin(), src.end());
-      apply_rules(*st.rules, work, r.tokens, st.prefix.size());
-      log_softmax(work, work);
-      id = sampling ? sample_token(work, options.temperature, r.rng) : argmax(work);
-      logprob = work[size_t(id)];
+    if (r.scored < 0) {  // forced prefix tokens score 0, as in CTranslate2
+      r.next_id = st.prefix[step];
+      r.next_logprob = 0;
+      continue;
     }
-    r.cum_logprob += logprob;
+    const std::span<const float> work(st.scores.data() + size_t(r.scored) * size_t(vocab),
+                                      size_t(vocab));
+    r.next_id = sampling ? sample_token(work, options.temperature, r.rng) : argmax(work);
+    r.next_logprob = work[size_t(r.next_id)];
+  }
+}
+
+// The bookkeeping after choose_tokens, in request order: hypotheses, and the next step's rows.
+void advance_rows(RequestState& st, size_t step, const SearchOptions& options,
+                  const SpecialTokens& specials, NextStep& next) {
+  for (SampleRow& r : st.rows) {
+    if (r.done) continue;
+    const int32_t id = r.next_id;
+    r.cum_logprob += r.next_logprob;
     if (id != specials.eot) r.tokens.push_back(id);
     const bool ends = id == specials.eot && step >= st.prefix.size();
     if (ends || int(step) + 1 == st.max_steps) {
@@ -87,27 +164,16 @@ void advance_rows(RequestState& st, const std::vector<float>& logits, int vocab,
   if (st.done) sort_hypotheses(st.hypotheses);
 }
 
-void advance_beams(RequestState& st, const std::vector<float>& logits, int vocab,
-                   std::vector<float>& work, NextStep& next) {
-  const std::vector<Beam>& beams = st.beam->beams();
-  work.resize(beams.size() * size_t(vocab));
-  for (size_t b = 0; b < beams.size(); ++b) {
-    const auto src = row_of(logits, st.beam_rows[b], vocab);
-    std::span<float> dst(work.data() + b * size_t(vocab), size_t(vocab));
-    std::copy(src.begin(), src.end(), dst.begin());
-    apply_rules(*st.rules, dst, beams[b].tokens, st.prefix.size());
-    log_softmax(dst, dst);
-  }
-  const std::vector<int32_t> origins = st.beam->advance(work);
+void advance_beams(RequestState& st, NextStep& next) {
   if (st.beam->finished()) {
     st.hypotheses = st.beam->take_hypotheses();
     st.done = true;
     return;
   }
   const std::vector<int32_t> old_rows = st.beam_rows;
-  st.beam_rows.resize(origins.size());
-  for (size_t k = 0; k < origins.size(); ++k) {
-    st.beam_rows[k] = next.add(old_rows[size_t(origins[k])], st.beam->beams()[k].tokens.back());
+  st.beam_rows.resize(st.origins.size());
+  for (size_t k = 0; k < st.origins.size(); ++k) {
+    st.beam_rows[k] = next.add(old_rows[size_t(st.origins[k])], st.beam->beams()[k].tokens.back());
   }
 }
 
@@ -219,15 +285,24 @@ std::vector<SearchResult> search(StepModel& model, const std::vector<SearchReque
   }
 
   int live_rows = int(n);
-  std::vector<float> work;
+  std::vector<RequestState*> live;
   for (size_t step = 0;; ++step) {
+    // Rows are scored, then requests choose, on several threads (a GPU waits meanwhile);
+    // the bookkeeping stays in request order, so results do not depend on the threads.
+    const std::vector<ScoreJob> jobs = score_jobs(states, vocab, step);
+    parallel_for(jobs.size(), options.threads,
+                 [&](size_t j) { score_row(jobs[j], logits, vocab); });
+    live.clear();
+    for (RequestState& st : states)
+      if (!st.done) live.push_back(&st);
+    parallel_for(live.size(), options.threads,
+                 [&](size_t i) { choose_tokens(*live[i], vocab, step, options); });
     NextStep next;
-    for (RequestState& st : states) {
-      if (st.done) continue;
-      if (st.beam) {
-        advance_beams(st, logits, vocab, work, next);
+    for (RequestState* st : live) {
+      if (st->beam) {
+        advance_beams(*st, next);
       } else {
-        advance_rows(st, logits, vocab, step, options, specials, work, next);
+        advance_rows(*st, step, options, specials, next);
       }
     }
     if (next.src.empty()) break;

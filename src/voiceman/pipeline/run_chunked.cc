@@ -400,8 +400,9 @@ void Run::start_engines() {
   for (size_t d = 0; d < setup_.devices.size(); ++d) {
     ExecContext ctx = setup_.ctx;
     ctx.device = setup_.devices[d];
-    // CPU engines share the cores; a GPU's engines share its weights.
-    if (ctx.device.is_cpu()) ctx.threads = std::max(1, setup_.ctx.threads / per_device);
+    // A device's engines share the cores (a GPU engine's threads score the decoder's
+    // rows between steps) and a GPU's engines share its weights.
+    ctx.threads = std::max(1, setup_.ctx.threads / per_device);
     for (int e = 0; e < per_device; ++e)
       primary_engines_.push_back(pool_.add(setup_.models[d], tokenizer, ctx));
   }
