@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -41,6 +43,35 @@ TEST(FastMath, SumAndExpIntoMatchDoublePrecision) {
   EXPECT_EQ(out[7], 0.0f);
   EXPECT_NEAR(out[1002], std::exp(double(x[1002]) * 0.5 - 1.0), 1e-6);
   EXPECT_EQ(sum_exp(std::span<const float>(), 0.0f), 0.0);
+}
+
+// The sums are taken on 16 lanes, each block of 64 values then added in double in lane
+// order, whichever SIMD clone the CPU picks (this one may run the AVX-512 clone). A scalar
+// replay of that order with fast_exp must give the same double, bit for bit: a clone that
+// rounded differently (FMA, other lanes) would fail here.
+TEST(FastMath, SumsRoundTheSameOnEveryClone) {
+  std::vector<float> x(51865);  // a Whisper vocabulary row, with a partial last block
+  uint32_t state = 12345;
+  for (float& v : x) {
+    state = state * 1664525u + 1013904223u;
+    v = static_cast<float>(state >> 8) / 16777216.0f * 30.0f - 20.0f;
+  }
+  x[100] = std::numeric_limits<float>::lowest();
+  const float shift = 3.25f;
+  double replay = 0;
+  for (size_t begin = 0; begin < x.size(); begin += 64) {
+    float lanes[16] = {};
+    for (size_t i = begin; i < std::min(x.size(), begin + 64); ++i)
+      lanes[(i - begin) % 16] += fast_exp(x[i] - shift);
+    for (float lane : lanes) replay += double(lane);
+  }
+  EXPECT_EQ(sum_exp(x, shift), replay);
+  std::vector<float> out(x.size());
+  exp_into(x, shift, 1.0f, out);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(out[i], fast_exp(x[i] - shift)) << i;
+  float best = x[0];
+  for (float v : x) best = std::max(best, v);
+  EXPECT_EQ(max_value(x), best);
 }
 
 TEST(FastMath, MaxAndFirstArgmax) {

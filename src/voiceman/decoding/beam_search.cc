@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "voiceman/core/errors.h"
+#include "voiceman/decoding/fast_math.h"
 
 namespace voiceman::decoding {
 
@@ -20,16 +21,25 @@ std::vector<BeamCandidate> top_candidates(std::span<const float> log_probs,
   std::vector<BeamCandidate> best;
   best.reserve(size_t(k) + 1);
   if (k <= 0) return best;
+  // Once k are kept, a block whose best score cannot beat the last one is skipped whole:
+  // float addition is monotonic, so cum + max(block) is the block's best score exactly.
+  constexpr int kBlock = 256;
   for (size_t b = 0; b < cum.size(); ++b) {
     const float* row = log_probs.data() + b * size_t(vocab);
-    for (int v = 0; v < vocab; ++v) {
-      const float score = cum[b] + row[v];
-      // Scanning in flat order, an equal score never beats one already kept.
-      if (int(best.size()) == k && !(score > best.back().score)) continue;
-      auto pos = std::find_if(best.begin(), best.end(),
-                              [score](const BeamCandidate& c) { return score > c.score; });
-      best.insert(pos, BeamCandidate{int32_t(b), int32_t(v), score});
-      if (int(best.size()) > k) best.pop_back();
+    for (int begin = 0; begin < vocab; begin += kBlock) {
+      const int end = std::min(vocab, begin + kBlock);
+      if (int(best.size()) == k &&
+          !(cum[b] + max_value({row + begin, size_t(end - begin)}) > best.back().score))
+        continue;
+      for (int v = begin; v < end; ++v) {
+        const float score = cum[b] + row[v];
+        // Scanning in flat order, an equal score never beats one already kept.
+        if (int(best.size()) == k && !(score > best.back().score)) continue;
+        auto pos = std::find_if(best.begin(), best.end(),
+                                [score](const BeamCandidate& c) { return score > c.score; });
+        best.insert(pos, BeamCandidate{int32_t(b), int32_t(v), score});
+        if (int(best.size()) > k) best.pop_back();
+      }
     }
   }
   return best;

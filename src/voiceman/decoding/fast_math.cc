@@ -5,58 +5,81 @@
 #include <cstdint>
 #include <limits>
 
+#include "voiceman/engine/primitives/simd.h"
+
+// The 64-byte vectors live in registers inside inlined code only; no call passes one.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace voiceman::decoding {
 
 namespace {
 
-// GCC/Clang vector extensions: SSE2 on the x86-64 baseline, no flags needed, no traps
-// blocking vectorization of the comparisons.
-using v4f = float __attribute__((vector_size(16)));
-using v4i = int32_t __attribute__((vector_size(16)));
+// GCC/Clang vector extensions. One logical vector of 16 floats on every CPU: the SSE2
+// baseline runs it as four registers, the AVX2 and AVX-512 clones as two or one. The lanes
+// and the order of the partial sums are the same in each, and fast_math.cc is built
+// without FMA contraction, so every clone (and aarch64) rounds identically.
+using vf = float __attribute__((vector_size(64)));
+using vi = int32_t __attribute__((vector_size(64)));
+constexpr size_t kLanes = sizeof(vf) / sizeof(float);
 
 constexpr float kMin = -87.3365448f, kMax = 88.0f;  // 2^n stays a normal float
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // Cephes-style: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by polynomial, 2^n through the exponent.
-inline v4f exp4(v4f x) {
-  const v4i keep = x >= kMin;  // false for -inf and disabled logits: weight 0
+__attribute__((always_inline)) inline vf exp_lanes(vf x) {
+  const vi keep = x >= kMin;  // false for -inf and disabled logits: weight 0
   x = x < kMin ? kMin : x;
   x = x > kMax ? kMax : x;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const v4f n = (x * 1.44269504088896341f + kRound) - kRound;
-  v4f r = x - n * 0.693359375f;
+  const vf n = (x * 1.44269504088896341f + kRound) - kRound;
+  vf r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  v4f p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  vf p = r * 1.9875691500e-4f + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const v4i bits = (__builtin_convertvector(n, v4i) + 127) << 23;
-  const v4f result = p * std::bit_cast<v4f>(bits);
-  return std::bit_cast<v4f>(std::bit_cast<v4i>(result) & keep);
+  const vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
+  const vf result = p * std::bit_cast<vf>(bits);
+  return std::bit_cast<vf>(std::bit_cast<vi>(result) & keep);
 }
 
-inline v4f load4(const float* x, size_t n, float scale, float shift) {
-  v4f v = {-std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-           -std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+__attribute__((always_inline)) inline vf load(const float* x) {
+  vf v;
+  __builtin_memcpy(&v, x, sizeof(v));
+  return v;
+}
+
+// The last n < kLanes values as x * scale - shift, -inf after them (weight 0, never a
+// maximum).
+__attribute__((always_inline)) inline vf load_tail(const float* x, size_t n, float scale = 1.0f,
+                                                   float shift = 0.0f) {
+  vf v = -kInf - vf{};
   for (size_t i = 0; i < n; ++i) v[i] = x[i] * scale - shift;
   return v;
 }
 
+__attribute__((always_inline)) inline float lane_max(vf m) {
+  float best = m[0];
+  for (size_t i = 1; i < kLanes; ++i) best = m[i] > best ? m[i] : best;
+  return best;
+}
+
 }  // namespace
 
-float max_value(std::span<const float> x) {
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  v4f m = {-kInf, -kInf, -kInf, -kInf};
+VOICEMAN_MULTIVERSION float max_value(std::span<const float> x) {
+  vf m = -kInf - vf{};
   size_t i = 0;
-  for (; i + 4 <= x.size(); i += 4) {
-    v4f v;
-    __builtin_memcpy(&v, x.data() + i, sizeof(v));
+  for (; i + kLanes <= x.size(); i += kLanes) {
+    const vf v = load(x.data() + i);
     m = v > m ? v : m;
   }
-  float best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
-  for (; i < x.size(); ++i) best = x[i] > best ? x[i] : best;
-  return best;
+  if (i < x.size()) {
+    const vf v = load_tail(x.data() + i, x.size() - i);
+    m = v > m ? v : m;
+  }
+  return lane_max(m);
 }
 
 size_t argmax_index(std::span<const float> x) {
@@ -67,39 +90,34 @@ size_t argmax_index(std::span<const float> x) {
   return 0;
 }
 
-float fast_exp(float x) { return exp4(v4f{x, x, x, x})[0]; }
+float fast_exp(float x) { return exp_lanes(x - vf{})[0]; }
 
-double sum_exp(std::span<const float> x, float shift, float scale) {
+VOICEMAN_MULTIVERSION double sum_exp(std::span<const float> x, float shift, float scale) {
   double total = 0;
   size_t i = 0;
   constexpr size_t kBlock = 64;  // float partial sums per block, then double across blocks
   while (i < x.size()) {
-    v4f acc = {0, 0, 0, 0};
+    vf acc = {};
     const size_t end = std::min(x.size(), i + kBlock);
-    for (; i + 4 <= end; i += 4) {
-      v4f v;
-      __builtin_memcpy(&v, x.data() + i, sizeof(v));
-      acc += exp4(v * scale - shift);
-    }
+    for (; i + kLanes <= end; i += kLanes) acc += exp_lanes(load(x.data() + i) * scale - shift);
     if (i < end) {
-      acc += exp4(load4(x.data() + i, end - i, scale, shift));
+      acc += exp_lanes(load_tail(x.data() + i, end - i, scale, shift));
       i = end;
     }
-    total += double(acc[0]) + double(acc[1]) + double(acc[2]) + double(acc[3]);
+    for (size_t l = 0; l < kLanes; ++l) total += double(acc[l]);
   }
   return total;
 }
 
-void exp_into(std::span<const float> x, float shift, float scale, std::span<float> out) {
+VOICEMAN_MULTIVERSION void exp_into(std::span<const float> x, float shift, float scale,
+                                    std::span<float> out) {
   size_t i = 0;
-  for (; i + 4 <= x.size(); i += 4) {
-    v4f v;
-    __builtin_memcpy(&v, x.data() + i, sizeof(v));
-    const v4f e = exp4(v * scale - shift);
+  for (; i + kLanes <= x.size(); i += kLanes) {
+    const vf e = exp_lanes(load(x.data() + i) * scale - shift);
     __builtin_memcpy(out.data() + i, &e, sizeof(e));
   }
   if (i < x.size()) {
-    const v4f e = exp4(load4(x.data() + i, x.size() - i, scale, shift));
+    const vf e = exp_lanes(load_tail(x.data() + i, x.size() - i, scale, shift));
     for (size_t k = 0; i + k < x.size(); ++k) out[i + k] = e[k];
   }
 }
