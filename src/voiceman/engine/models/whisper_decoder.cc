@@ -127,14 +127,23 @@ void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& l
 }
 
 void WhisperDecoder::download_logits(const Tensor& device_logits, std::vector<float>& logits) {
-  Tensor out = device_logits;
-  if (!out.device().is_cpu()) out = out.to(Device::cpu(), ctx_);  // waits for our stream
-  if (out.dtype() != DType::f32) {
-    Tensor f;
-    ops::cast(ExecContext{}, out, DType::f32, f);
-    out = f;
+  // Straight into `logits`, which the search keeps from step to step (no zero fill once it
+  // has grown). A GPU casts to float32 itself: the host neither converts 100 rows x 51,866
+  // halves per step on one thread nor copies them a second time.
+  logits.resize(static_cast<size_t>(device_logits.numel()));
+  const Tensor* src = &device_logits;
+  if (device_logits.dtype() != DType::f32) {
+    ops::cast(ctx_, device_logits, DType::f32, logits_f32_);
+    src = &logits_f32_;
   }
-  logits.assign(out.data<float>(), out.data<float>() + out.numel());
+  if (src->device().is_cpu()) {
+    if (!logits.empty()) std::memcpy(logits.data(), src->data<float>(), src->bytes());
+    return;
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::copy(ctx_, logits.data(), Device::cpu(), src->data<float>(), src->device(),
+             src->bytes());  // waits for our stream
+#endif
 }
 
 void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
