@@ -44,7 +44,10 @@ class ConstantLogits : public StepModel {
     for (int32_t s : src) next.push_back(sources_[static_cast<size_t>(s)]);
     sources_ = std::move(next);
   }
-  void step(std::span<const int32_t>, std::vector<float>& logits) override { fill(logits); }
+  std::span<const float> step(std::span<const int32_t>) override {
+    fill(logits_);
+    return logits_;
+  }
 
  private:
   // What a GPU step hands back: one row per live beam (a copy, as the download is).
@@ -57,6 +60,7 @@ class ConstantLogits : public StepModel {
   }
   std::vector<float> pattern_;
   std::vector<int32_t> sources_;
+  std::vector<float> logits_;  // what step() returns
 };
 
 // Args: windows, threads. Beam 5 with the timestamp rules, as `voiceman run` decodes.

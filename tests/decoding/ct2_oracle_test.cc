@@ -52,9 +52,10 @@ class TableModel : public StepModel {
     rows_ = std::move(next);
   }
 
-  void step(std::span<const int32_t> tokens, std::vector<float>& logits) override {
+  std::span<const float> step(std::span<const int32_t> tokens) override {
     for (size_t i = 0; i < rows_.size(); ++i) rows_[i].history.push_back(tokens[i]);
-    fill(logits);
+    fill(logits_);
+    return logits_;
   }
 
  private:
@@ -62,6 +63,7 @@ class TableModel : public StepModel {
     int32_t source;
     std::vector<int32_t> history;
   };
+  std::vector<float> logits_;  // what step() returns
 
   void fill(std::vector<float>& logits) {
     logits.assign(rows_.size() * size_t(vocab_), 0.0f);

@@ -46,14 +46,15 @@ class FakeStepModel : public StepModel {
     rows_ = std::move(next);
   }
 
-  void step(std::span<const int32_t> tokens, std::vector<float>& logits) override {
+  std::span<const float> step(std::span<const int32_t> tokens) override {
     if (tokens.size() != rows_.size()) throw std::logic_error("one token per live row");
     step_rows.push_back(int(rows_.size()));
-    logits.resize(rows_.size() * size_t(vocab_));
+    logits_.resize(rows_.size() * size_t(vocab_));
     for (size_t i = 0; i < rows_.size(); ++i) {
       rows_[i].history.push_back(tokens[i]);
-      fn_(rows_[i].source, rows_[i].history, row(logits, i));
+      fn_(rows_[i].source, rows_[i].history, row(logits_, i));
     }
+    return logits_;
   }
 
   std::vector<std::vector<int32_t>> started_prompts;
@@ -73,6 +74,7 @@ class FakeStepModel : public StepModel {
   int vocab_;
   LogitsFn fn_;
   std::vector<Row> rows_;
+  std::vector<float> logits_;  // what step() returns
 };
 
 // Writes log(p) for the listed tokens and a very low logit elsewhere.

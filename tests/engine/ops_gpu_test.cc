@@ -421,6 +421,32 @@ TEST_F(GpuOps, CopiesAndZerosOrderedOnAStream) {
   EXPECT_THROW(x.to(Device::cuda(0), cpu()), DeviceError) << "the stream must be the GPU's";
 }
 
+TEST_F(GpuOps, DownloadsLandInTheStreamsBufferAfterItsWork) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = gpu();
+  ctx.stream = stream.get();
+  // 20 MB, as beam 5 over 20 windows' logits, then smaller and larger: queued work must
+  // be finished, and the buffer is reused until a larger download needs more.
+  const void* first = nullptr;
+  for (const int64_t rows : {100, 40, 160}) {
+    const Tensor x = random_tensor({rows, 51866}, 29 + static_cast<uint32_t>(rows));
+    const Tensor up = x.to(ctx.device, ctx);
+    Tensor doubled = Tensor::zeros({rows, 51866}, DType::f32, ctx);
+    add(ctx, doubled, up);
+    add(ctx, doubled, up);
+    const auto* host = static_cast<const float*>(
+        voiceman::cuda::download(ctx, doubled.data<float>(), doubled.bytes()));
+    const std::vector<float> a = x.to_vector();
+    size_t wrong = 0;
+    for (size_t i = 0; i < a.size(); ++i) wrong += host[i] != 2 * a[i];
+    EXPECT_EQ(wrong, 0u) << rows << " rows";
+    if (rows == 100) first = host;
+    if (rows == 40) {
+      EXPECT_EQ(host, first) << "a smaller download reuses the buffer";
+    }
+  }
+}
+
 // Not a parity check: rough throughput of the two encoder hot spots at large-v3 sizes,
 // printed for bench/GPU.md ([perf] lines).
 TEST_F(GpuOps, EncoderKernelThroughput) {

@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <random>
+#include <span>
+#include <vector>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/models/whisper_decoder.h"
@@ -10,6 +12,11 @@
 
 namespace voiceman::models {
 namespace {
+
+// A step's logits live in the decoder until its next call; the tests keep a copy.
+void keep(std::vector<float>& out, std::span<const float> logits) {
+  out.assign(logits.begin(), logits.end());
+}
 
 WhisperConfig tiny_config() {
   WhisperConfig c;
@@ -33,7 +40,7 @@ std::vector<float> run(const WhisperModel& model) {
   auto session = model.start_decoder(ctx, encoded);
   std::vector<float> logits, sot;
   session->start({{1, 2}}, std::vector<int32_t>{0}, std::vector<int32_t>{-1}, logits, sot);
-  session->step(std::vector<int32_t>{3}, logits);
+  keep(logits, session->step(std::vector<int32_t>{3}));
   return logits;
 }
 
@@ -86,14 +93,14 @@ TEST(RandomWhisper, StepBuffersStayInPlaceThroughReorders) {
   // Four rows over two windows, like two beams each.
   session->start({{1, 2}, {1, 2}, {1, 2, 5}, {1, 2, 5}}, std::vector<int32_t>{0, 0, 1, 1},
                  std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
-  session->step(std::vector<int32_t>{3, 4, 6, 7}, logits);
+  keep(logits, session->step(std::vector<int32_t>{3, 4, 6, 7}));
   const StepGraphs::Key first = session->step_buffers();
   std::vector<std::vector<float>> got;
   const std::vector<std::vector<int32_t>> orders = {{1, 1, 2, 3}, {0, 1, 3, 3}, {1, 0, 2, 2}};
   for (size_t i = 0; i < orders.size(); ++i) {
     session->select_rows(orders[i]);
     EXPECT_EQ(session->step_buffers(), first) << "after reorder " << i;
-    session->step(std::vector<int32_t>{8, 9, 10, static_cast<int32_t>(11 + i)}, logits);
+    keep(logits, session->step(std::vector<int32_t>{8, 9, 10, static_cast<int32_t>(11 + i)}));
     EXPECT_EQ(session->step_buffers(), first) << "after step " << i;
     got.push_back(logits);
   }
@@ -133,15 +140,15 @@ TEST(RandomWhisper, StepBuffersMoveOnlyWhenTheCacheGrows) {
   std::vector<StepGraphs::Key> keys;
   // max_target_positions is 32: the cache starts there (min(64, 32)) and never grows.
   for (int i = 0; i < 20; ++i) {
-    session->step(std::vector<int32_t>{3}, logits);
+    keep(logits, session->step(std::vector<int32_t>{3}));
     keys.push_back(session->step_buffers());
   }
   for (const auto& key : keys) EXPECT_EQ(key, keys.front());
   // More rows than the caches hold: they grow, and the key changes with them.
   session->select_rows(std::vector<int32_t>{0, 0});
-  session->step(std::vector<int32_t>{3, 4}, logits);
+  keep(logits, session->step(std::vector<int32_t>{3, 4}));
   EXPECT_NE(session->step_buffers(), keys.front());
-  EXPECT_THROW(session->step(std::vector<int32_t>{3, 100}, logits),
+  EXPECT_THROW(session->step(std::vector<int32_t>{3, 100}),
                Error);  // not in the vocabulary
 }
 

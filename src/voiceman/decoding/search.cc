@@ -54,8 +54,8 @@ struct NextStep {
   }
 };
 
-std::span<const float> row_of(const std::vector<float>& logits, int32_t row, int vocab) {
-  return std::span<const float>(logits).subspan(size_t(row) * size_t(vocab), size_t(vocab));
+std::span<const float> row_of(std::span<const float> logits, int32_t row, int vocab) {
+  return logits.subspan(size_t(row) * size_t(vocab), size_t(vocab));
 }
 
 // Runs fn(i) for i in [0, n) on up to `threads` OpenMP threads. An exception cannot leave
@@ -110,7 +110,7 @@ std::vector<ScoreJob> score_jobs(std::vector<RequestState>& states, int vocab, s
 }
 
 // Log-probs of one row after the logits rules, CTranslate2's order.
-void score_row(const ScoreJob& job, const std::vector<float>& logits, int vocab) {
+void score_row(const ScoreJob& job, std::span<const float> logits, int vocab) {
   const auto src = row_of(logits, job.model_row, vocab);
   const std::span<float> dst(job.out, size_t(vocab));
   std::copy(src.begin(), src.end(), dst.begin());
@@ -271,10 +271,10 @@ std::vector<SearchResult> search(StepModel& model, const std::vector<SearchReque
     }
   }
 
-  std::vector<float> logits(n * size_t(vocab));
+  std::vector<float> start_logits(n * size_t(vocab));
   std::vector<float> sot_logits(n * size_t(vocab));
-  model.start(prompts, sources, sot_indices, logits, sot_logits);
-  if (logits.size() < n * size_t(vocab) || sot_logits.size() < n * size_t(vocab)) {
+  model.start(prompts, sources, sot_indices, start_logits, sot_logits);
+  if (start_logits.size() < n * size_t(vocab) || sot_logits.size() < n * size_t(vocab)) {
     throw Error("StepModel::start returned fewer logits than prompts");
   }
   for (size_t i = 0; i < n; ++i) {
@@ -284,6 +284,7 @@ std::vector<SearchResult> search(StepModel& model, const std::vector<SearchReque
     }
   }
 
+  std::span<const float> logits = start_logits;  // then the model's own, step by step
   int live_rows = int(n);
   std::vector<RequestState*> live;
   for (size_t step = 0;; ++step) {
@@ -309,7 +310,7 @@ std::vector<SearchResult> search(StepModel& model, const std::vector<SearchReque
     // Reorder beams, expand samples, drop finished rows; skip the no-op case.
     if (!is_identity(next.src, live_rows)) model.select_rows(next.src);
     live_rows = int(next.src.size());
-    model.step(next.tokens, logits);
+    logits = model.step(next.tokens);
     if (logits.size() < size_t(live_rows) * size_t(vocab)) {
       throw Error("StepModel::step returned fewer logits than live rows");
     }

@@ -27,8 +27,10 @@ class StepModel {
   // finished rows. src may repeat rows and may be shorter than the current row count.
   virtual void select_rows(std::span<const int32_t> src) = 0;
 
-  // Feeds one new token to every live row; writes logits [rows x vocab].
-  virtual void step(std::span<const int32_t> tokens, std::vector<float>& logits) = 0;
+  // Feeds one new token to every live row and returns logits [rows x vocab]. The model
+  // owns that memory (a CPU tensor read in place, a GPU's pinned download buffer); it
+  // stays valid until the model's next call.
+  virtual std::span<const float> step(std::span<const int32_t> tokens) = 0;
 
   virtual int rows() const = 0;
 };

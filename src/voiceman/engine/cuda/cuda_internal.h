@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <string>
+#include <vector>
 
 #include "voiceman/core/device.h"
 
@@ -36,6 +37,11 @@ struct StreamState {
   char* large = nullptr;
   size_t large_bytes = 0;
   cudaEvent_t large_done = nullptr;
+  // Downloads (cuda::download): pinned, growing to the largest one seen; pageable only
+  // where pinning failed.
+  char* download_pinned = nullptr;
+  size_t download_bytes = 0;
+  std::vector<char> download_pageable;
   // Non-blocking stream that graphs for this stream are captured on (cuda::Graph).
   cudaStream_t capture = nullptr;
 };

@@ -110,5 +110,10 @@ void fill_zero(Device device, void* ptr, size_t bytes);
 void copy(const ExecContext& ctx, void* dst, Device dst_device, const void* src, Device src_device,
           size_t bytes);
 void fill_zero(const ExecContext& ctx, void* ptr, size_t bytes);
+// Copies device memory to page-locked host memory that belongs to ctx's stream on this
+// thread, and returns it once the data is there; it holds until the next download on the
+// same thread and stream. The driver stages pageable downloads through small buffers of
+// its own, at a fraction of the bus speed. Plain memory where pinning fails.
+const void* download(const ExecContext& ctx, const void* src, size_t bytes);
 
 }  // namespace voiceman::cuda

@@ -1,6 +1,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "voiceman/core/errors.h"
@@ -116,6 +117,7 @@ struct ThreadStreams {
     if (st.pinned) cudaFreeHost(st.pinned);
     if (st.large_done) cudaEventDestroy(st.large_done);
     if (st.large) cudaFreeHost(st.large);
+    if (st.download_pinned) cudaFreeHost(st.download_pinned);
     if (st.capture) cudaStreamDestroy(st.capture);
   }
 };
@@ -231,6 +233,31 @@ void copy(const ExecContext& ctx, void* dst, Device dst_device, const void* src,
   set_device(ctx.device);
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream), "copy");
   if (dst_device.is_cpu()) check(cudaStreamSynchronize(stream), "copy to host");
+}
+
+const void* download(const ExecContext& ctx, const void* src, size_t bytes) {
+  StreamState& st = stream_state(ctx);
+  const cudaStream_t stream = stream_of(ctx);
+  if (st.download_bytes < bytes) {
+    // Half again, so a batch with a few more rows does not re-pin (cudaFreeHost waits for
+    // the device).
+    const size_t want = bytes + bytes / 2;
+    if (st.download_pinned) cudaFreeHost(st.download_pinned);
+    st.download_pinned = nullptr;
+    void* p = nullptr;
+    if (cudaMallocHost(&p, want) == cudaSuccess) {
+      st.download_pinned = static_cast<char*>(p);
+      st.download_pageable = {};
+    } else {
+      cudaGetLastError();
+      st.download_pageable.resize(want);
+    }
+    st.download_bytes = want;
+  }
+  char* dst = st.download_pinned ? st.download_pinned : st.download_pageable.data();
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download");
+  check(cudaStreamSynchronize(stream), "download");
+  return dst;
 }
 
 void fill_zero(const ExecContext& ctx, void* ptr, size_t bytes) {

@@ -27,7 +27,7 @@ class WhisperDecoder final : public decoding::StepModel {
              std::span<const int32_t> sot_index, std::vector<float>& last_logits,
              std::vector<float>& sot_logits) override;
   void select_rows(std::span<const int32_t> src) override;
-  void step(std::span<const int32_t> tokens, std::vector<float>& logits) override;
+  std::span<const float> step(std::span<const int32_t> tokens) override;
 
   // Probabilities of the language tokens after <|startoftranscript|>, per window:
   // [windows x lang_ids.size()], softmax over the language tokens as CTranslate2 does.
@@ -50,7 +50,11 @@ class WhisperDecoder final : public decoding::StepModel {
   void run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
                     std::vector<Tensor>* alignment_weights);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
-  // Logits [rows, vocab] on the device -> float32 on the host.
+  // Logits [rows, vocab] as float32 host memory, valid until the next call: a CPU
+  // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
+  // memory, which no other download on this engine's thread and stream comes between.
+  std::span<const float> host_logits(const Tensor& logits);
+  // The same, copied into `logits`.
   void download_logits(const Tensor& device_logits, std::vector<float>& logits);
   // Grows the caches (and, with them, the step buffers); existing entries are kept.
   void ensure_capacity(int64_t rows, int64_t length);
@@ -88,6 +92,7 @@ class WhisperDecoder final : public decoding::StepModel {
   std::vector<int64_t> host_runs_;
   Tensor cache_scratch_;
   Tensor logits_f32_;  // a float16/bfloat16 model's logits as float32, for the download
+
   StepGraphs graphs_;
 };
 
