@@ -187,7 +187,8 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
     logits_for(sot_hidden.slice_rows(0, static_cast<int64_t>(sot_rows.size())), sot);
     sot_logits.resize(static_cast<size_t>(n * vocab));
     for (size_t j = 0; j < sot_rows.size(); ++j)
-      std::copy_n(sot.begin() + j * vocab, vocab, sot_logits.begin() + sot_rows[j] * vocab);
+      std::copy_n(sot.begin() + static_cast<int64_t>(j) * vocab, vocab,
+                  sot_logits.begin() + sot_rows[j] * vocab);
   }
 }
 
