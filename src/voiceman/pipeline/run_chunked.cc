@@ -397,12 +397,13 @@ void Run::handle_governor_events() {
 void Run::start_engines() {
   const tokenizer::Tokenizer& tokenizer = setup_.transcriber->tokenizer();
   const int per_device = setup_.engines_per_device;
+  const int engines = per_device * static_cast<int>(setup_.devices.size());
   for (size_t d = 0; d < setup_.devices.size(); ++d) {
     ExecContext ctx = setup_.ctx;
     ctx.device = setup_.devices[d];
-    // A device's engines share the cores (a GPU engine's threads score the decoder's
-    // rows between steps) and a GPU's engines share its weights.
-    ctx.threads = std::max(1, setup_.ctx.threads / per_device);
+    // All engines share the host's cores (a GPU engine's threads score the decoder's
+    // rows between steps); a GPU's engines share its weights.
+    ctx.threads = std::max(1, setup_.ctx.threads / engines);
     for (int e = 0; e < per_device; ++e)
       primary_engines_.push_back(pool_.add(setup_.models[d], tokenizer, ctx));
   }
