@@ -92,7 +92,6 @@ class WhisperDecoder final : public decoding::StepModel {
   std::vector<int64_t> host_runs_;
   Tensor cache_scratch_;
   Tensor logits_f32_;  // a float16/bfloat16 model's logits as float32, for the download
-
   StepGraphs graphs_;
 };
 
