@@ -184,6 +184,11 @@ TEST_F(GpuOps, Attention) {
   const AttentionCase cases[] = {
       {"attention encoder (flash)", 2, 150, 150, 6, 64, false, false},
       {"attention causal prompt", 1, 20, 37, 6, 64, true, false},
+      // Causal over several 64-row blocks and key tiles: the tiles past a block's last
+      // visible key are skipped, and the diagonal tiles masked row by row.
+      {"attention causal multi-tile (flash)", 1, 150, 150, 6, 64, true, false},
+      {"attention causal 100x200 (flash)", 1, 100, 200, 6, 64, true, false},
+      {"attention no keys", 2, 5, 0, 6, 64, false, false},
       {"attention one query", 3, 1, 70, 4, 64, false, false},
       {"attention with weights", 1, 9, 150, 6, 64, false, true},
       {"attention dh 32", 2, 40, 40, 4, 32, true, false},

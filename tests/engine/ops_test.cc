@@ -186,6 +186,18 @@ TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {
   }
 }
 
+TEST(Ops, AttentionWithoutKeysGivesZeros) {
+  // The GPU must agree (GpuOps.Attention "no keys"): whatever `out` held is replaced.
+  for (int64_t tq : {3, 40}) {  // small and BLAS paths
+    const Tensor q = random_tensor({2, tq, 24}, 12);
+    const Tensor none({2, 0, 24}, DType::f32);
+    Tensor out = random_tensor({2, tq, 24}, 13);
+    attention(cpu(), q, none, none, 4, /*causal=*/false, out);
+    ASSERT_EQ(out.shape(), q.shape());
+    for (float x : out.to_vector()) ASSERT_EQ(x, 0.f) << "tq " << tq;
+  }
+}
+
 TEST(Ops, Bf16EncoderAttentionIsCloseToFloat32) {
   // int8_bfloat16's encoder path: bf16 products, float32 softmax. Where the CPU lacks
   // native bf16 the flag must fall back to the float32 path, exactly.
@@ -317,6 +329,11 @@ TEST(Ops, CopyRunsFromATableTensorEqualsHostRuns) {
   EXPECT_THROW(copy_runs(cpu(), src, runs_table({0}, {279}, {2}), got), Error);  // past dst
   EXPECT_THROW(copy_runs(cpu(), src, Tensor({5}, DType::i32), got), Error);      // not 6 * n
   EXPECT_NO_THROW(copy_runs(cpu(), src, Tensor({0}, DType::i32), got));          // no runs
+  // A slice one int32 in holds the same runs, but not where the GPU can read int64s.
+  const Tensor table = runs_table(from, to, widths);
+  Tensor shifted({table.numel() + 1}, DType::i32);
+  std::memcpy(shifted.data<int32_t>() + 1, table.data<int32_t>(), table.bytes());
+  EXPECT_THROW(copy_runs(cpu(), src, shifted.slice_rows(1, table.numel() + 1), got), Error);
 }
 
 TEST(Ops, ShapeErrorsAreReported) {

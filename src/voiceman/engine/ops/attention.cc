@@ -10,9 +10,13 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
       q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2) || num_heads <= 0 || q.dim(2) % num_heads)
     throw Error("attention: bad shapes q" + shape_str(q.shape()) + " k" + shape_str(k.shape()));
   if (causal && q.dim(1) > k.dim(1)) throw Error("attention: more queries than keys");
-  out.resize(q.shape(), q.dtype(), ctx.device);
   // Probabilities stay float32 on every device: word alignment reads them.
   if (weights) weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)}, DType::f32, ctx.device);
+  if (!k.dim(1)) {  // no keys, nothing to attend to: zeros, on every device
+    out = Tensor::zeros(q.shape(), q.dtype(), ctx);
+    return;
+  }
+  out.resize(q.shape(), q.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
 }
 

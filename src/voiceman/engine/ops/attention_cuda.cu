@@ -331,7 +331,7 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   enter(ctx, "attention", {&q, &k, &v, &out, weights});
   same_dtype("attention", q.dtype(), {&k, &v, &out});
   const int64_t model = q.dim(2);
-  if (!q.numel() || !k.dim(1)) return;
+  if (!q.numel() || !k.dim(1)) return;  // no keys: the front end wrote zeros
   const bool flash = !weights && q.dtype() != DType::f32 && model / num_heads == kDh &&
                      model % 8 == 0 && aligned16(q.data<char>()) && aligned16(k.data<char>()) &&
                      aligned16(v.data<char>());
@@ -352,7 +352,9 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   if (!rows || !k.dim(0) || !capacity) return;
   constexpr int kThreads = 128;
   const size_t smem = sizeof(float) * (dh + capacity + kThreads);
-  if (smem > 48 * 1024)
+  // The default limit covers static and dynamic shared memory together (block_sum's
+  // 32-float scratch is static).
+  if (smem + 32 * sizeof(float) > 48 * 1024)
     throw Error("cached_attention: a cache of " + std::to_string(capacity) +
                 " positions exceeds the kernel's shared memory");
   prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ void copy_runs(const ExecContext& ctx, const Tensor& src, const Tensor& runs, Te
   if (runs.dtype() != DType::i32 || runs.rank() != 1 || runs.numel() % 6 != 0 ||
       (runs.numel() > 0 && runs.device() != ctx.device))
     throw Error("copy_runs: the run table must be int32 [6 * runs] on " + ctx.device.str());
+  // The GPU reads the table as int64: a slice must start on an 8-byte boundary.
+  if (runs.numel() > 0 && reinterpret_cast<uintptr_t>(runs.data<int32_t>()) % 8 != 0)
+    throw Error("copy_runs: the run table must start 8-byte aligned");
   const int64_t n = runs.numel() / 6;
   if (n == 0) return;
   if (ctx.device.is_cpu()) {
