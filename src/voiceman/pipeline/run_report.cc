@@ -2,8 +2,10 @@
 // rules), one OUT/metrics.jsonl line per engine batch, and at the end
 // OUT/performance_report.json and OUT/report.html.
 #include <cmath>
+#include <utility>
 
 #include "voiceman/core/log.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/pipeline/run_impl.h"
@@ -18,17 +20,28 @@ constexpr double kMb = 1024.0 * 1024.0;
 // NVML readings of the run's GPUs; nothing on the CPU or without a driver. With several
 // GPUs (cuda:all) memory is summed and utilisation averaged for the metrics and the
 // report; each GPU's reading is kept as well, for the governor, which judges each GPU.
+// NVML numbers every GPU of the machine while CUDA numbers the visible ones (and may
+// order them differently): the two meet at the PCI bus id.
 metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
-  std::vector<int> indices;
+  std::vector<std::pair<int, std::string>> gpus;  // CUDA index, PCI bus id
   for (Device d : devices)
-    if (!d.is_cpu()) indices.push_back(d.index);
-  if (indices.empty()) return {};
+    if (!d.is_cpu()) gpus.emplace_back(d.index, "");
+  if (gpus.empty()) return {};
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
-  return [nvml, indices]() -> std::optional<metrics::GpuReading> {
+  const cuda::GpuProbe probe = cuda::probe_gpus();
+  for (auto& [index, bus_id] : gpus) {
+    for (const cuda::GpuInfo& info : probe.devices)
+      if (info.index == index) bus_id = info.pci_bus_id;
+    if (bus_id.empty()) {
+      log::warn("cuda:", index, ": no PCI bus id, so no NVML readings for the GPU governor");
+      return {};
+    }
+  }
+  return [nvml, gpus]() -> std::optional<metrics::GpuReading> {
     metrics::GpuReading sum;  // zeros
-    for (int index : indices) {
-      const auto info = (*nvml)->device(index);
+    for (const auto& [index, bus_id] : gpus) {
+      const auto info = (*nvml)->device_by_pci(bus_id);
       if (!info) return std::nullopt;
       sum.used_mb += static_cast<double>(info->memory_used) / kMb;
       sum.total_mb += static_cast<double>(info->memory_total) / kMb;
@@ -37,7 +50,7 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
                              static_cast<double>(info->memory_total) / kMb,
                              static_cast<double>(std::max(0, info->utilization))});
     }
-    sum.util_percent /= static_cast<double>(indices.size());
+    sum.util_percent /= static_cast<double>(gpus.size());
     return sum;
   };
 }

@@ -44,7 +44,9 @@ GpuProbe probe_gpus() {
     cudaGetLastError();  // do not leave the error for the next runtime call to report
     return p;
   }
-  if (p.driver_version < p.runtime_version) {
+  // CUDA's minor-version compatibility runs a 13.x build on any 13.y driver; only an
+  // older major version is refused.
+  if (p.driver_version / 1000 < p.runtime_version / 1000) {
     p.reason = "GPU not available: the driver supports CUDA " +
                std::to_string(p.driver_version / 1000) + "." +
                std::to_string(p.driver_version % 1000 / 10) + ", this build needs " +
@@ -66,11 +68,11 @@ GpuProbe probe_gpus() {
     info.compute_major = prop.major;
     info.compute_minor = prop.minor;
     info.memory_total = prop.totalGlobalMem;
-    // NVML first: it reads memory without creating a CUDA context (hundreds of MiB).
     char bus_id[32] = {};
+    if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), i) == cudaSuccess) info.pci_bus_id = bus_id;
+    // NVML first: it reads memory without creating a CUDA context (hundreds of MiB).
     std::optional<NvmlDeviceInfo> n;
-    if (nvml && cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), i) == cudaSuccess)
-      n = nvml->device_by_pci(bus_id);
+    if (nvml && !info.pci_bus_id.empty()) n = nvml->device_by_pci(info.pci_bus_id);
     if (n && n->memory_total) {
       info.memory_free = n->memory_total - n->memory_used;
       info.utilization = n->utilization;

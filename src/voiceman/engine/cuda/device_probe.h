@@ -15,6 +15,7 @@ struct GpuInfo {
   uint64_t memory_total = 0;  // bytes
   uint64_t memory_free = 0;   // bytes, as the CUDA runtime sees it
   int utilization = -1;       // percent busy (NVML), -1 when NVML is unavailable
+  std::string pci_bus_id;     // "0000:65:00.0": how NVML finds this device
 };
 
 struct GpuProbe {
