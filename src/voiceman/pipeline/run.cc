@@ -393,19 +393,28 @@ RunReport Run::execute() {
   // again when the run ends, whatever way it ends.
   // With several GPUs, each GPU's pool gets the cap.
   const uint64_t cap = options_.engine_memory_cap_mb << 20;
+  // A destructor must not throw: after a device fault the reset itself fails, and the
+  // fault already unwinding is the error worth reporting.
   struct CapGuard {
     std::vector<Device> devices;
+    bool set = false;
     ~CapGuard() {
+      if (!set) return;
       for (Device device : devices) {
-        if (device.is_cpu()) host_memory::set_cap(0);
+        try {
+          if (device.is_cpu()) host_memory::set_cap(0);
 #ifdef VOICEMAN_CUDA
-        else
-          cuda::set_memory_cap(device, 0);
+          else
+            cuda::set_memory_cap(device, 0);
 #endif
+        } catch (const std::exception& e) {
+          log::warn(device.str(), ": could not remove the engine memory cap (", e.what(), ")");
+        }
       }
     }
   } cap_guard{setup_.devices};
   if (cap > 0) {
+    cap_guard.set = true;
     for (Device device : setup_.devices) {
       if (device.is_cpu()) host_memory::set_cap(host_memory::stats().in_use + cap);
 #ifdef VOICEMAN_CUDA

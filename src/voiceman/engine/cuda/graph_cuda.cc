@@ -56,6 +56,10 @@ std::unique_ptr<Graph> Graph::capture(const ExecContext& ctx,
       abandon_capture(st.capture);
       *why = e.what();
       return nullptr;
+    } catch (...) {  // whatever it was, the stream must not be left capturing
+      abandon_capture(st.capture);
+      *why = "an exception of unknown type";
+      return nullptr;
     }
     cudaGraph_t recorded = nullptr;
     const cudaError_t rc = cudaStreamEndCapture(st.capture, &recorded);

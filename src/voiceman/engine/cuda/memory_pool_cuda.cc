@@ -60,15 +60,22 @@ void init(Pool& p) {
 }
 
 // cudaFree waits for the whole device, so blocks other threads' streams used are safe.
+// A block the driver refuses to free (a sticky fault, a capture in progress elsewhere)
+// stays cached and counted, so the cap keeps telling the truth.
 void release_locked(Pool& p) {
   for (auto& [owner, by_size] : p.cached) {
-    for (auto& [size, ptr] : by_size) {
-      cudaFree(ptr);
-      p.stats.reserved -= size;
-      p.blocks.erase(ptr);
+    for (auto it = by_size.begin(); it != by_size.end();) {
+      if (cudaFree(it->second) != cudaSuccess) {
+        cudaGetLastError();
+        ++it;
+        continue;
+      }
+      p.stats.reserved -= it->first;
+      p.blocks.erase(it->second);
+      it = by_size.erase(it);
     }
   }
-  p.cached.clear();
+  std::erase_if(p.cached, [](const auto& entry) { return entry.second.empty(); });
 }
 
 std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }

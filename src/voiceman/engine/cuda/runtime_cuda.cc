@@ -140,7 +140,11 @@ StreamState& stream_state(const ExecContext& ctx) {
       check_blas(cublasSetWorkspace(st.blas, st.workspace, st.workspace_bytes),
                  "cublasSetWorkspace");
       // Full float32 math in float32 GEMMs (no TF32): that path exists for parity checks.
-      check_blas(cublasSetMathMode(st.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+      // Half-precision GEMMs accumulate in float32, split-K reductions included.
+      check_blas(cublasSetMathMode(st.blas, static_cast<cublasMath_t>(
+                                                CUBLAS_DEFAULT_MATH |
+                                                CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)),
+                 "cublasSetMathMode");
       void* pinned = nullptr;
       if (cudaMallocHost(&pinned, StreamState::kSlots * StreamState::kSlotBytes) == cudaSuccess) {
         st.pinned = static_cast<char*>(pinned);

@@ -35,7 +35,8 @@ bool linear_lt(const ExecContext& ctx, int m, int n, int k, const void* x, const
                const void* bias, void* y, DType dtype);
 
 // acc[m x n] = a[m x k] * b[n x k]^T in int32 from int8 operands (IMMA tensor cores).
-// Returns false when cuBLAS does not support the shape (e.g. n not a multiple of 4).
+// Returns false when cuBLAS does not support the shape (k, the leading dimension of both
+// operands, not a multiple of 4); n and m are free.
 bool gemm_s8(const ExecContext& ctx, int m, int n, int k, const int8_t* a, const int8_t* b,
              int32_t* acc);
 

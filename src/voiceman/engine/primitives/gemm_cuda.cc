@@ -102,6 +102,11 @@ LtPlan& lt_plan(cublasLtHandle_t lt, size_t workspace, int m, int n, int k, DTyp
                                        sizeof align_y);
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_y,
                                        sizeof align_y);
+  // Split-K partial sums in float32 (the compute type), never in the half-precision output.
+  const uint32_t reductions =
+      CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                       &reductions, sizeof reductions);
   (void)align_b;  // part of the key: the bias pointer's alignment can change the choice
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
