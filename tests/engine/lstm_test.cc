@@ -218,6 +218,24 @@ TEST(LstmBf16, OnlyMatricesMayBeBf16) {
   EXPECT_THROW(lstm(cpu(), random_tensor({1, 3, 4}, 5), half, false, y), Error);
 }
 
+TEST(Lstm, HalfPrecisionOperandsAreLeftToTheGpuOp) {
+  // The CPU's dtype rule must not refuse a GPU call: GpuLstm runs float16 and bfloat16
+  // operands through cuda::lstm. Here the call goes on to the device, which fails
+  // (no GPU here, or operands on the host where there is one) with a DeviceError.
+  const LstmWeights w = random_weights(4, 8, 91);
+  LstmWeights half;
+  cast(cpu(), w.w_ih, DType::f16, half.w_ih);
+  cast(cpu(), w.w_hh, DType::f16, half.w_hh);
+  cast(cpu(), w.bias, DType::f16, half.bias);
+  Tensor x;
+  cast(cpu(), random_tensor({1, 3, 4}, 5), DType::f16, x);
+  ExecContext gpu;
+  gpu.device = Device::cuda(0);
+  Tensor y;
+  EXPECT_THROW(lstm(gpu, x, half, false, y), DeviceError);
+  EXPECT_THROW(lstm(cpu(), x, half, false, y), Error);  // the CPU has no float16 LSTM
+}
+
 TEST(Activation, ReluSigmoidAndMagnitude) {
   Tensor x = Tensor::from_vector({-2.f, -0.f, 0.5f, 3.f}, {2, 2});
   relu(cpu(), x);

@@ -41,11 +41,14 @@ void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool re
           Tensor* h, Tensor* c) {
   if (w.w_hh.rank() != 2 || w.w_ih.rank() != 2 || w.bias.rank() != 1)
     throw Error("lstm: weights must be w_ih [4H, I], w_hh [4H, H], bias [4H]");
-  for (const Tensor* m : {&w.w_ih, &w.w_hh})
-    if (m->dtype() != DType::f32 &&
-        (m->dtype() != DType::bf16 || !ctx.device.is_cpu() || !bf16_supported()))
-      throw Error("lstm: weight matrices must be float32, or bfloat16 on a CPU with native bf16");
-  if (w.bias.dtype() != DType::f32) throw Error("lstm: the bias must be float32");
+  // The CPU's rule; on a GPU every operand has x's dtype (float32, float16 or bfloat16),
+  // which the CUDA op checks.
+  if (ctx.device.is_cpu()) {
+    for (const Tensor* m : {&w.w_ih, &w.w_hh})
+      if (m->dtype() != DType::f32 && (m->dtype() != DType::bf16 || !bf16_supported()))
+        throw Error("lstm: weight matrices must be float32, or bfloat16 on a CPU with native bf16");
+    if (w.bias.dtype() != DType::f32) throw Error("lstm: the bias must be float32");
+  }
   const int64_t hidden = w.hidden();
   if (x.rank() != 3 || w.w_hh.dim(0) != 4 * hidden || w.w_ih.dim(0) != 4 * hidden ||
       w.w_ih.dim(1) != x.dim(2) || w.bias.dim(0) != 4 * hidden)
