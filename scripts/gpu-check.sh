@@ -84,18 +84,20 @@ log=${OUT:-$build}/gpu-check.log
 exec > >(tee "$log") 2>&1
 
 step "environment"
-nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader
-nvcc --version | tail -2
+nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader || true
+"${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}" --version | tail -2 || true
 cmake --version | head -1
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__)' || true
 
 step "dependencies"
 [ -d "$deps/googletest-src" ] || { echo "gpu-check: run 'scripts/gpu-check.sh prepare' and carry build-gpu-deps" >&2; exit 2; }
-gtest_dir=$deps/gtest-install
+# Built under build-gpu, which stays on the machine between calls (a carried folder is
+# replaced on each call).
+gtest_dir=$build/gtest-install
 if [ ! -f "$gtest_dir/lib/cmake/GTest/GTestConfig.cmake" ]; then
-  cmake -S "$deps/googletest-src" -B "$deps/gtest-build" -DCMAKE_BUILD_TYPE=Release \
+  cmake -S "$deps/googletest-src" -B "$build/gtest-build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$gtest_dir" -DBUILD_GMOCK=OFF -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
-  cmake --build "$deps/gtest-build" -j "$jobs" --target install >/dev/null
+  cmake --build "$build/gtest-build" -j "$jobs" --target install >/dev/null
 fi
 zlib_args=()
 if [ ! -f /usr/include/zlib.h ]; then
@@ -103,7 +105,8 @@ if [ ! -f /usr/include/zlib.h ]; then
 fi
 
 step "configure and build (engine and tests, no app)"
-cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.[:space:]')
+cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.[:space:]' ||
+  true)
 cuda_archs=${cap:+${cap}-real}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
@@ -111,10 +114,14 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DVOICEMAN_B
   -DVOICEMAN_BUILD_TESTS=ON -DVOICEMAN_CUDA=ON \
   ${cuda_archs:+-DCMAKE_CUDA_ARCHITECTURES=$cuda_archs} \
   -DVOICEMAN_JSON_INCLUDE="$deps/include" -DGTest_DIR="$gtest_dir/lib/cmake/GTest" \
-  "${zlib_args[@]}" | grep -E "voiceman|CUDA" || true
+  "${zlib_args[@]}" >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+grep -E "voiceman|CUDA" "$build/configure.log" || true
 build_start=$(date +%s)
-cmake --build "$build" -j "$jobs" --target test_engine test_engine_gpu voiceman-dev
-echo "gpu-check: build took $(( $(date +%s) - build_start )) s"
+# The GPU tests first and on their own: a failure in another target must not cost them.
+cmake --build "$build" -j "$jobs" --target test_engine_gpu
+build_rc=0
+cmake --build "$build" -j "$jobs" --target test_engine voiceman-dev || build_rc=$?
+echo "gpu-check: build took $(( $(date +%s) - build_start )) s (other targets: exit $build_rc)"
 
 export OMP_WAIT_POLICY=PASSIVE
 # The dev corpus is not carried; the tests that read sample.wav take prepare's WAV copy.
@@ -124,19 +131,28 @@ if [ ! -f "${VOICEMAN_SHARED_DATA:-$root/../shared/data}/sample.wav" ] &&
 fi
 step "CPU engine tests (dispatch, probe)"
 # A failure here is reported at the end; the GPU checks still run.
-cpu_rc=0
-"$build/tests/test_engine" --gtest_brief=1 || cpu_rc=$?
+cpu_rc=$build_rc
+[ ! -x "$build/tests/test_engine" ] || timeout 180 "$build/tests/test_engine" --gtest_brief=1 ||
+  cpu_rc=$?
 
 step "op parity and model parity, CUDA versus CPU"
+# The whole output comes back under $OUT; the console keeps the figures, and each
+# failure with the lines that say what was expected.
+tests_log=${OUT:-$build}/gpu-tests.log
 set +e
-"$build/tests/test_engine_gpu" --gtest_filter='-GpuWhisper.Throughput' 2>&1 |
-  tee "$build/gpu-tests.log" | grep -E '^\[(parity|perf)\]|FAILED|PASSED|SKIPPED|Failure'
+timeout 300 "$build/tests/test_engine_gpu" --gtest_filter='-GpuWhisper.Throughput' 2>&1 |
+  tee "$tests_log" | awk '/Failure|exception/ {n = 6} n > 0 {print; n--; next}
+    /^\[(parity|perf)\]|FAILED|PASSED|SKIPPED/'
 tests_rc=${PIPESTATUS[0]}
 set -e
+[ "$tests_rc" -ne 124 ] || echo "gpu-check: the GPU tests ran past 300 s and were stopped"
 
 step "transcript parity on the carried clips, CPU versus CUDA"
 transcripts_rc=0
-if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
+if [ ! -x "$build/src/voiceman-dev" ]; then
+  echo "[transcript] not run: voiceman-dev did not build"
+  transcripts_rc=1
+elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # The check is float32 on both sides, on the int8 file's weights, in `voiceman run`'s
   # batched mode (chunks) and in the seek loop, features computed on the GPU in both.
   # int8 and the GPU's float16 default are reported beside it: int8 quantises activations
@@ -154,8 +170,8 @@ if [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
     graphs=${graphs:-0}
     name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
       echo "-graphs")
-    "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
-      --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
+    timeout 120 "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" \
+      --audio "$deps/clips" --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
       --cuda-graphs "$graphs" --batch-windows 8 >"$build/transcripts-$name.json" ||
       echo "[transcript] $run failed"
   done
@@ -282,7 +298,7 @@ for arch in $archs; do
   # [util] line samples both).
   ours=$(VOICEMAN_BENCH=1 VOICEMAN_BENCH_ARCH=$arch VOICEMAN_BENCH_BATCH=$batch \
     VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches VOICEMAN_BENCH_GRAPHS=both \
-    sampled "$build/util-ours-$arch.csv" "$build/tests/test_engine_gpu" \
+    sampled "$build/util-ours-$arch.csv" timeout 200 "$build/tests/test_engine_gpu" \
       --gtest_filter=GpuWhisper.Throughput 2>&1 | grep -E '^\[(bench|util)\]|Failure|error' || true)
   echo "$ours"
   ours_rate=$(sed -nE 's/.*engine=voiceman.* graphs=0 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$ours")
@@ -290,8 +306,8 @@ for arch in $archs; do
   peer_rate=""
   if [ -z "${GPU_CHECK_SKIP_PEER:-}" ]; then
     echo "-- $arch: HF transformers"
-    peer=$(sampled "$build/util-peer-$arch.csv" python3 "$build/hf_peer.py" "$arch" "$batch" \
-      "$tokens" "$batches" 2>&1 | grep -E '^\[(bench|util|peer)\]|Error' || true)
+    peer=$(sampled "$build/util-peer-$arch.csv" timeout 200 python3 "$build/hf_peer.py" "$arch" \
+      "$batch" "$tokens" "$batches" 2>&1 | grep -E '^\[(bench|util|peer)\]|Error' || true)
     echo "$peer"
     peer_rate=$(sed -nE 's/.*engine=hf-transformers.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$peer")
   fi
@@ -312,7 +328,7 @@ for arch in $archs; do
 done
 
 step "summary"
-grep -E '^\[(parity|perf)\]' "$build/gpu-tests.log" | sed 's/^/  /' || true
+grep -E '^\[(parity|perf)\]' "$tests_log" | sed 's/^/  /' || true
 grep -E '^\[transcript\]' "$log" | sed 's/^/  /' || true
 printf '  %s\n' "${summary[@]}"
 echo "gpu-check: CPU tests exit code $cpu_rc, device tests $tests_rc, transcript parity" \
