@@ -396,10 +396,8 @@ RunReport Run::execute() {
   // A destructor must not throw: after a device fault the reset itself fails, and the
   // fault already unwinding is the error worth reporting.
   struct CapGuard {
-    std::vector<Device> devices;
-    bool set = false;
+    std::vector<Device> devices;  // those given a cap
     ~CapGuard() {
-      if (!set) return;
       for (Device device : devices) {
         try {
           if (device.is_cpu()) host_memory::set_cap(0);
@@ -412,9 +410,8 @@ RunReport Run::execute() {
         }
       }
     }
-  } cap_guard{setup_.devices};
+  } cap_guard{cap > 0 ? setup_.devices : std::vector<Device>{}};
   if (cap > 0) {
-    cap_guard.set = true;
     for (Device device : setup_.devices) {
       if (device.is_cpu()) host_memory::set_cap(host_memory::stats().in_use + cap);
 #ifdef VOICEMAN_CUDA

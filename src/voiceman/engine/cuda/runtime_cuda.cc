@@ -170,20 +170,27 @@ namespace {
 // beyond kLargeStagingMax or without pinned memory.
 constexpr size_t kLargeStagingMax = size_t{256} << 20;
 
+// Replaces `buffer` by `bytes` of page-locked memory (cudaFreeHost waits for the device).
+// False, with no buffer left, where pinning fails.
+bool repin(char*& buffer, size_t bytes) {
+  if (buffer) cudaFreeHost(buffer);
+  buffer = nullptr;
+  void* p = nullptr;
+  if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  buffer = static_cast<char*>(p);
+  return true;
+}
+
 bool upload_staged_large(StreamState& st, cudaStream_t stream, void* dst, const void* src,
                          size_t bytes) {
   if (bytes > kLargeStagingMax) return false;
   if (st.large_done) check(cudaEventSynchronize(st.large_done), "upload staging");
   if (st.large_bytes < bytes) {
-    if (st.large) cudaFreeHost(st.large);
-    st.large = nullptr;
     st.large_bytes = 0;
-    void* p = nullptr;
-    if (cudaMallocHost(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    st.large = static_cast<char*>(p);
+    if (!repin(st.large, bytes)) return false;
     st.large_bytes = bytes;
   }
   if (!st.large_done)
@@ -246,16 +253,10 @@ const void* download(const ExecContext& ctx, const void* src, size_t bytes) {
     // Half again, so a batch with a few more rows does not re-pin (cudaFreeHost waits for
     // the device).
     const size_t want = bytes + bytes / 2;
-    if (st.download_pinned) cudaFreeHost(st.download_pinned);
-    st.download_pinned = nullptr;
-    void* p = nullptr;
-    if (cudaMallocHost(&p, want) == cudaSuccess) {
-      st.download_pinned = static_cast<char*>(p);
+    if (repin(st.download_pinned, want))
       st.download_pageable = {};
-    } else {
-      cudaGetLastError();
+    else
       st.download_pageable.resize(want);
-    }
     st.download_bytes = want;
   }
   char* dst = st.download_pinned ? st.download_pinned : st.download_pageable.data();
