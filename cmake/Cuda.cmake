@@ -1,10 +1,10 @@
 # The CUDA backend. VOICEMAN_CUDA=AUTO turns it on when nvcc is found; ON insists, OFF
 # never looks. The result is VOICEMAN_WITH_CUDA.
 #
-# The driver (libcuda) and NVML are never linked: the static CUDA runtime loads libcuda
-# itself and engine/cuda/nvml.cc dlopens libnvidia-ml, so one binary starts on machines
-# with or without a GPU. cuBLAS/cuBLASLt are the toolkit's shared libraries (the toolkit
-# here ships no static cuBLAS).
+# The driver (libcuda), NVML and cuBLAS are never linked: the static CUDA runtime loads
+# libcuda itself, engine/cuda/nvml.cc dlopens libnvidia-ml and cublas_library_cuda.cc
+# dlopens cuBLAS/cuBLASLt, so one binary starts on machines with or without a GPU or the
+# CUDA libraries (and then runs on the CPU).
 include(CheckLanguage)
 
 string(TOUPPER "${VOICEMAN_CUDA}" _voiceman_cuda)

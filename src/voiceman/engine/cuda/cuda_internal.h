@@ -1,14 +1,13 @@
 #pragma once
 // CUDA-side helpers for the *_cuda.cc / *_cuda.cu files: error checks that map CUDA and
 // cuBLAS failures to the engine's error types, and per-stream library handles.
-#include <cublasLt.h>
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <string>
 #include <vector>
 
 #include "voiceman/core/device.h"
+#include "voiceman/engine/cuda/cublas_library.h"
 
 namespace voiceman::cuda {
 
@@ -26,6 +25,7 @@ inline cudaStream_t stream_of(const ExecContext& ctx) {
 struct StreamState {
   static constexpr int kSlots = 64;
   static constexpr size_t kSlotBytes = 16 << 10;
+  const CublasApi* api = nullptr;  // the loaded cuBLAS, set before any handle
   cublasHandle_t blas = nullptr;
   cublasLtHandle_t lt = nullptr;
   void* workspace = nullptr;

@@ -6,6 +6,8 @@
 
 #ifdef VOICEMAN_CUDA
 #include <cuda_runtime_api.h>
+
+#include "voiceman/engine/cuda/cublas_library.h"
 #endif
 
 namespace voiceman::cuda {
@@ -52,6 +54,11 @@ GpuProbe probe_gpus() {
                std::to_string(p.driver_version % 1000 / 10) + ", this build needs " +
                std::to_string(p.runtime_version / 1000) + "." +
                std::to_string(p.runtime_version % 1000 / 10);
+    return p;
+  }
+  // Every GEMM needs cuBLAS, which is loaded, not linked: without it the GPU is unusable.
+  if (const CublasLibrary& blas = cublas_library(); !blas.error.empty()) {
+    p.reason = "GPU not available: " + blas.error;
     return p;
   }
   std::optional<Nvml> nvml = Nvml::open();

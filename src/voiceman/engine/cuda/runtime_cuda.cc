@@ -52,7 +52,7 @@ void check(cudaError_t rc, const char* what) {
 
 void check_blas(cublasStatus_t rc, const char* what) {
   if (rc == CUBLAS_STATUS_SUCCESS) return;
-  const std::string msg = std::string(what) + ": " + cublasGetStatusString(rc);
+  const std::string msg = std::string(what) + ": " + cublas_library().api.cublasGetStatusString(rc);
   if (rc == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemoryError("cuBLAS out of memory in " + msg);
   throw DeviceError("cuBLAS error in " + msg);
 }
@@ -109,8 +109,8 @@ struct ThreadStreams {
     }
   }
   static void release(int device, StreamState& st) {
-    if (st.lt) cublasLtDestroy(st.lt);
-    if (st.blas) cublasDestroy(st.blas);
+    if (st.lt) st.api->cublasLtDestroy(st.lt);
+    if (st.blas) st.api->cublasDestroy(st.blas);
     if (st.workspace) deallocate(Device::cuda(device), st.workspace);
     for (cudaEvent_t e : st.slot_done)
       if (e) cudaEventDestroy(e);
@@ -132,19 +132,21 @@ StreamState& stream_state(const ExecContext& ctx) {
   StreamState& st = it->second;
   if (inserted) {
     try {
-      check_blas(cublasCreate(&st.blas), "cublasCreate");
-      check_blas(cublasLtCreate(&st.lt), "cublasLtCreate");
+      st.api = &blas_api();
+      check_blas(st.api->cublasCreate(&st.blas), "cublasCreate");
+      check_blas(st.api->cublasLtCreate(&st.lt), "cublasLtCreate");
       st.workspace = allocate(ctx.device, kWorkspaceBytes);
       st.workspace_bytes = kWorkspaceBytes;
-      check_blas(cublasSetStream(st.blas, stream), "cublasSetStream");
-      check_blas(cublasSetWorkspace(st.blas, st.workspace, st.workspace_bytes),
+      check_blas(st.api->cublasSetStream(st.blas, stream), "cublasSetStream");
+      check_blas(st.api->cublasSetWorkspace(st.blas, st.workspace, st.workspace_bytes),
                  "cublasSetWorkspace");
       // Full float32 math in float32 GEMMs (no TF32): that path exists for parity checks.
       // Half-precision GEMMs accumulate in float32, split-K reductions included.
-      check_blas(cublasSetMathMode(st.blas, static_cast<cublasMath_t>(
-                                                CUBLAS_DEFAULT_MATH |
-                                                CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)),
-                 "cublasSetMathMode");
+      check_blas(
+          st.api->cublasSetMathMode(
+              st.blas, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH |
+                                                 CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)),
+          "cublasSetMathMode");
       void* pinned = nullptr;
       if (cudaMallocHost(&pinned, StreamState::kSlots * StreamState::kSlotBytes) == cudaSuccess) {
         st.pinned = static_cast<char*>(pinned);

@@ -43,23 +43,25 @@ uint32_t alignment(const void* p) {
 
 // A cached cuBLASLt problem: descriptors plus the heuristic's algorithm.
 struct LtPlan {
+  const voiceman::cuda::CublasApi* api = nullptr;
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t w = nullptr, x = nullptr, y = nullptr;
   cublasLtMatmulAlgo_t algo{};
   bool found = false;
   ~LtPlan() {
-    if (desc) cublasLtMatmulDescDestroy(desc);
-    if (w) cublasLtMatrixLayoutDestroy(w);
-    if (x) cublasLtMatrixLayoutDestroy(x);
-    if (y) cublasLtMatrixLayoutDestroy(y);
+    if (desc) api->cublasLtMatmulDescDestroy(desc);
+    if (w) api->cublasLtMatrixLayoutDestroy(w);
+    if (x) api->cublasLtMatrixLayoutDestroy(x);
+    if (y) api->cublasLtMatrixLayoutDestroy(y);
   }
 };
 
 using PlanKey =
     std::tuple<cublasLtHandle_t, int, int, int, int, bool, uint32_t, uint32_t, uint32_t, uint32_t>;
 
-LtPlan& lt_plan(cublasLtHandle_t lt, size_t workspace, int m, int n, int k, DType dtype, bool bias,
-                uint32_t align_x, uint32_t align_w, uint32_t align_y, uint32_t align_b) {
+LtPlan& lt_plan(const voiceman::cuda::CublasApi& api, cublasLtHandle_t lt, size_t workspace, int m,
+                int n, int k, DType dtype, bool bias, uint32_t align_x, uint32_t align_w,
+                uint32_t align_y, uint32_t align_b) {
   // Per thread, like the handles: the decoder asks for the same few shapes every step.
   thread_local std::map<PlanKey, std::unique_ptr<LtPlan>> plans;
   const PlanKey key{lt, m, n, k, static_cast<int>(dtype), bias, align_x, align_w, align_y, align_b};
@@ -67,52 +69,53 @@ LtPlan& lt_plan(cublasLtHandle_t lt, size_t workspace, int m, int n, int k, DTyp
   if (slot) return *slot;
   slot = std::make_unique<LtPlan>();
   LtPlan& p = *slot;
+  p.api = &api;
   const cudaDataType t = cuda_type(dtype);
-  check_blas(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "Lt desc");
+  check_blas(api.cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "Lt desc");
   const cublasOperation_t op_t = CUBLAS_OP_T, op_n = CUBLAS_OP_N;
   check_blas(
-      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_t, sizeof op_t),
+      api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_t, sizeof op_t),
       "Lt transa");
   check_blas(
-      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n),
+      api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n),
       "Lt transb");
   if (bias) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    check_blas(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                              sizeof epilogue),
+    check_blas(api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                                  sizeof epilogue),
                "Lt epilogue");
-    check_blas(
-        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof t),
-        "Lt bias type");
+    check_blas(api.cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t,
+                                                  sizeof t),
+               "Lt bias type");
   }
   // Column-major views: W^T is k x n (ld k), x^T is k x m (ld k), y^T is n x m (ld n).
-  check_blas(cublasLtMatrixLayoutCreate(&p.w, t, k, n, k), "Lt layout w");
-  check_blas(cublasLtMatrixLayoutCreate(&p.x, t, k, m, k), "Lt layout x");
-  check_blas(cublasLtMatrixLayoutCreate(&p.y, t, n, m, n), "Lt layout y");
+  check_blas(api.cublasLtMatrixLayoutCreate(&p.w, t, k, n, k), "Lt layout w");
+  check_blas(api.cublasLtMatrixLayoutCreate(&p.x, t, k, m, k), "Lt layout x");
+  check_blas(api.cublasLtMatrixLayoutCreate(&p.y, t, n, m, n), "Lt layout y");
   cublasLtMatmulPreference_t pref = nullptr;
-  check_blas(cublasLtMatmulPreferenceCreate(&pref), "Lt preference");
+  check_blas(api.cublasLtMatmulPreferenceCreate(&pref), "Lt preference");
   const uint64_t ws = workspace;
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                       sizeof ws);
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_w,
-                                       sizeof align_w);
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_x,
-                                       sizeof align_x);
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_y,
-                                       sizeof align_y);
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_y,
-                                       sizeof align_y);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                           sizeof ws);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+                                           &align_w, sizeof align_w);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                                           &align_x, sizeof align_x);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+                                           &align_y, sizeof align_y);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+                                           &align_y, sizeof align_y);
   // Split-K partial sums in float32 (the compute type), never in the half-precision output.
   const uint32_t reductions =
       CUBLASLT_REDUCTION_SCHEME_NONE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
-                                       &reductions, sizeof reductions);
+  api.cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                           &reductions, sizeof reductions);
   (void)align_b;  // part of the key: the bias pointer's alignment can change the choice
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   const cublasStatus_t rc =
-      cublasLtMatmulAlgoGetHeuristic(lt, p.desc, p.w, p.x, p.y, p.y, pref, 1, &result, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
+      api.cublasLtMatmulAlgoGetHeuristic(lt, p.desc, p.w, p.x, p.y, p.y, pref, 1, &result, &found);
+  api.cublasLtMatmulPreferenceDestroy(pref);
   if (rc == CUBLAS_STATUS_SUCCESS && found > 0) {
     p.algo = result.algo;
     p.found = true;
@@ -128,11 +131,11 @@ void gemm(const ExecContext& ctx, const GemmArgs& g) {
   const cublasOperation_t op_a = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   check_blas(
-      cublasGemmStridedBatchedEx(h.blas, op_b, op_a, g.n, g.m, g.k, &g.alpha, g.b,
-                                 cuda_type(g.ab_type), static_cast<int>(g.ldb), g.stride_b, g.a,
-                                 cuda_type(g.ab_type), static_cast<int>(g.lda), g.stride_a, &g.beta,
-                                 g.c, cuda_type(g.c_type), static_cast<int>(g.ldc), g.stride_c,
-                                 g.batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+      h.api->cublasGemmStridedBatchedEx(
+          h.blas, op_b, op_a, g.n, g.m, g.k, &g.alpha, g.b, cuda_type(g.ab_type),
+          static_cast<int>(g.ldb), g.stride_b, g.a, cuda_type(g.ab_type), static_cast<int>(g.lda),
+          g.stride_a, &g.beta, g.c, cuda_type(g.c_type), static_cast<int>(g.ldc), g.stride_c,
+          g.batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
       "cublasGemmStridedBatchedEx");
 }
 
@@ -140,17 +143,18 @@ bool linear_lt(const ExecContext& ctx, int m, int n, int k, const void* x, const
                const void* bias, void* y, DType dtype) {
   if (m == 0 || n == 0) return true;
   auto& h = stream_state(ctx);
-  LtPlan& p = lt_plan(h.lt, h.workspace_bytes, m, n, k, dtype, bias != nullptr, alignment(x),
-                      alignment(w), alignment(y), bias ? alignment(bias) : 256);
+  LtPlan& p = lt_plan(*h.api, h.lt, h.workspace_bytes, m, n, k, dtype, bias != nullptr,
+                      alignment(x), alignment(w), alignment(y), bias ? alignment(bias) : 256);
   if (!p.found) return false;
   if (bias)
-    check_blas(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                              sizeof bias),
+    check_blas(h.api->cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                     &bias, sizeof bias),
                "Lt bias pointer");
   const float alpha = 1.f, beta = 0.f;
-  check_blas(cublasLtMatmul(h.lt, p.desc, &alpha, w, p.w, x, p.x, &beta, y, p.y, y, p.y, &p.algo,
+  check_blas(
+      h.api->cublasLtMatmul(h.lt, p.desc, &alpha, w, p.w, x, p.x, &beta, y, p.y, y, p.y, &p.algo,
                             h.workspace, h.workspace_bytes, voiceman::cuda::stream_of(ctx)),
-             "cublasLtMatmul");
+      "cublasLtMatmul");
   return true;
 }
 
@@ -160,9 +164,9 @@ bool gemm_s8(const ExecContext& ctx, int m, int n, int k, const int8_t* a, const
   auto& h = stream_state(ctx);
   const int32_t alpha = 1, beta = 0;
   // Column-major acc^T[n x m] = B[n x k] * A^T: "TN", the layout int8 tensor cores need.
-  const cublasStatus_t rc =
-      cublasGemmEx(h.blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, b, CUDA_R_8I, k, a, CUDA_R_8I,
-                   k, &beta, acc, CUDA_R_32I, n, CUBLAS_COMPUTE_32I, CUBLAS_GEMM_DEFAULT);
+  const cublasStatus_t rc = h.api->cublasGemmEx(
+      h.blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, b, CUDA_R_8I, k, a, CUDA_R_8I, k, &beta,
+      acc, CUDA_R_32I, n, CUBLAS_COMPUTE_32I, CUBLAS_GEMM_DEFAULT);
   if (rc == CUBLAS_STATUS_NOT_SUPPORTED || rc == CUBLAS_STATUS_INVALID_VALUE) return false;
   check_blas(rc, "cublasGemmEx int8");
   return true;
