@@ -242,6 +242,14 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
     EXPECT_NE(log.find("GPU not available, using CPU fallback"), std::string::npos) << log;
     EXPECT_EQ(m["options"]["device_effective"], "cpu");
     EXPECT_EQ(m["options"]["cuda_graphs_effective"], false) << "no graphs on the CPU";
+    EXPECT_FALSE(m["options"].contains("gpu_effective"));
+  } else {
+    // The record names the card and the libraries that made the transcripts.
+    const auto& gpu = m["options"]["gpu_effective"];
+    ASSERT_EQ(gpu["devices"].size(), 1u) << gpu.dump();
+    EXPECT_EQ(gpu["devices"][0]["device"], m["options"]["device_effective"]);
+    EXPECT_FALSE(gpu["devices"][0]["name"].get<std::string>().empty());
+    EXPECT_FALSE(gpu["cublas"].get<std::string>().empty());
   }
 }
 

@@ -22,6 +22,7 @@ TEST(CublasLibrary, ProcessCopyResolvesEveryEntryPoint) {
   const CublasLibrary& lib = cublas_library();
   ASSERT_EQ(lib.error, "");
   EXPECT_NE(lib.path.find("libcublas.so." + kMajor), std::string::npos) << lib.path;
+  EXPECT_EQ(lib.version.rfind(kMajor + ".", 0), 0u) << lib.version;
 #define VOICEMAN_EXPECT_SET(f) EXPECT_NE(lib.api.f, nullptr) << #f;
   VOICEMAN_CUBLAS_ENTRY_POINTS(VOICEMAN_EXPECT_SET)
   VOICEMAN_CUBLAS_GEMM_ENTRY_POINTS(VOICEMAN_EXPECT_SET)

@@ -161,6 +161,8 @@ TEST(GpuProbe, ReportsWhyThereIsNoGpuWithoutCrashing) {
     ASSERT_FALSE(p.devices.empty());
     EXPECT_GT(p.devices[0].memory_total, 0u);
     EXPECT_NE(p.summary().find("cuda:0"), std::string::npos);
+    EXPECT_NE(p.summary().find("cuBLAS " + p.blas_version), std::string::npos) << p.summary();
+    EXPECT_FALSE(p.blas_version.empty());
   }
   EXPECT_EQ(p.available, have_gpu());
 }

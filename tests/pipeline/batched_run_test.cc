@@ -250,8 +250,32 @@ TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {
   if (cuda::probe_gpus().available) GTEST_SKIP() << "a GPU is present";
   LogCapture log;
   for (const char* request : {"cuda:all", "cuda:3", "cuda"})
-    EXPECT_EQ(select_devices(request), std::vector<Device>{Device::cpu()}) << request;
+    EXPECT_EQ(select_devices(request).devices, std::vector<Device>{Device::cpu()}) << request;
   EXPECT_TRUE(log.contains("GPU not available, using CPU fallback"));
+}
+
+TEST(DeviceChoice, TheGpuRecordNamesTheRunsCardsAndLibraries) {
+  cuda::GpuProbe probe;
+  probe.driver_version = 13010;
+  probe.runtime_version = 13000;
+  probe.nvml_driver = "580.95.05";
+  probe.blas_version = "13.1.0";
+  probe.blas_path = "/usr/local/cuda/lib64/libcublas.so.13";
+  probe.devices.push_back({0, "NVIDIA H200", 9, 0, uint64_t{141} << 30, 0, 0, "0000:19:00.0"});
+  probe.devices.push_back({1, "NVIDIA GB10", 12, 1, uint64_t{119} << 30, 0, 0, "0000:0f:01.0"});
+  const nlohmann::ordered_json r = gpu_record(probe, {Device::cuda(1)});
+  ASSERT_EQ(r["devices"].size(), 1u) << "only the run's GPUs: " << r.dump();
+  EXPECT_EQ(r["devices"][0]["device"], "cuda:1");
+  EXPECT_EQ(r["devices"][0]["name"], "NVIDIA GB10");
+  EXPECT_EQ(r["devices"][0]["compute_capability"], "12.1");
+  EXPECT_EQ(r["devices"][0]["memory_total_mb"], 119 * 1024);
+  EXPECT_EQ(r["devices"][0]["pci_bus_id"], "0000:0f:01.0");
+  EXPECT_EQ(r["nvidia_driver"], "580.95.05");
+  EXPECT_EQ(r["cuda_driver_api"], "13.1");
+  EXPECT_EQ(r["cuda_runtime"], "13.0");
+  EXPECT_EQ(r["cublas"], "13.1.0");
+  EXPECT_EQ(r["cublas_path"], probe.blas_path);
+  EXPECT_EQ(gpu_record(probe, {Device::cuda(0), Device::cuda(1)})["devices"].size(), 2u);
 }
 
 }  // namespace

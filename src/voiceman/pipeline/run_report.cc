@@ -22,14 +22,13 @@ constexpr double kMb = 1024.0 * 1024.0;
 // report; each GPU's reading is kept as well, for the governor, which judges each GPU.
 // NVML numbers every GPU of the machine while CUDA numbers the visible ones (and may
 // order them differently): the two meet at the PCI bus id.
-metrics::GpuProbe nvml_probe(const std::vector<Device>& devices) {
+metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::GpuProbe& probe) {
   std::vector<std::pair<int, std::string>> gpus;  // CUDA index, PCI bus id
   for (Device d : devices)
     if (!d.is_cpu()) gpus.emplace_back(d.index, "");
   if (gpus.empty()) return {};
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
-  const cuda::GpuProbe probe = cuda::probe_gpus();
   for (auto& [index, bus_id] : gpus) {
     for (const cuda::GpuInfo& info : probe.devices)
       if (info.index == index) bus_id = info.pci_bus_id;
@@ -63,7 +62,7 @@ void Run::start_metrics() {
                                                        /*append=*/false);
   governor_ = std::make_unique<scheduler::Governor>(options_.governor);
   const std::vector<Device> devices = setup_.devices;
-  sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(devices));
+  sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(devices, setup_.gpu_probe));
   sampler_->set_listener([this](const metrics::ResourceSample& s) {
     scheduler::ResourceReading r;
     r.t_s = s.t_s;

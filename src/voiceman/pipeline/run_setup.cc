@@ -56,40 +56,58 @@ void check_resume(journal::Journal& journal, const RunOptions& options,
 
 }  // namespace
 
-Device select_device(const std::string& requested) {
-  if (requested == "cpu") return Device::cpu();
-  const cuda::GpuProbe probe = cuda::probe_gpus();
-  if (probe.built_with_cuda && probe.available) {
-    log::info(probe.summary());
-    return Device::cuda(0);
+DeviceChoice select_devices(const std::string& requested) {
+  DeviceChoice c;
+  c.devices = {Device::cpu()};
+  if (requested == "cpu") return c;
+  c.probe = cuda::probe_gpus();
+  if (!(c.probe.built_with_cuda && c.probe.available)) {
+    if (requested == "auto")
+      log::info("GPU not available, using CPU fallback (", c.probe.reason, ")");
+    else
+      log::warn("GPU not available, using CPU fallback (", c.probe.reason, ")");
+    return c;
   }
-  if (requested == "cuda")
-    log::warn("GPU not available, using CPU fallback (", probe.reason, ")");
-  else
-    log::info("GPU not available, using CPU fallback (", probe.reason, ")");
-  return Device::cpu();
+  log::info(c.probe.summary());
+  const int count = static_cast<int>(c.probe.devices.size());
+  if (requested == "auto" || requested == "cuda") {
+    c.devices = {Device::cuda(0)};
+  } else if (requested == "cuda:all") {
+    c.devices.clear();
+    for (int i = 0; i < count; ++i) c.devices.push_back(Device::cuda(i));
+  } else {
+    const int index = std::stoi(requested.substr(5));
+    if (index >= count)
+      throw ConfigError("--device " + requested + ": this machine has " + std::to_string(count) +
+                        " GPU(s), cuda:0 to cuda:" + std::to_string(count - 1));
+    c.devices = {Device::cuda(index)};
+  }
+  return c;
 }
 
-std::vector<Device> select_devices(const std::string& requested) {
-  if (requested == "cpu" || requested == "auto" || requested == "cuda")
-    return {select_device(requested)};
-  const cuda::GpuProbe probe = cuda::probe_gpus();
-  if (!(probe.built_with_cuda && probe.available)) {
-    log::warn("GPU not available, using CPU fallback (", probe.reason, ")");
-    return {Device::cpu()};
+Device select_device(const std::string& requested) {
+  return select_devices(requested).devices.front();
+}
+
+nlohmann::ordered_json gpu_record(const cuda::GpuProbe& probe, const std::vector<Device>& devices) {
+  nlohmann::ordered_json used = nlohmann::ordered_json::array();
+  for (Device d : devices) {
+    for (const cuda::GpuInfo& info : probe.devices) {
+      if (d.is_cpu() || info.index != d.index) continue;
+      used.push_back({{"device", d.str()},
+                      {"name", info.name},
+                      {"compute_capability", std::to_string(info.compute_major) + "." +
+                                                 std::to_string(info.compute_minor)},
+                      {"memory_total_mb", info.memory_total >> 20},
+                      {"pci_bus_id", info.pci_bus_id}});
+    }
   }
-  log::info(probe.summary());
-  const int count = static_cast<int>(probe.devices.size());
-  if (requested == "cuda:all") {
-    std::vector<Device> all;
-    for (int i = 0; i < count; ++i) all.push_back(Device::cuda(i));
-    return all;
-  }
-  const int index = std::stoi(requested.substr(5));
-  if (index >= count)
-    throw ConfigError("--device " + requested + ": this machine has " + std::to_string(count) +
-                      " GPU(s), cuda:0 to cuda:" + std::to_string(count - 1));
-  return {Device::cuda(index)};
+  return {{"devices", std::move(used)},
+          {"nvidia_driver", probe.nvml_driver},
+          {"cuda_driver_api", cuda::cuda_version(probe.driver_version)},
+          {"cuda_runtime", cuda::cuda_version(probe.runtime_version)},
+          {"cublas", probe.blas_version},
+          {"cublas_path", probe.blas_path}};
 }
 
 models::ComputeType select_compute_type(const std::string& requested, Device device) {
@@ -124,7 +142,9 @@ RunSetup prepare_run(const RunOptions& options) {
   s.previous = s.journal->load();
 
   ExecContext ctx;
-  s.devices = select_devices(options.device);
+  DeviceChoice choice = select_devices(options.device);
+  s.devices = choice.devices;
+  s.gpu_probe = std::move(choice.probe);
   ctx.device = s.devices.front();
   ctx.threads = options.threads > 0
                     ? options.threads
@@ -156,6 +176,8 @@ RunSetup prepare_run(const RunOptions& options) {
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.
   if (ctx.device.is_cpu()) m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();
+  // Half-precision results depend on the card and cuBLAS as well: the record names them.
+  if (!ctx.device.is_cpu()) m.options["gpu_effective"] = gpu_record(s.gpu_probe, s.devices);
   if (options.diarize) {
     // Only where the run already accepted bf16 or half arithmetic: int8 and float32 keep
     // the same results on every x86 CPU.

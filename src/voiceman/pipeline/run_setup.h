@@ -9,6 +9,7 @@
 #include <string>
 
 #include "voiceman/asr/transcriber.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/journal/journal.h"
 #include "voiceman/manifest/manifest.h"
 #include "voiceman/pipeline/discovery.h"
@@ -29,19 +30,28 @@ struct RunSetup {
   std::vector<Device> devices;
   std::vector<std::shared_ptr<const models::WhisperModel>> models;
   int engines_per_device = 1;  // effective_engines_per_device() for these devices
+  cuda::GpuProbe gpu_probe;    // how the devices were chosen (PCI bus ids for NVML)
   // The diarizer's LSTMs multiply in bfloat16: where the CPU has native bf16 and the
   // compute type is int8_bfloat16, bfloat16 or float16 (auto gives one of these).
   bool diarize_bf16 = false;
   manifest::Manifest manifest;  // header filled in; inputs are the run's to fill
 };
 
-// "cuda" without a GPU backend falls back to the CPU with a warning; "auto" picks the
-// best available device.
+struct DeviceChoice {
+  std::vector<Device> devices;
+  cuda::GpuProbe probe;  // what the choice was made on; empty for "cpu"
+};
+
+// The devices for a request (is_device_request()): auto and cuda give cuda:0, cuda:all
+// every GPU, cuda:N that one (ConfigError when there is no such GPU but others). Without a
+// usable GPU every request falls back to the CPU: with a warning, or a note for auto.
+DeviceChoice select_devices(const std::string& requested);
+// The first of select_devices(requested).devices.
 Device select_device(const std::string& requested);
-// The devices for a request (is_device_request()): cuda:all gives every GPU, cuda:N that
-// one (ConfigError when there is no such GPU but others). Without a usable GPU, every CUDA
-// request falls back to the CPU as select_device() does.
-std::vector<Device> select_devices(const std::string& requested);
+
+// The GPUs of a run for the manifest: each device's card, compute capability, memory and
+// PCI bus id; the driver, CUDA and cuBLAS versions.
+nlohmann::ordered_json gpu_record(const cuda::GpuProbe& probe, const std::vector<Device>& devices);
 
 // The compute type for a request on a device: auto gives half precision on a GPU and
 // best_cpu_compute_type() on the CPU; the CPU runs float16/bfloat16 requests as int8,

@@ -19,7 +19,8 @@ namespace voiceman::cuda {
   X(cublasSetStream)                    \
   X(cublasSetWorkspace)                 \
   X(cublasSetMathMode)                  \
-  X(cublasGetStatusString)
+  X(cublasGetStatusString)              \
+  X(cublasGetProperty)
 #define VOICEMAN_CUBLASLT_ENTRY_POINTS(X) \
   X(cublasLtCreate)                       \
   X(cublasLtDestroy)                      \
@@ -60,9 +61,10 @@ struct CublasApi {
 };
 
 struct CublasLibrary {
-  CublasApi api;      // every member set when `error` is empty
-  std::string error;  // why the libraries cannot be used, naming what was tried
-  std::string path;   // the libcublas that was loaded
+  CublasApi api;        // every member set when `error` is empty
+  std::string error;    // why the libraries cannot be used, naming what was tried
+  std::string path;     // the libcublas that was loaded
+  std::string version;  // its version, "13.1.0"
 };
 
 // Looks for the libraries of this build's cuBLAS major version through the dynamic

@@ -71,6 +71,11 @@ CublasLibrary load_cublas(bool system_search, const std::vector<std::string>& di
     out.error = "the cuBLAS libraries found lack " + missing;
     return out;
   }
+  int major = 0, minor = 0, patch = 0;
+  if (out.api.cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+      out.api.cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+      out.api.cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
+    out.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
   char path[4096] = {};
   if (dlinfo(blas, RTLD_DI_ORIGIN, path) == 0)
     out.path = std::string(path) + "/" + soname("libcublas");

@@ -12,6 +12,10 @@
 
 namespace voiceman::cuda {
 
+std::string cuda_version(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
 std::string GpuProbe::summary() const {
   if (!available) return reason;
   std::string s = "cuda: " + std::to_string(devices.size()) + " device(s):";
@@ -21,6 +25,8 @@ std::string GpuProbe::summary() const {
                   d.memory_free / 1073741824.0);
     s += " cuda:" + std::to_string(d.index) + " " + d.name + buf;
   }
+  s += "; driver " + (nvml_driver.empty() ? cuda_version(driver_version) : nvml_driver) +
+       ", CUDA " + cuda_version(runtime_version) + ", cuBLAS " + blas_version;
   return s;
 }
 
@@ -49,18 +55,18 @@ GpuProbe probe_gpus() {
   // CUDA's minor-version compatibility runs a 13.x build on any 13.y driver; only an
   // older major version is refused.
   if (p.driver_version / 1000 < p.runtime_version / 1000) {
-    p.reason = "GPU not available: the driver supports CUDA " +
-               std::to_string(p.driver_version / 1000) + "." +
-               std::to_string(p.driver_version % 1000 / 10) + ", this build needs " +
-               std::to_string(p.runtime_version / 1000) + "." +
-               std::to_string(p.runtime_version % 1000 / 10);
+    p.reason = "GPU not available: the driver supports CUDA " + cuda_version(p.driver_version) +
+               ", this build needs " + cuda_version(p.runtime_version);
     return p;
   }
   // Every GEMM needs cuBLAS, which is loaded, not linked: without it the GPU is unusable.
-  if (const CublasLibrary& blas = cublas_library(); !blas.error.empty()) {
+  const CublasLibrary& blas = cublas_library();
+  if (!blas.error.empty()) {
     p.reason = "GPU not available: " + blas.error;
     return p;
   }
+  p.blas_version = blas.version;
+  p.blas_path = blas.path;
   std::optional<Nvml> nvml = Nvml::open();
   if (nvml) p.nvml_driver = nvml->driver_version();
   int current = 0;

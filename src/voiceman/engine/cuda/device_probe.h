@@ -25,12 +25,18 @@ struct GpuProbe {
   int driver_version = 0;        // CUDA driver API version (13000 is CUDA 13.0), 0 if none
   int runtime_version = 0;       // CUDA runtime this binary carries
   std::string nvml_driver;       // NVIDIA driver version string from NVML, if loaded
+  std::string blas_version;      // cuBLAS, as loaded at run time: "13.1.0"
+  std::string blas_path;
   std::vector<GpuInfo> devices;
 
-  // One line for logs: "cuda: 1 device(s): cuda:0 NVIDIA H100 (sm_90, 79.1 GiB free)".
+  // One line for logs: "cuda: 1 device(s): cuda:0 NVIDIA H100 (sm_90, 79.1 GiB free);
+  // driver 580.95.05, CUDA 13.0, cuBLAS 13.1.0".
   std::string summary() const;
 };
 
 GpuProbe probe_gpus();
+
+// "13.0" for the CUDA API's 13000.
+std::string cuda_version(int version);
 
 }  // namespace voiceman::cuda
