@@ -122,6 +122,8 @@ cmake --build "$build" -j "$jobs" --target test_engine_gpu
 build_rc=0
 cmake --build "$build" -j "$jobs" --target test_engine voiceman-dev || build_rc=$?
 echo "gpu-check: build took $(( $(date +%s) - build_start )) s (other targets: exit $build_rc)"
+# The card, driver, CUDA and cuBLAS as the engine sees them (cuBLAS is loaded at run time).
+[ ! -x "$build/src/voiceman-dev" ] || "$build/src/voiceman-dev" gpu || true
 
 export OMP_WAIT_POLICY=PASSIVE
 # The dev corpus is not carried; the tests that read sample.wav take prepare's WAV copy.

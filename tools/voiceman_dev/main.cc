@@ -13,6 +13,7 @@
 #include "npy.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/features/mel.h"
 #include "voiceman/vad/vad.h"
@@ -111,6 +112,13 @@ int cmd_vad(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+// What --device cuda would get: the cards, driver, CUDA and cuBLAS, or why not.
+int cmd_gpu() {
+  const voiceman::cuda::GpuProbe probe = voiceman::cuda::probe_gpus();
+  std::cout << probe.summary() << "\n";
+  return probe.available ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,7 +140,8 @@ int main(int argc, char** argv) {
            "[--beam-size 5] "
            "[--batch-windows 16] [--temperature 0,0.2,...] [--word-timestamps 0|1 (seek)]   (JSON "
            "on "
-           "stdout)\n";
+           "stdout)\n"
+           "       voiceman-dev gpu   (the GPUs, driver, CUDA and cuBLAS; exit 1 without a GPU)\n";
     return argc < 2 ? 2 : 0;
   }
   try {
@@ -144,6 +153,7 @@ int main(int argc, char** argv) {
     if (cmd == "requantize") return voiceman::dev::cmd_requantize(flags);
     if (cmd == "wav") return voiceman::dev::cmd_wav(flags);
     if (cmd == "transcribe") return voiceman::dev::cmd_transcribe(flags);
+    if (cmd == "gpu") return cmd_gpu();
     std::cerr << "voiceman-dev: unknown command " << cmd << "\n";
     return 2;
   } catch (const voiceman::ConfigError& e) {
