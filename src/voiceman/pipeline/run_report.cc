@@ -30,8 +30,7 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::Gpu
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
   for (auto& [index, bus_id] : gpus) {
-    for (const cuda::GpuInfo& info : probe.devices)
-      if (info.index == index) bus_id = info.pci_bus_id;
+    if (const cuda::GpuInfo* info = probe.find(index)) bus_id = info->pci_bus_id;
     if (bus_id.empty()) {
       log::warn("cuda:", index, ": no PCI bus id, so no NVML readings for the GPU governor");
       return {};

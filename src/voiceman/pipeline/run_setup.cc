@@ -92,15 +92,14 @@ Device select_device(const std::string& requested) {
 nlohmann::ordered_json gpu_record(const cuda::GpuProbe& probe, const std::vector<Device>& devices) {
   nlohmann::ordered_json used = nlohmann::ordered_json::array();
   for (Device d : devices) {
-    for (const cuda::GpuInfo& info : probe.devices) {
-      if (d.is_cpu() || info.index != d.index) continue;
-      used.push_back({{"device", d.str()},
-                      {"name", info.name},
-                      {"compute_capability", std::to_string(info.compute_major) + "." +
-                                                 std::to_string(info.compute_minor)},
-                      {"memory_total_mb", info.memory_total >> 20},
-                      {"pci_bus_id", info.pci_bus_id}});
-    }
+    const cuda::GpuInfo* info = d.is_cpu() ? nullptr : probe.find(d.index);
+    if (!info) continue;
+    used.push_back({{"device", d.str()},
+                    {"name", info->name},
+                    {"compute_capability", std::to_string(info->compute_major) + "." +
+                                               std::to_string(info->compute_minor)},
+                    {"memory_total_mb", info->memory_total >> 20},
+                    {"pci_bus_id", info->pci_bus_id}});
   }
   return {{"devices", std::move(used)},
           {"nvidia_driver", probe.nvml_driver},

@@ -16,6 +16,12 @@ std::string cuda_version(int version) {
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
 }
 
+const GpuInfo* GpuProbe::find(int index) const {
+  for (const GpuInfo& d : devices)
+    if (d.index == index) return &d;
+  return nullptr;
+}
+
 std::string GpuProbe::summary() const {
   if (!available) return reason;
   std::string s = "cuda: " + std::to_string(devices.size()) + " device(s):";

@@ -29,6 +29,9 @@ struct GpuProbe {
   std::string blas_path;
   std::vector<GpuInfo> devices;
 
+  // The device with this CUDA index, or null.
+  const GpuInfo* find(int index) const;
+
   // One line for logs: "cuda: 1 device(s): cuda:0 NVIDIA H100 (sm_90, 79.1 GiB free);
   // driver 580.95.05, CUDA 13.0, cuBLAS 13.1.0".
   std::string summary() const;
