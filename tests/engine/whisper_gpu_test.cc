@@ -15,10 +15,12 @@
 #include <cstdlib>
 #include <optional>
 #include <span>
+#include <string>
 #include <thread>
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/engine/models/whisper_decoder.h"
@@ -260,11 +262,15 @@ WhisperConfig bench_config(const std::string& arch) {
   return c;
 }
 
-// Samples GPU utilisation and memory through NVML once a second while alive.
+// Samples cuda:0's utilisation and memory through NVML once a second while alive. NVML
+// numbers every GPU of the machine while CUDA numbers the visible ones: the two meet at
+// the PCI bus id, as in the run's metrics.
 class UtilizationSampler {
  public:
   UtilizationSampler() : nvml_(voiceman::cuda::Nvml::open()) {
-    if (nvml_) thread_ = std::thread([this] { run(); });
+    const voiceman::cuda::GpuProbe probe = voiceman::cuda::probe_gpus();
+    if (const voiceman::cuda::GpuInfo* gpu = probe.find(0)) bus_id_ = gpu->pci_bus_id;
+    if (nvml_ && !bus_id_.empty()) thread_ = std::thread([this] { run(); });
   }
   ~UtilizationSampler() { stop(); }
   void stop() {
@@ -282,7 +288,7 @@ class UtilizationSampler {
  private:
   void run() {
     while (!done_) {
-      if (auto d = nvml_->device(0)) {
+      if (auto d = nvml_->device_by_pci(bus_id_)) {
         if (d->utilization >= 0) samples_.push_back(d->utilization);
         peak_used_ = std::max<uint64_t>(peak_used_, d->memory_used);
       }
@@ -291,6 +297,7 @@ class UtilizationSampler {
     }
   }
   std::optional<voiceman::cuda::Nvml> nvml_;
+  std::string bus_id_;
   std::thread thread_;
   std::atomic<bool> done_{false};
   std::vector<int> samples_;
