@@ -243,6 +243,7 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
     EXPECT_EQ(m["options"]["device_effective"], "cpu");
     EXPECT_EQ(m["options"]["cuda_graphs_effective"], false) << "no graphs on the CPU";
     EXPECT_FALSE(m["options"].contains("gpu_effective"));
+    EXPECT_FALSE(m["options"].contains("log_mel_spectrum_effective"));
   } else {
     // The record names the card and the libraries that made the transcripts.
     const auto& gpu = m["options"]["gpu_effective"];
@@ -250,6 +251,9 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
     EXPECT_EQ(gpu["devices"][0]["device"], m["options"]["device_effective"]);
     EXPECT_FALSE(gpu["devices"][0]["name"].get<std::string>().empty());
     EXPECT_FALSE(gpu["cublas"].get<std::string>().empty());
+    // float16 by default on a GPU, so the features' DFT is taken in float.
+    EXPECT_EQ(m["options"]["compute_type_effective"], "float16");
+    EXPECT_EQ(m["options"]["log_mel_spectrum_effective"], "float32");
   }
 }
 

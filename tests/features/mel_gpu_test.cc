@@ -1,6 +1,7 @@
 // Log-mel features computed on the GPU against the CPU's, on a real call and on the edge
 // cases of chunk length (empty, shorter than a frame, trimmed past 30 s); the seek loop's
-// whole-recording features and the windows cut from them, likewise.
+// whole-recording features and the windows cut from them, likewise. Each in both spectrum
+// precisions: float64 (the CPU's arithmetic) and float32 (for half-precision encoders).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +19,19 @@ namespace {
 
 class GpuMel : public voiceman::testing::GpuTest {};
 
+constexpr SpectrumPrecision kPrecisions[] = {SpectrumPrecision::float64,
+                                             SpectrumPrecision::float32};
+
+const char* name(SpectrumPrecision p) {
+  return p == SpectrumPrecision::float64 ? "float64" : "float32";
+}
+
+// max |gpu - cpu| / max |cpu|, the values lying in about [-1.5, 2.5]. float64: both sides
+// sum the spectrum in double, so only the last bits of log10 in float may differ. float32:
+// the float DFT's error, at most 3e-5 in a CPU copy of the kernel's arithmetic on the dev
+// clips; the encoder's float16 input rounds the features by up to 5e-4.
+double tolerance(SpectrumPrecision p) { return p == SpectrumPrecision::float64 ? 1e-5 : 1e-4; }
+
 TEST_F(GpuMel, MatchesTheCpuOnRealSpeechAndEdgeLengths) {
   const auto call = audio::read_wav(voiceman::testing::shared_data_dir() / "sample.wav").samples;
   ASSERT_GE(call.size(), 30u * 16000);
@@ -30,19 +44,20 @@ TEST_F(GpuMel, MatchesTheCpuOnRealSpeechAndEdgeLengths) {
   for (const int n_mels : {80, 128}) {
     const MelExtractor mel(n_mels);
     const WindowFeatures cpu = window_features(ExecContext{}, mel, chunks);
-    const WindowFeatures gpu = window_features(voiceman::testing::gpu(), mel, chunks);
-    EXPECT_EQ(gpu.content_frames, cpu.content_frames);
-    ASSERT_FALSE(gpu.features.device().is_cpu());
-    const Tensor got = gpu.features.to(Device::cpu());
-    // Values lie in about [-1.5, 2.5]; both sides sum the spectrum in double, so only the
-    // last bits of log10 in float may differ.
-    voiceman::testing::expect_close(n_mels == 80 ? "log-mel 80" : "log-mel 128", 1e-5, "float32",
-                                    got, cpu.features);
-    // The padding after each chunk's frames is exactly zero.
-    for (size_t i = 0; i < chunks.size(); ++i)
-      for (int m = 0; m < n_mels; ++m)
-        for (int t = cpu.content_frames[i]; t < 3000; ++t)
-          ASSERT_EQ(got.data<float>()[(i * n_mels + m) * 3000 + t], 0.f) << i << " " << m;
+    for (const SpectrumPrecision precision : kPrecisions) {
+      const WindowFeatures gpu = window_features(voiceman::testing::gpu(), mel, chunks, precision);
+      EXPECT_EQ(gpu.content_frames, cpu.content_frames);
+      ASSERT_FALSE(gpu.features.device().is_cpu());
+      const Tensor got = gpu.features.to(Device::cpu());
+      const std::string what = "log-mel " + std::to_string(n_mels) + " " + name(precision);
+      voiceman::testing::expect_close(what.c_str(), tolerance(precision), "float32", got,
+                                      cpu.features);
+      // The padding after each chunk's frames is exactly zero.
+      for (size_t i = 0; i < chunks.size(); ++i)
+        for (int m = 0; m < n_mels; ++m)
+          for (int t = cpu.content_frames[i]; t < 3000; ++t)
+            ASSERT_EQ(got.data<float>()[(i * n_mels + m) * 3000 + t], 0.f) << what << " " << i;
+    }
   }
 }
 
@@ -58,17 +73,20 @@ TEST_F(GpuMel, WholeRecordingsAndTheirWindowsMatchTheCpu) {
   const ExecContext gpu = voiceman::testing::gpu();
   for (const int n_mels : {80, 128}) {
     const MelExtractor mel(n_mels);
-    for (size_t r = 0; r < recordings.size(); ++r) {
-      const std::string what = "recording " + std::to_string(r) + ", " + std::to_string(n_mels);
-      const RecordingFeatures cpu(ExecContext{}, mel, recordings[r]);
-      const RecordingFeatures dev(gpu, mel, recordings[r]);
+    for (size_t r = 0; r < recordings.size() * 2; ++r) {
+      const SpectrumPrecision precision = kPrecisions[r % 2];
+      const std::span<const float> recording = recordings[r / 2];
+      const std::string what = "recording " + std::to_string(r / 2) + ", " +
+                               std::to_string(n_mels) + " " + name(precision);
+      const RecordingFeatures cpu(ExecContext{}, mel, recording);
+      const RecordingFeatures dev(gpu, mel, recording, precision);
       ASSERT_EQ(dev.frames(), cpu.frames()) << what;
       ASSERT_FALSE(dev.features().device().is_cpu());
       const Tensor got = dev.features().to(Device::cpu());
       ASSERT_EQ(got.shape(), cpu.features().shape()) << what;
       // One peak for the whole recording, as the CPU takes it.
-      voiceman::testing::expect_close(("log-mel " + what).c_str(), 1e-5, "float32", got,
-                                      cpu.features());
+      voiceman::testing::expect_close(("log-mel " + what).c_str(), tolerance(precision), "float32",
+                                      got, cpu.features());
       // Windows as the seek loop cuts them: from 0, mid-way, the partial last one.
       const int frames = dev.frames();
       const int seeks[] = {0, std::min(frames, 1234), std::max(0, frames - 501)};
@@ -96,18 +114,22 @@ TEST_F(GpuMel, SixteenWindowsTiming) {
       16, std::span<const float>(call).subspan(0, 30 * 16000));
   const MelExtractor mel(128);
   const ExecContext ctx = voiceman::testing::gpu();
-  window_features(ctx, mel, chunks).features.to(Device::cpu());  // warm-up
-  const auto t0 = std::chrono::steady_clock::now();
-  const Tensor out = window_features(ctx, mel, chunks).features.to(Device::cpu());
-  const double gpu_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double gpu_s[2] = {0, 0};
+  for (int p = 0; p < 2; ++p) {
+    window_features(ctx, mel, chunks, kPrecisions[p]).features.to(Device::cpu());  // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tensor out = window_features(ctx, mel, chunks, kPrecisions[p]).features.to(Device::cpu());
+    gpu_s[p] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(out.shape(), (Shape{16, 128, 3000}));
+  }
   const auto t1 = std::chrono::steady_clock::now();
   window_features(ExecContext{}, mel, chunks);
   const double cpu_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  // The float64 / float32 ratio shows what the card's FP64 rate costs (GB10's is 1/64 of FP32).
   std::printf(
-      "[perf] log-mel 16 x 30 s, 128 mels: gpu %.2f ms (with upload and download), "
-      "cpu %.1f ms\n",
-      gpu_s * 1e3, cpu_s * 1e3);
-  EXPECT_EQ(out.shape(), (Shape{16, 128, 3000}));
+      "[perf] log-mel 16 x 30 s, 128 mels: gpu float64 %.2f ms, float32 %.2f ms (with upload "
+      "and download), cpu %.1f ms\n",
+      gpu_s[0] * 1e3, gpu_s[1] * 1e3, cpu_s * 1e3);
 }
 
 }  // namespace

@@ -44,6 +44,24 @@ TEST(WindowFeatures, EachChunkIsItsOwnSpectrogramPaddedToThirtySeconds) {
   }
 }
 
+TEST(WindowFeatures, HalfPrecisionEncodersTakeAFloatSpectrum) {
+  EXPECT_EQ(spectrum_precision_for(DType::f16), SpectrumPrecision::float32);
+  EXPECT_EQ(spectrum_precision_for(DType::bf16), SpectrumPrecision::float32);
+  // float32 activations (float32 models; int8 on the CPU) keep the CPU's arithmetic,
+  // which parity runs compare.
+  EXPECT_EQ(spectrum_precision_for(DType::f32), SpectrumPrecision::float64);
+}
+
+TEST(WindowFeatures, TheCpuComputesInDoubleAtEitherPrecision) {
+  const std::vector<float> x = tone(5 * 16000 + 33, 440.f);
+  const std::vector<std::span<const float>> chunks = {std::span<const float>(x)};
+  const MelExtractor mel(80);
+  const Tensor a = window_features(ExecContext{}, mel, chunks, SpectrumPrecision::float64).features;
+  const Tensor b = window_features(ExecContext{}, mel, chunks, SpectrumPrecision::float32).features;
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+}
+
 TEST(WindowFeatures, AnEmptyBatchIsEmpty) {
   const WindowFeatures w = window_features(ExecContext{}, MelExtractor(128), {});
   EXPECT_EQ(w.features.shape(), (Shape{0, 128, 3000}));

@@ -57,11 +57,13 @@ std::vector<ChunkOutput> ChunkTranscriber::transcribe(const std::vector<ChunkInp
   WindowDecoder decoder(*model_, tokenizer_, ctx_, options);
 
   // Features of each chunk without the last frame, zero-padded to 30 s (pad_or_trim),
-  // computed where the model runs.
+  // computed where the model runs, in the precision its encoder needs.
   std::vector<std::span<const float>> audios;
   audios.reserve(chunks.size());
   for (const ChunkInput& c : chunks) audios.emplace_back(c.audio);
-  const Tensor batch = features::window_features(ctx_, mel, audios).features;
+  const Tensor batch = features::window_features(ctx_, mel, audios,
+                                                 features::spectrum_precision_for(model_->dtype()))
+                           .features;
   const double t_features = cpu_seconds();
   const Tensor encoded = model_->encode(ctx_, batch);
   const double t_encoded = cpu_seconds();

@@ -11,6 +11,7 @@
 #include "voiceman/decoding/text_utils.h"
 #include "voiceman/features/mel.h"
 #include "voiceman/features/recording_features.h"
+#include "voiceman/features/window_features.h"
 
 namespace voiceman::asr {
 namespace {
@@ -50,10 +51,11 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
   const features::MelExtractor mel(n_mels);
   WindowDecoder decoder(*model_, tokenizer_, ctx_, options);
 
+  const features::SpectrumPrecision precision = features::spectrum_precision_for(model_->dtype());
   std::vector<Stream> streams(audios.size());
   for (size_t i = 0; i < audios.size(); ++i) {
     Stream& s = streams[i];
-    s.mel.emplace(ctx_, mel, audios[i]);  // on a GPU, only the PCM goes up
+    s.mel.emplace(ctx_, mel, audios[i], precision);  // on a GPU, only the PCM goes up
     s.frames = s.mel->frames();
     s.content_frames = s.frames - 1;
     s.result.duration = static_cast<double>(audios[i].size()) / 16000.0;

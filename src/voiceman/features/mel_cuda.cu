@@ -2,7 +2,8 @@
 // window product, the spectrum and the mel sums in double, log10 in float, then the
 // floor at peak - 8, per chunk (window_features) or per recording (RecordingFeatures). A direct
 // 400-point DFT in double stands in for the CPU's FFT; it is a few microseconds per 30 s window on
-// a datacenter GPU.
+// a datacenter GPU. SpectrumPrecision::float32 takes the spectrum and the sums in float instead,
+// for half-precision encoders on GPUs with few FP64 units.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -48,16 +49,21 @@ __device__ int64_t kept_frames(int64_t samples, bool whole) {
   return whole ? (samples + kChunkPadding) / kHop : content_frames(samples);
 }
 
+// cos and sin of 2 pi j / kNfft in the spectrum's precision.
+__device__ void twiddle(int j, double* s, double* c) { sincospi(2.0 * j / kNfft, s, c); }
+__device__ void twiddle(int j, float* s, float* c) { sincospif(2.f * j / kNfft, s, c); }
+
 // One block per (frame, chunk): the frame's power spectrum, its mel bands in log10 (kept
 // for the first kept_frames, rows `stride` frames apart) and the chunk's running peak over
-// all of its frames.
+// all of its frames. Acc: the spectrum's and the mel sums' type (double or float).
+template <typename Acc>
 __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* lengths,
                                const float* window, const float* filters, int n_mels,
                                int64_t stride, bool whole, float* out, float* peaks) {
-  __shared__ double frame[kNfft];
-  __shared__ double cos_t[kNfft];
-  __shared__ double sin_t[kNfft];
-  __shared__ double power[kBins];
+  __shared__ Acc frame[kNfft];
+  __shared__ Acc cos_t[kNfft];
+  __shared__ Acc sin_t[kNfft];
+  __shared__ Acc power[kBins];
   __shared__ float scratch[32];
   const int chunk = static_cast<int>(blockIdx.y);
   const int64_t samples = lengths[chunk];
@@ -69,12 +75,12 @@ __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* 
   for (int j = static_cast<int>(threadIdx.x); j < kNfft; j += blockDim.x) {
     const int64_t i = reflect(start + j, size);
     const float x = i < samples ? wave[i] : 0.f;
-    frame[j] = static_cast<double>(__fmul_rn(x, window[j]));  // float product, as numpy's
-    sincospi(2.0 * j / kNfft, &sin_t[j], &cos_t[j]);
+    frame[j] = static_cast<Acc>(__fmul_rn(x, window[j]));  // float product, as numpy's
+    twiddle(j, &sin_t[j], &cos_t[j]);
   }
   __syncthreads();
   for (int k = static_cast<int>(threadIdx.x); k < kBins; k += blockDim.x) {
-    double re = 0.0, im = 0.0;
+    Acc re = 0, im = 0;
     int phase = 0;  // j * k mod kNfft
     for (int j = 0; j < kNfft; ++j) {
       re += frame[j] * cos_t[phase];
@@ -89,8 +95,8 @@ __global__ void log_mel_kernel(const float* pcm, const int* offsets, const int* 
   float local_peak = -INFINITY;
   for (int m = static_cast<int>(threadIdx.x); m < n_mels; m += blockDim.x) {
     const float* row = filters + static_cast<int64_t>(m) * kBins;
-    double sum = 0.0;  // zero weights outside the band add nothing
-    for (int k = 0; k < kBins; ++k) sum += static_cast<double>(row[k]) * power[k];
+    Acc sum = 0;  // zero weights outside the band add nothing
+    for (int k = 0; k < kBins; ++k) sum += static_cast<Acc>(row[k]) * power[k];
     const float value = log10f(fmaxf(static_cast<float>(sum), 1e-10f));
     if (t < kept) out[(static_cast<int64_t>(chunk) * n_mels + m) * stride + t] = value;
     local_peak = fmaxf(local_peak, value);
@@ -133,7 +139,7 @@ void check_samples(int64_t total) {
 // content frames for a batch of windows, or one whole recording (stride = its frames).
 void log_mel(const ExecContext& ctx, const MelExtractor& mel,
              const std::vector<std::span<const float>>& chunks, int64_t stride, bool whole,
-             Tensor& out) {
+             SpectrumPrecision precision, Tensor& out) {
   const int n = static_cast<int>(chunks.size());
   const int n_mels = mel.n_mels();
   std::vector<int> offsets(chunks.size()), lengths(chunks.size());
@@ -162,10 +168,12 @@ void log_mel(const ExecContext& ctx, const MelExtractor& mel,
   upload(ctx, d_peaks.data<float>(), peaks_init.data(), peaks_init.size() * sizeof(float));
 
   const cudaStream_t stream = voiceman::cuda::stream_of(ctx);
-  log_mel_kernel<<<dim3(static_cast<unsigned>(max_frames), static_cast<unsigned>(n)), kThreads, 0,
-                   stream>>>(d_pcm.data<float>(), d_offsets.data<int>(), d_lengths.data<int>(),
-                             d_window.data<float>(), d_filters.data<float>(), n_mels, stride, whole,
-                             out.data<float>(), d_peaks.data<float>());
+  const dim3 grid(static_cast<unsigned>(max_frames), static_cast<unsigned>(n));
+  auto* kernel =
+      precision == SpectrumPrecision::float32 ? log_mel_kernel<float> : log_mel_kernel<double>;
+  kernel<<<grid, kThreads, 0, stream>>>(
+      d_pcm.data<float>(), d_offsets.data<int>(), d_lengths.data<int>(), d_window.data<float>(),
+      d_filters.data<float>(), n_mels, stride, whole, out.data<float>(), d_peaks.data<float>());
   voiceman::cuda::check_launch("log-mel features");
   const int64_t elements = static_cast<int64_t>(n) * n_mels * stride;
   normalise_kernel<<<prim::grid_for(elements, kThreads), kThreads, 0, stream>>>(
@@ -177,17 +185,18 @@ void log_mel(const ExecContext& ctx, const MelExtractor& mel,
 }  // namespace
 
 void window_features(const ExecContext& ctx, const MelExtractor& mel,
-                     const std::vector<std::span<const float>>& chunks, Tensor& out) {
-  log_mel(ctx, mel, chunks, kWindowFrames, false, out);
+                     const std::vector<std::span<const float>>& chunks, SpectrumPrecision precision,
+                     Tensor& out) {
+  log_mel(ctx, mel, chunks, kWindowFrames, false, precision, out);
 }
 
 Tensor recording_features(const ExecContext& ctx, const MelExtractor& mel,
-                          std::span<const float> audio) {
+                          std::span<const float> audio, SpectrumPrecision precision) {
   const auto samples = static_cast<int64_t>(audio.size());
   check_samples(samples);  // before allocating for them
   const int64_t frames = (samples + kChunkPadding) / kHop;
   Tensor out({mel.n_mels(), frames}, DType::f32, ctx.device);
-  log_mel(ctx, mel, {audio}, frames, true, out);
+  log_mel(ctx, mel, {audio}, frames, true, precision, out);
   return out;
 }
 

@@ -18,14 +18,15 @@ constexpr int kPadding = kChunkPadding;
 }  // namespace
 
 RecordingFeatures::RecordingFeatures(const ExecContext& ctx, const MelExtractor& mel,
-                                     std::span<const float> audio)
+                                     std::span<const float> audio, SpectrumPrecision precision)
     : n_mels_(mel.n_mels()) {
   if (!ctx.device.is_cpu()) {
 #ifdef VOICEMAN_CUDA
-    features_ = cuda::recording_features(ctx, mel, audio);
+    features_ = cuda::recording_features(ctx, mel, audio, precision);
     frames_ = static_cast<int>(features_.dim(1));
     return;
 #else
+    (void)precision;
     throw DeviceError("log-mel features: no implementation for device " + ctx.device.str() +
                       " in this build");
 #endif

@@ -14,8 +14,10 @@ namespace voiceman::features {
 
 class RecordingFeatures {
  public:
-  // Throws DeviceError for a device this build has no backend for.
-  RecordingFeatures(const ExecContext& ctx, const MelExtractor& mel, std::span<const float> audio);
+  // `precision` applies on a GPU. Throws DeviceError for a device this build has no
+  // backend for.
+  RecordingFeatures(const ExecContext& ctx, const MelExtractor& mel, std::span<const float> audio,
+                    SpectrumPrecision precision = SpectrumPrecision::float64);
 
   int frames() const { return frames_; }  // (samples + 160) / 160, the last one included
   int n_mels() const { return n_mels_; }
@@ -35,7 +37,7 @@ namespace cuda {
 // The CUDA implementation (mel_cuda.cu): the features [n_mels, frames] on ctx's device, and
 // RecordingFeatures::copy_window's copy, its bounds already checked.
 Tensor recording_features(const ExecContext& ctx, const MelExtractor& mel,
-                          std::span<const float> audio);
+                          std::span<const float> audio, SpectrumPrecision precision);
 void copy_window(const ExecContext& ctx, const Tensor& features, int seek, int size, Tensor& batch,
                  int64_t index);
 }  // namespace cuda

@@ -12,8 +12,14 @@ constexpr int kWindowFrames = MelExtractor::kChunkFrames;
 
 }  // namespace
 
+SpectrumPrecision spectrum_precision_for(DType dtype) {
+  return dtype == DType::f16 || dtype == DType::bf16 ? SpectrumPrecision::float32
+                                                     : SpectrumPrecision::float64;
+}
+
 WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
-                               const std::vector<std::span<const float>>& chunks) {
+                               const std::vector<std::span<const float>>& chunks,
+                               SpectrumPrecision precision) {
   const int n_mels = mel.n_mels();
   const auto n = static_cast<int64_t>(chunks.size());
   WindowFeatures w;
@@ -26,9 +32,10 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
   if (!ctx.device.is_cpu()) {
 #ifdef VOICEMAN_CUDA
     w.features = Tensor({n, n_mels, kWindowFrames}, DType::f32, ctx.device);
-    cuda::window_features(ctx, mel, chunks, w.features);
+    cuda::window_features(ctx, mel, chunks, precision, w.features);
     return w;
 #else
+    (void)precision;
     throw DeviceError("log-mel features: no implementation for device " + ctx.device.str() +
                       " in this build");
 #endif

@@ -29,16 +29,23 @@ struct WindowFeatures {
   std::vector<int> content_frames;  // frames of each chunk before the zero padding
 };
 
+// The spectrum precision for an encoder whose activations are `dtype`: float32 for
+// float16 and bfloat16 (float16, bfloat16 and int8 models on a GPU), float64 otherwise.
+SpectrumPrecision spectrum_precision_for(DType dtype);
+
 // Each chunk's frames are normalised by its own peak, as MelExtractor::compute does for
-// the chunk alone. Throws DeviceError for a device this build has no backend for.
+// the chunk alone. `precision` applies on a GPU. Throws DeviceError for a device this
+// build has no backend for.
 WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
-                               const std::vector<std::span<const float>>& chunks);
+                               const std::vector<std::span<const float>>& chunks,
+                               SpectrumPrecision precision = SpectrumPrecision::float64);
 
 namespace cuda {
 // The CUDA implementation (mel_cuda.cu): fills `out`, already [n, n_mels, 3000] on the
 // device, for a non-empty batch.
 void window_features(const ExecContext& ctx, const MelExtractor& mel,
-                     const std::vector<std::span<const float>>& chunks, Tensor& out);
+                     const std::vector<std::span<const float>>& chunks, SpectrumPrecision precision,
+                     Tensor& out);
 }  // namespace cuda
 
 }  // namespace voiceman::features

@@ -9,6 +9,7 @@
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/engine/ops/ops.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
+#include "voiceman/features/window_features.h"
 #include "voiceman/tokenizer/tokenizer.h"
 #include "voiceman/writers/atomic_file.h"
 
@@ -175,8 +176,15 @@ RunSetup prepare_run(const RunOptions& options) {
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.
   if (ctx.device.is_cpu()) m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();
-  // Half-precision results depend on the card and cuBLAS as well: the record names them.
-  if (!ctx.device.is_cpu()) m.options["gpu_effective"] = gpu_record(s.gpu_probe, s.devices);
+  if (!ctx.device.is_cpu()) {
+    // Half-precision results depend on the card and cuBLAS as well: the record names them.
+    m.options["gpu_effective"] = gpu_record(s.gpu_probe, s.devices);
+    // And on the features: a half-precision model's DFT is taken in float (features/mel.h).
+    m.options["log_mel_spectrum_effective"] =
+        features::spectrum_precision_for(model->dtype()) == features::SpectrumPrecision::float32
+            ? "float32"
+            : "float64";
+  }
   if (options.diarize) {
     // Only where the run already accepted bf16 or half arithmetic: int8 and float32 keep
     // the same results on every x86 CPU.
