@@ -47,8 +47,7 @@ ninja -C "$build"
 cpu_rc=0
 if [ -x "$build/tests/test_engine_gpu" ]; then
   # The CUDA backend is optional: where the main build has it, the build without it must
-  # still compile and pass its unit tests. It lives in the source tree, beside the main
-  # build, so that its binaries find models/ the same way.
+  # still compile and pass its unit tests. It sits beside the main build.
   step "CPU-only build (VOICEMAN_CUDA=OFF) and its unit tests"
   cmake -S . -B "$build-cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVOICEMAN_CUDA=OFF >/dev/null
   ninja -C "$build-cpu"
