@@ -23,6 +23,7 @@
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/models/step_graphs.h"
 #include "voiceman/engine/models/whisper_decoder.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/engine/ops/ops.h"
@@ -235,6 +236,38 @@ TEST_F(GpuWhisper, GraphStepsEqualDirectSteps) {
     EXPECT_LE(err, 1e-3) << name;
     EXPECT_LE(relative_error(beside.data(), direct.data(), direct.size()), 1e-3) << name;
   }
+}
+
+// A step that cannot be recorded (here: it uploads a host table) runs directly, and the
+// decoders of later batches of the same model do not try to record it again.
+TEST_F(GpuWhisper, AFailedRecordingIsNotRetriedByLaterDecoders) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = context(Device::cuda(0));
+  ctx.stream = stream.get();
+  ctx.cuda_graphs = true;
+  const Tensor host_table = voiceman::testing::normal_tensor({4, 8}, 5, 0.f, 1.f);
+  const Tensor table = host_table.to(ctx.device);
+  const std::vector<int32_t> ids = {3, 1};
+  Tensor out;
+  const StepGraphs::Key key = {1, 2, 3};
+  const auto body = [&](const ExecContext& c) { ops::embedding(c, table, ids, out); };
+  std::atomic<bool> failed{false};
+  StepGraphs first(ctx, &failed);
+  ASSERT_TRUE(first.enabled());
+  for (int step = 0; step < 3; ++step) first.run(ctx, key, body);
+  EXPECT_FALSE(first.enabled());
+  EXPECT_EQ(first.recorded(), 0);
+  EXPECT_TRUE(failed.load());
+  // The step still ran, on a stream that works after the abandoned capture.
+  const Tensor got = out.to(Device::cpu());
+  for (int j = 0; j < 8; ++j) {
+    EXPECT_EQ(got.data<float>()[j], host_table.data<float>()[3 * 8 + j]) << j;
+    EXPECT_EQ(got.data<float>()[8 + j], host_table.data<float>()[8 + j]) << j;
+  }
+  const StepGraphs later(ctx, &failed);
+  EXPECT_FALSE(later.enabled()) << "a later decoder of the same model";
+  std::atomic<bool> other_model{false};
+  EXPECT_TRUE(StepGraphs(ctx, &other_model).enabled()) << "another model tries for itself";
 }
 
 TEST_F(GpuWhisper, ContextOnAnotherDeviceIsRejected) {

@@ -9,8 +9,10 @@
 
 namespace voiceman::models {
 
-StepGraphs::StepGraphs(const ExecContext& ctx)
-    : enabled_(ctx.cuda_graphs && !ctx.device.is_cpu() && ctx.stream != nullptr) {
+StepGraphs::StepGraphs(const ExecContext& ctx, std::atomic<bool>* failed)
+    : enabled_(ctx.cuda_graphs && !ctx.device.is_cpu() && ctx.stream != nullptr &&
+               !(failed && failed->load())),
+      failed_(failed) {
 #ifndef VOICEMAN_CUDA
   enabled_ = false;
 #endif
@@ -41,8 +43,10 @@ void StepGraphs::run(const ExecContext& ctx, const Key& key, const Body& body) {
         ++replays_;
         return;
       }
-      log::warn("decoder: CUDA graph recording failed (", why,
-                "); decoding steps run without graphs");
+      // One warning per model, not one per batch: later decoders see failed_ and skip.
+      if (!failed_ || !failed_->exchange(true))
+        log::warn("decoder: CUDA graph recording failed (", why,
+                  "); decoding steps run without graphs from now on");
       enabled_ = false;
       entries_.clear();
     }

@@ -1,6 +1,7 @@
 #pragma once
 // The Whisper model: weights plus the encoder graph. Decoding state lives in
 // WhisperDecoder sessions, so one loaded model can serve many sessions at once.
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -71,6 +72,9 @@ class WhisperModel {
   Device device_;
   DType dtype_ = DType::f32;
   std::filesystem::path dir_;
+  // Set by the first decoder whose CUDA graph recording fails, so that the decoders of
+  // later batches run their steps directly instead of failing again (StepGraphs).
+  mutable std::atomic<bool> step_graphs_failed_{false};
 
   // Reads every weight from `source` (model.bin or random), then places them.
   void build(const WeightSource& source);
