@@ -252,7 +252,7 @@ TEST_F(GpuWhisper, AFailedRecordingIsNotRetriedByLaterDecoders) {
   const StepGraphs::Key key = {1, 2, 3};
   const auto body = [&](const ExecContext& c) { ops::embedding(c, table, ids, out); };
   std::atomic<bool> failed{false};
-  StepGraphs first(ctx, &failed);
+  StepGraphs first(ctx, failed);
   ASSERT_TRUE(first.enabled());
   for (int step = 0; step < 3; ++step) first.run(ctx, key, body);
   EXPECT_FALSE(first.enabled());
@@ -264,10 +264,10 @@ TEST_F(GpuWhisper, AFailedRecordingIsNotRetriedByLaterDecoders) {
     EXPECT_EQ(got.data<float>()[j], host_table.data<float>()[3 * 8 + j]) << j;
     EXPECT_EQ(got.data<float>()[8 + j], host_table.data<float>()[8 + j]) << j;
   }
-  const StepGraphs later(ctx, &failed);
+  const StepGraphs later(ctx, failed);
   EXPECT_FALSE(later.enabled()) << "a later decoder of the same model";
   std::atomic<bool> other_model{false};
-  EXPECT_TRUE(StepGraphs(ctx, &other_model).enabled()) << "another model tries for itself";
+  EXPECT_TRUE(StepGraphs(ctx, other_model).enabled()) << "another model tries for itself";
 }
 
 TEST_F(GpuWhisper, ContextOnAnotherDeviceIsRejected) {

@@ -9,9 +9,8 @@
 
 namespace voiceman::models {
 
-StepGraphs::StepGraphs(const ExecContext& ctx, std::atomic<bool>* failed)
-    : enabled_(ctx.cuda_graphs && !ctx.device.is_cpu() && ctx.stream != nullptr &&
-               !(failed && failed->load())),
+StepGraphs::StepGraphs(const ExecContext& ctx, std::atomic<bool>& failed)
+    : enabled_(ctx.cuda_graphs && !ctx.device.is_cpu() && ctx.stream != nullptr && !failed.load()),
       failed_(failed) {
 #ifndef VOICEMAN_CUDA
   enabled_ = false;
@@ -44,7 +43,7 @@ void StepGraphs::run(const ExecContext& ctx, const Key& key, const Body& body) {
         return;
       }
       // One warning per model, not one per batch: later decoders see failed_ and skip.
-      if (!failed_ || !failed_->exchange(true))
+      if (!failed_.exchange(true))
         log::warn("decoder: CUDA graph recording failed (", why,
                   "); decoding steps run without graphs from now on");
       enabled_ = false;

@@ -23,9 +23,9 @@ class StepGraphs {
   using Body = std::function<void(const ExecContext&)>;
 
   // Graphs are used when ctx asks for them on a CUDA device with an owned stream, and
-  // `failed` (shared by the decoders of one model, may be null) does not say that a
-  // recording already failed; otherwise run() always calls the body directly.
-  StepGraphs(const ExecContext& ctx, std::atomic<bool>* failed);
+  // `failed` (shared by the decoders of one model) does not say that a recording already
+  // failed; otherwise run() always calls the body directly.
+  StepGraphs(const ExecContext& ctx, std::atomic<bool>& failed);
   ~StepGraphs();
   StepGraphs(const StepGraphs&) = delete;
   StepGraphs& operator=(const StepGraphs&) = delete;
@@ -50,7 +50,7 @@ class StepGraphs {
   static constexpr size_t kMaxGraphs = 8;
 
   bool enabled_ = false;
-  std::atomic<bool>* failed_ = nullptr;
+  std::atomic<bool>& failed_;
   std::map<Key, Entry> entries_;
   int64_t recorded_ = 0, replays_ = 0;
 };

@@ -20,7 +20,7 @@ constexpr uintptr_t kReorderKey = ~uintptr_t{0};
 
 WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx,
                                const Tensor& encoded)
-    : model_(model), ctx_(ctx), windows_(encoded.dim(0)), graphs_(ctx, &model.step_graphs_failed_) {
+    : model_(model), ctx_(ctx), windows_(encoded.dim(0)), graphs_(ctx, model.step_graphs_failed_) {
   const auto& c = model.config();
   if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
     throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) +
