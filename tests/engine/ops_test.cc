@@ -287,6 +287,32 @@ TEST(Ops, IndexTablesAsTensorsEqualHostTables) {
   EXPECT_THROW(embedding(cpu(), table, random_tensor({4}, 1), b), Error);  // not int32
 }
 
+TEST(Ops, EmbeddingDequantisesTheRowsOfAnInt8Table) {
+  // A tied int8 projection serves as the table: row r is q / scales[r], in float32.
+  const std::vector<int8_t> q = {127, -128, 0, 5, -7, 64, 1, -1, 100};
+  const std::vector<float> s = {127.f, 0.5f, 3.f};
+  Tensor table({3, 3}, DType::i8), scales({3}, DType::f32);
+  std::copy(q.begin(), q.end(), table.data<int8_t>());
+  std::copy(s.begin(), s.end(), scales.data<float>());
+  const std::vector<int32_t> ids = {2, 0, 2, 1};
+  Tensor a, b;
+  embedding(cpu(), table, scales, ids, a);
+  ASSERT_EQ(a.dtype(), DType::f32);
+  ASSERT_EQ(a.shape(), (Shape{4, 3}));
+  std::vector<float> want;
+  for (const int32_t id : ids)
+    for (int j = 0; j < 3; ++j) want.push_back(static_cast<float>(q[(id * 3) + j]) / s[id]);
+  EXPECT_EQ(a.to_vector(), want);
+  embedding(cpu(), table, scales, int32_table(ids), b);
+  EXPECT_EQ(b.to_vector(), want);
+  // Scales go with int8 tables only, one per row.
+  EXPECT_THROW(embedding(cpu(), table, ids, b), Error);
+  EXPECT_THROW(embedding(cpu(), table, Tensor({2}, DType::f32), ids, b), Error);
+  EXPECT_THROW(embedding(cpu(), random_tensor({3, 3}, 1), scales, ids, b), Error);
+  EXPECT_THROW(embedding(cpu(), Tensor({3, 3}, DType::f16), ids, b), Error);
+  EXPECT_THROW(embedding(cpu(), table, scales, std::vector<int32_t>{3}, b), Error);
+}
+
 TEST(Ops, CacheAppendWritesEachRowAtItsPosition) {
   // src rows hold [q | k | v]; k goes to cache slot r at positions[r].
   const Tensor src = random_tensor({3, 12}, 51);

@@ -102,7 +102,7 @@ void WhisperDecoder::run_sequence(int32_t source, std::span<const int32_t> token
   const int64_t t = static_cast<int64_t>(tokens.size()), d = c.d_model;
   if (t > c.max_target_positions)
     throw Error("decoder: sequence longer than the model's positions");
-  ops::embedding(ctx_, model_.embeddings_, tokens, hidden_);
+  ops::embedding(ctx_, model_.embeddings_, model_.embedding_scales_, tokens, hidden_);
   Tensor positions = model_.decoder_positions_.slice_rows(0, t);
   ops::add(ctx_, hidden_, positions);
   for (int l = 0; l < c.decoder_layers; ++l) {
@@ -279,7 +279,7 @@ void WhisperDecoder::fill_step_tables(std::span<const int32_t> tokens) {
 
 void WhisperDecoder::step_body(const ExecContext& ctx) {
   const auto& c = model_.config();
-  ops::embedding(ctx, model_.embeddings_, step_tokens_, step_hidden_);
+  ops::embedding(ctx, model_.embeddings_, model_.embedding_scales_, step_tokens_, step_hidden_);
   // Row r is at position lengths_[r]: gather those position rows and add them.
   ops::embedding(ctx, model_.decoder_positions_, step_index_.positions, step_positions_);
   ops::add(ctx, step_hidden_, step_positions_);

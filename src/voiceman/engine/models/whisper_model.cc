@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <numeric>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
@@ -29,6 +30,8 @@ class WeightSource {
                            Tensor& scales) const {
     return false;
   }
+  // Whether two names are one stored variable (an alias in model.bin).
+  virtual bool same_variable(const std::string& a, const std::string& b) const { return false; }
 };
 
 namespace {
@@ -49,6 +52,9 @@ class FileSource final : public WeightSource {
     q = Tensor(shape, DType::i8);
     std::memcpy(q.data<int8_t>(), file_.raw(name), v.bytes);
     return true;
+  }
+  bool same_variable(const std::string& a, const std::string& b) const override {
+    return &file_.info(a) == &file_.info(b);
   }
 
  private:
@@ -264,7 +270,6 @@ void WhisperModel::build(const WeightSource& source) {
   }
   encoder_norm_ = w.norm("encoder/layer_norm");
 
-  embeddings_ = source.get("decoder/embeddings/weight", {c.vocab_size, d});
   decoder_positions_ =
       source.get("decoder/position_encodings/encodings", {c.max_target_positions, d});
   for (int i = 0; i < c.decoder_layers; ++i) {
@@ -275,7 +280,31 @@ void WhisperModel::build(const WeightSource& source) {
   }
   decoder_norm_ = w.norm("decoder/layer_norm");
   projection_ = w.linear("decoder/projection", c.vocab_size, d, true);
+  load_embeddings(source);
   place_weights();
+}
+
+void WhisperModel::load_embeddings(const WeightSource& source) {
+  const Shape shape{config_.vocab_size, config_.d_model};
+  tied_ = source.same_variable("decoder/embeddings/weight", "decoder/projection/weight");
+  if (!tied_) {
+    embeddings_ = source.get("decoder/embeddings/weight", shape);
+    return;
+  }
+  // Whisper's output projection is its token embedding matrix (model.bin stores an alias),
+  // so one copy serves both. When the projection is int8, the embeddings are its rows
+  // dequantised, as CTranslate2 quantises an int8 model's embeddings too.
+  if (projection_.weight.dtype() != DType::i8) {
+    embeddings_ = projection_.weight;
+  } else if (device_.is_cpu()) {
+    embeddings_ = projection_.weight;
+    embedding_scales_ = projection_.scales;
+  } else {  // the GPU keeps its table in the activation dtype: dequantise here, cast later
+    const ExecContext host;
+    std::vector<int32_t> all(static_cast<size_t>(config_.vocab_size));
+    std::iota(all.begin(), all.end(), 0);
+    ops::embedding(host, projection_.weight, projection_.scales, all, embeddings_);
+  }
 }
 
 void WhisperModel::place_weights() {
@@ -324,7 +353,12 @@ void WhisperModel::place_weights() {
   }
   place_norm(encoder_norm_);
   place_norm(decoder_norm_);
-  place_linear(projection_);
+  if (tied_ && projection_.weight.dtype() != DType::i8) {
+    projection_.weight = embeddings_;  // placed above: one device copy of the tied matrix
+    place(projection_.bias);
+  } else {
+    place_linear(projection_);
+  }
 }
 
 void WhisperModel::check_context(const ExecContext& ctx) const {

@@ -35,7 +35,8 @@ class WeightSource;  // whisper_model.cc: a model.bin, or random weights
 class WhisperModel {
  public:
   // Loads a CTranslate2 Whisper folder (config.json + model.bin). int8 quantises the
-  // linear layers' weights per output row at load time (CTranslate2's CPU scheme). On a
+  // linear layers' weights per output row at load time (CTranslate2's CPU scheme), the
+  // token embeddings too, which are the projection's matrix: one copy serves both. On a
   // CUDA device the weights are converted to the compute type's dtype and uploaded;
   // DeviceError when that device is not there.
   static std::shared_ptr<const WhisperModel> load(const std::filesystem::path& dir,
@@ -78,6 +79,8 @@ class WhisperModel {
 
   // Reads every weight from `source` (model.bin or random), then places them.
   void build(const WeightSource& source);
+  // The token embeddings, shared with the projection when model.bin ties them.
+  void load_embeddings(const WeightSource& source);
   // Converts the float weights to dtype_ and moves everything to device_.
   void place_weights();
   void check_context(const ExecContext& ctx) const;
@@ -86,10 +89,12 @@ class WhisperModel {
   std::vector<layers::EncoderLayer> encoder_layers_;
   layers::LayerNorm encoder_norm_;
 
-  Tensor embeddings_, decoder_positions_;
+  // An int8 table (the CPU's int8 compute types) has one scale per row; a float one none.
+  Tensor embeddings_, embedding_scales_, decoder_positions_;
   std::vector<layers::DecoderLayer> decoder_layers_;
   layers::LayerNorm decoder_norm_;
-  ops::LinearWeight projection_;  // tied to the embeddings
+  ops::LinearWeight projection_;
+  bool tied_ = false;  // projection_ and embeddings_ are one matrix in model.bin
 };
 
 }  // namespace voiceman::models

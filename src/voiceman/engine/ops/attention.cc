@@ -56,10 +56,35 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 #endif
 }
 
-void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {
-  check_index_table(ctx, "embedding", ids, ids.numel());
-  if (ctx.device.is_cpu()) return embedding(ctx, table, ids.span<int32_t>(), y);
+namespace {
+
+// A float table has no scales; an int8 one (the CPU only) has one float32 scale per row.
+void check_table(const ExecContext& ctx, const Tensor& table, const Tensor& scales) {
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  if (table.dtype() != DType::i8) {
+    if (!scales.empty()) throw Error("embedding: scales given for a float table");
+    return;
+  }
+  if (!ctx.device.is_cpu())
+    throw Error("embedding: an int8 table is for the CPU; on " + ctx.device.str() +
+                " the table is kept in the activation dtype");
+  if (scales.dtype() != DType::f32 || scales.rank() != 1 || scales.dim(0) != table.dim(0) ||
+      !scales.device().is_cpu())
+    throw Error("embedding: an int8 table needs float32 scales [" + std::to_string(table.dim(0)) +
+                "] on the CPU");
+}
+
+}  // namespace
+
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {
+  embedding(ctx, table, Tensor(), ids, y);
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales, const Tensor& ids,
+               Tensor& y) {
+  check_index_table(ctx, "embedding", ids, ids.numel());
+  if (ctx.device.is_cpu()) return embedding(ctx, table, scales, ids.span<int32_t>(), y);
+  check_table(ctx, table, scales);
   y.resize({ids.dim(0), table.dim(1)}, table.dtype(), ctx.device);
 #ifdef VOICEMAN_CUDA
   cuda::embedding(ctx, table, ids, y);
@@ -70,11 +95,24 @@ void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, T
 
 void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
                Tensor& y) {
-  if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  embedding(ctx, table, Tensor(), ids, y);
+}
+
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
+               std::span<const int32_t> ids, Tensor& y) {
+  check_table(ctx, table, scales);
+  if (ctx.device.is_cpu() && table.dtype() != DType::f32 && table.dtype() != DType::i8)
+    throw Error("embedding: a CPU table is float32 or int8, not " + dtype_name(table.dtype()));
   for (int32_t id : ids)
     if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");
-  y.resize({static_cast<int64_t>(ids.size()), table.dim(1)}, table.dtype(), ctx.device);
-  VOICEMAN_DISPATCH(ctx, embedding, ctx, table, ids, y);
+  const DType out = table.dtype() == DType::i8 ? DType::f32 : table.dtype();
+  y.resize({static_cast<int64_t>(ids.size()), table.dim(1)}, out, ctx.device);
+  if (ctx.device.is_cpu()) return cpu::embedding(ctx, table, scales, ids, y);
+#ifdef VOICEMAN_CUDA
+  cuda::embedding(ctx, table, ids, y);
+#else
+  no_backend(ctx, "embedding");
+#endif
 }
 
 }  // namespace voiceman::ops

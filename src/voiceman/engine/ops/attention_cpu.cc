@@ -163,11 +163,22 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   }
 }
 
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
-               Tensor& y) {
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
+               std::span<const int32_t> ids, Tensor& y) {
   const int64_t d = table.dim(1);
-  for (size_t i = 0; i < ids.size(); ++i)
-    std::memcpy(y.data<float>() + i * d, table.data<float>() + ids[i] * d, sizeof(float) * d);
+  float* out = y.data<float>();
+  if (table.dtype() == DType::f32) {
+    for (size_t i = 0; i < ids.size(); ++i)
+      std::memcpy(out + i * d, table.data<float>() + ids[i] * d, sizeof(float) * d);
+    return;
+  }
+  // Divided, not multiplied by a reciprocal: the same floats as the model file's own
+  // dequantisation (ModelFile::to_float).
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int8_t* q = table.data<int8_t>() + ids[i] * d;
+    const float scale = scales.data<float>()[ids[i]];
+    for (int64_t j = 0; j < d; ++j) out[i * d + j] = static_cast<float>(q[j]) / scale;
+  }
 }
 
 }  // namespace voiceman::ops::cpu

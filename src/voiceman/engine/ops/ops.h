@@ -45,6 +45,12 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
 // y[n, D] = table[ids[i], :] (+ position rows when positions are given).
 void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
                Tensor& y);
+// The same over a table that may be int8 with one float32 scale per row (CTranslate2's
+// layout, w = q / scale; scales is empty for a float table). An int8 table gives float32
+// rows, as CTranslate2 gathers and dequantises an int8 model's embeddings. int8 tables
+// are for the CPU: a GPU model keeps its table in its activation dtype.
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
+               std::span<const int32_t> ids, Tensor& y);
 
 // Multi-head scaled dot-product attention for a batch of independent sequences.
 // q [B, Tq, H*Dh], k/v [B, Tk, H*Dh] -> out [B, Tq, H*Dh]. With causal, query i sees
@@ -64,6 +70,8 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 // the step can be replayed as a CUDA graph. On a GPU the values are not read back to be
 // checked; the kernels clamp them into the operands' bounds instead.
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y);
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales, const Tensor& ids,
+               Tensor& y);
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out);
 

@@ -13,8 +13,8 @@ void cast(const ExecContext& ctx, const Tensor& x, DType dtype, Tensor& y);
 void softmax(const ExecContext& ctx, Tensor& x, bool log);
 void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
             int padding, Tensor& y);
-void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
-               Tensor& y);
+void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
+               std::span<const int32_t> ids, Tensor& y);
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                int num_heads, bool causal, Tensor& out, Tensor* weights);
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
