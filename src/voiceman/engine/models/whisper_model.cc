@@ -280,23 +280,23 @@ void WhisperModel::build(const WeightSource& source) {
   }
   decoder_norm_ = w.norm("decoder/layer_norm");
   projection_ = w.linear("decoder/projection", c.vocab_size, d, true);
-  load_embeddings(source);
-  place_weights();
+  place_weights(load_embeddings(source));
 }
 
-void WhisperModel::load_embeddings(const WeightSource& source) {
+bool WhisperModel::load_embeddings(const WeightSource& source) {
   const Shape shape{config_.vocab_size, config_.d_model};
-  tied_ = source.same_variable("decoder/embeddings/weight", "decoder/projection/weight");
-  if (!tied_) {
+  if (!source.same_variable("decoder/embeddings/weight", "decoder/projection/weight")) {
     embeddings_ = source.get("decoder/embeddings/weight", shape);
-    return;
+    return false;
   }
   // Whisper's output projection is its token embedding matrix (model.bin stores an alias),
   // so one copy serves both. When the projection is int8, the embeddings are its rows
   // dequantised, as CTranslate2 quantises an int8 model's embeddings too.
   if (projection_.weight.dtype() != DType::i8) {
     embeddings_ = projection_.weight;
-  } else if (device_.is_cpu()) {
+    return true;
+  }
+  if (device_.is_cpu()) {
     embeddings_ = projection_.weight;
     embedding_scales_ = projection_.scales;
   } else {  // the GPU keeps its table in the activation dtype: dequantise here, cast later
@@ -305,9 +305,10 @@ void WhisperModel::load_embeddings(const WeightSource& source) {
     std::iota(all.begin(), all.end(), 0);
     ops::embedding(host, projection_.weight, projection_.scales, all, embeddings_);
   }
+  return false;
 }
 
-void WhisperModel::place_weights() {
+void WhisperModel::place_weights(bool projection_is_embeddings) {
   if (device_.is_cpu() && dtype_ == DType::f32) return;  // loaded as they are used
   const ExecContext host;
   auto place = [&](Tensor& t) {
@@ -353,7 +354,7 @@ void WhisperModel::place_weights() {
   }
   place_norm(encoder_norm_);
   place_norm(decoder_norm_);
-  if (tied_ && projection_.weight.dtype() != DType::i8) {
+  if (projection_is_embeddings) {
     projection_.weight = embeddings_;  // placed above: one device copy of the tied matrix
     place(projection_.bias);
   } else {

@@ -79,10 +79,11 @@ class WhisperModel {
 
   // Reads every weight from `source` (model.bin or random), then places them.
   void build(const WeightSource& source);
-  // The token embeddings, shared with the projection when model.bin ties them.
-  void load_embeddings(const WeightSource& source);
+  // The token embeddings, shared with the projection when model.bin ties them. True when
+  // embeddings_ is the projection's float matrix, to be placed once for both.
+  bool load_embeddings(const WeightSource& source);
   // Converts the float weights to dtype_ and moves everything to device_.
-  void place_weights();
+  void place_weights(bool projection_is_embeddings);
   void check_context(const ExecContext& ctx) const;
 
   Tensor conv1_w_, conv1_b_, conv2_w_, conv2_b_, encoder_positions_;
@@ -93,8 +94,7 @@ class WhisperModel {
   Tensor embeddings_, embedding_scales_, decoder_positions_;
   std::vector<layers::DecoderLayer> decoder_layers_;
   layers::LayerNorm decoder_norm_;
-  ops::LinearWeight projection_;
-  bool tied_ = false;  // projection_ and embeddings_ are one matrix in model.bin
+  ops::LinearWeight projection_;  // shares its matrix with embeddings_ when model.bin ties them
 };
 
 }  // namespace voiceman::models

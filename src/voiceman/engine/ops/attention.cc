@@ -59,8 +59,11 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 namespace {
 
 // A float table has no scales; an int8 one (the CPU only) has one float32 scale per row.
+// The CPU's tables are float32 or int8.
 void check_table(const ExecContext& ctx, const Tensor& table, const Tensor& scales) {
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  if (ctx.device.is_cpu() && table.dtype() != DType::f32 && table.dtype() != DType::i8)
+    throw Error("embedding: a CPU table is float32 or int8, not " + dtype_name(table.dtype()));
   if (table.dtype() != DType::i8) {
     if (!scales.empty()) throw Error("embedding: scales given for a float table");
     return;
@@ -101,8 +104,6 @@ void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int3
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
                std::span<const int32_t> ids, Tensor& y) {
   check_table(ctx, table, scales);
-  if (ctx.device.is_cpu() && table.dtype() != DType::f32 && table.dtype() != DType::i8)
-    throw Error("embedding: a CPU table is float32 or int8, not " + dtype_name(table.dtype()));
   for (int32_t id : ids)
     if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");
   const DType out = table.dtype() == DType::i8 ? DType::f32 : table.dtype();
