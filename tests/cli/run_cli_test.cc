@@ -244,7 +244,10 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
     EXPECT_EQ(m["options"]["cuda_graphs_effective"], false) << "no graphs on the CPU";
     EXPECT_FALSE(m["options"].contains("gpu_effective"));
     EXPECT_FALSE(m["options"].contains("log_mel_spectrum_effective"));
+    // The CPU's batch starts at 8 windows and holds there.
+    EXPECT_EQ(m["options"]["batch_effective"], nlohmann::json({{"initial", 8}, {"max", 8}}));
   } else {
+    EXPECT_EQ(m["options"]["batch_effective"], nlohmann::json({{"initial", 20}, {"max", 32}}));
     // The record names the card and the libraries that made the transcripts.
     const auto& gpu = m["options"]["gpu_effective"];
     ASSERT_EQ(gpu["devices"].size(), 1u) << gpu.dump();

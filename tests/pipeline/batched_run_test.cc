@@ -125,6 +125,19 @@ TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
     EXPECT_EQ(content(root_ / "two-engines", name), content(root_ / "one-engine", name)) << name;
 }
 
+TEST_F(BatchedRun, TheCpusBatchHoldsWithoutAMaximum) {
+  RunOptions o = fast_options({in_.string()}, root_ / "held");
+  o.batch.initial = 1;  // one window per batch: 9 batches
+  o.engines_per_device = 1;
+  ASSERT_EQ(run_quietly(o).ok, 6);
+  // The size control looks every 5 batches; it would grow while RAM is under half used.
+  const auto batches = metrics::read_metrics_jsonl(root_ / "held" / "metrics.jsonl");
+  ASSERT_GE(batches.size(), 6u) << "too few batches to pass an adjustment";
+  for (const auto& b : batches) EXPECT_EQ(b.batch_size, 1) << "batch " << b.batch_id;
+  const nlohmann::json report = read_json(root_ / "held" / "performance_report.json");
+  EXPECT_EQ(report.at("batch_size_history").size(), 1u) << report.at("batch_size_history");
+}
+
 TEST_F(BatchedRun, MemoryCapForcesHalvingThenSucceeds) {
   RunOptions o = fast_options({in_.string()}, root_ / "capped");
   o.batch.initial = 8;
@@ -223,6 +236,37 @@ TEST_F(BatchedRun, SequentialModeKeepsTheSeekLoop) {
   RunOptions batched = o;
   batched.mode = RunMode::batched;
   EXPECT_THROW(validate(batched), ConfigError);
+}
+
+TEST(RunBatchOptions, AGpuGrowsTheBatchWhileTheCpuHoldsUnlessAMaximumIsGiven) {
+  RunOptions o = fast_options({"in"}, "out");
+  const auto sizes = [&](bool gpu) {
+    const scheduler::BatchSizeOptions b = effective_batch_options(o, gpu);
+    return std::pair{b.initial, b.max};
+  };
+  EXPECT_EQ(sizes(true), std::pair(20, 32));
+  EXPECT_EQ(sizes(false), std::pair(8, 8));
+  // Low memory (the controller's growth signal) grows the GPU's batch only.
+  for (const bool gpu : {true, false}) {
+    scheduler::BatchSizeController c(effective_batch_options(o, gpu));
+    for (int i = 0; i < 50; ++i) c.on_batch(0.1);
+    EXPECT_EQ(c.size(), gpu ? 32 : 8) << (gpu ? "gpu" : "cpu");
+  }
+  o.batch.initial = 40;  // a starting size above 32 is the GPU's maximum too
+  EXPECT_EQ(sizes(true), std::pair(40, 40));
+  EXPECT_EQ(sizes(false), std::pair(40, 40));
+  o.batch.initial = 0;
+  o.batch.max = 12;  // given: both may grow to it, and start no higher
+  EXPECT_EQ(sizes(true), std::pair(12, 12));
+  EXPECT_EQ(sizes(false), std::pair(8, 12));
+  o.batch.initial = 4;
+  EXPECT_EQ(sizes(false), std::pair(4, 12));
+  EXPECT_NO_THROW(validate(o));
+  o.batch.initial = 13;
+  EXPECT_THROW(validate(o), ConfigError);
+  o.batch.initial = 0;
+  o.batch.max = -1;
+  EXPECT_THROW(validate(o), ConfigError);
 }
 
 TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {

@@ -68,9 +68,17 @@ TEST(BatchSize, OutOfMemoryHalvesDownToOneThenCountsFailures) {
   EXPECT_FALSE(c.should_fall_back_to_cpu());
   c.on_out_of_memory();
   EXPECT_TRUE(c.should_fall_back_to_cpu());
-  c.reset(8);
+  BatchSizeOptions cpu;
+  cpu.initial = 8;
+  cpu.max = 8;
+  c.reset(cpu);
   EXPECT_FALSE(c.should_fall_back_to_cpu());
   EXPECT_EQ(c.size(), 8);
+  // The new device's maximum holds: low memory no longer grows the batch.
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(c.on_batch(0.1));
+  EXPECT_EQ(c.size(), 8);
+  cpu.initial = 9;
+  EXPECT_THROW(c.reset(cpu), ConfigError);
 }
 
 TEST(BatchSize, SuccessResetsTheFailureCount) {

@@ -160,7 +160,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   cmd->add_option("--batch-size", o.batch.initial,
                   "30 s windows per batch at the start (0 = auto: 20 on a GPU, 8 on the CPU)")
       ->capture_default_str();
-  cmd->add_option("--max-batch-size", o.batch.max, "Largest batch the size control may reach")
+  cmd->add_option("--max-batch-size", o.batch.max,
+                  "Largest batch the size control may reach (0 = auto: 32 on a GPU; the CPU "
+                  "holds its starting size)")
       ->capture_default_str();
   cmd->add_option("--engine-memory-cap-mb", o.engine_memory_cap_mb,
                   "Cap on the engine's working memory beyond the model (0 = none on the CPU, "

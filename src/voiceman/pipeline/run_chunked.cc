@@ -331,7 +331,7 @@ void Run::switch_device(bool to_cpu, const std::string& why) {
   on_cpu_ = to_cpu;
   events_.push_back("device " + (to_cpu ? std::string("cpu") : setup_.ctx.device.str()) + ": " +
                     why);
-  batch_size_->reset(effective_batch_options(options_, !to_cpu).initial);
+  batch_size_->reset(effective_batch_options(options_, !to_cpu));
   batch_size_history_.emplace_back(seconds_since(started_), batch_size_->size());
 }
 

@@ -41,10 +41,12 @@ struct RunOptions {
     v.min_silence_duration_ms = 160;
     return v;
   }();
-  // Windows per batch (batched mode). initial 0 = automatic: 20 on a GPU, 8 on the CPU.
+  // Windows per batch (batched mode). 0 = automatic (effective_batch_options): initial
+  // 20 on a GPU, 8 on the CPU; max 32 on a GPU, while the CPU holds its initial size.
   scheduler::BatchSizeOptions batch = [] {
     scheduler::BatchSizeOptions b;
     b.initial = 0;
+    b.max = 0;
     return b;
   }();
   scheduler::GovernorOptions governor;

@@ -173,6 +173,10 @@ RunSetup prepare_run(const RunOptions& options) {
   m.options["engines_per_device_effective"] = s.engines_per_device;
   m.options["cuda_graphs_effective"] = ctx.cuda_graphs;
   m.options["compute_type_effective"] = models::compute_type_name(compute);
+  if (options.mode == RunMode::batched) {
+    const scheduler::BatchSizeOptions b = effective_batch_options(options, !ctx.device.is_cpu());
+    m.options["batch_effective"] = {{"initial", b.initial}, {"max", b.max}};
+  }
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.
   if (ctx.device.is_cpu()) m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();

@@ -73,10 +73,12 @@ BatchSizeChange BatchSizeController::on_out_of_memory() {
   return {from, size_, "out of memory"};
 }
 
-void BatchSizeController::reset(int size) {
+void BatchSizeController::reset(const BatchSizeOptions& options) {
+  validate(options);
+  options_ = options;
   failures_at_minimum_ = 0;
   batches_since_adjust_ = 0;
-  change(size, "device changed");
+  change(options.initial, "device changed");
 }
 
 }  // namespace voiceman::scheduler

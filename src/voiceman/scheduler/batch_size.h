@@ -46,8 +46,9 @@ class BatchSizeController {
   bool should_fall_back_to_cpu() const {
     return failures_at_minimum_ >= options_.cpu_fallback_after;
   }
-  // Starts again on another device (after a CPU fallback or the GPU's return).
-  void reset(int size);
+  // Starts again on another device (after a CPU fallback or the GPU's return), with that
+  // device's options: its initial size and its maximum. Throws ConfigError as validate.
+  void reset(const BatchSizeOptions& options);
 
   const std::vector<BatchSizeChange>& history() const { return history_; }
 
