@@ -160,7 +160,7 @@ elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # int8 and the GPU's float16 default are reported beside it: int8 quantises activations
   # per row, so the least difference in a float result flips roundings (two correct CPU
   # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
-  # and on all 57 in float32).
+  # and on all 57 in float32; bench/GPU.md).
   # The last run has two engines on the GPU, each with its own thread and stream (run's
   # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
   # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
