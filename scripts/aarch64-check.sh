@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Cross-builds voiceman for 64-bit Arm Linux (the GB10 / DGX Spark's CPU) and runs it under
+# qemu-aarch64 on this x86_64 machine: the whole application and its tests compile for
+# aarch64 (char is unsigned there, long double is 128-bit, no x86 SIMD clones), the unit
+# tests pass under emulation, and transcripts made by the aarch64 binaries (voiceman-dev on
+# WAV clips, and voiceman run on an original file) agree with the x86_64 ones.
+#   bash scripts/aarch64-check.sh          # build, fast unit tests, one-clip transcript
+#   bash scripts/aarch64-check.sh full     # also every unit test and more clips (slow)
+# Needs root (or sudo) for Debian's cross compiler, qemu-user and arm64 -dev packages
+# (multiarch). The CUDA backend is off: this toolkit has no aarch64 (sbsa) target
+# libraries; a GB10 builds it natively.
+# Environment: BUILD_DIR (default build), ARM_BUILD_DIR (default build-arm64),
+#   AARCH64_CLIPS (clips for the transcript check; default 1, or 8 with "full").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mode=${1:-quick}
+build=${BUILD_DIR:-build}
+arm=${ARM_BUILD_DIR:-build-arm64}
+start=$(date +%s)
+step() { echo; echo "== aarch64-check: $* ($(( $(date +%s) - start )) s)"; }
+
+step "cross toolchain, qemu and arm64 packages"
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  "${sudo[@]}" dpkg --add-architecture arm64
+fi
+arm_packages=(zlib1g-dev libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
+  libopenblas-openmp-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev)
+packages=(g++-aarch64-linux-gnu qemu-user "${arm_packages[@]/%/:arm64}")
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q >/dev/null
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+fi
+aarch64-linux-gnu-g++ --version | head -1
+qemu-aarch64 --version | head -1
+
+step "configure and build for aarch64 ($arm)"
+# oneDNN's arm64 package cannot sit beside the x86_64 one (a shared header differs), and
+# Google Benchmark is not needed here: OpenBLAS is the GEMM library.
+mkdir -p "$arm"
+cmake -S . -B "$arm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+  -DVOICEMAN_CUDA=OFF -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" ||
+  { cat "$arm/configure.log"; exit 1; }
+grep "voiceman:" "$arm/configure.log" || true
+ninja -C "$arm"
+readelf -h "$arm/src/voiceman" | grep -q "Machine: *AArch64" || { echo "aarch64-check: not an aarch64 binary" >&2; exit 1; }
+
+step "unit tests under qemu-aarch64 ($mode)"
+# The modules without model inference run in seconds under emulation; the rest take
+# from minutes (engine, vad) to hours (pipeline, cli), so only "full" runs them.
+# Excluded everywhere, for emulation's sake:
+#  - SampleNow.CpuPercentSeesBusyWork: qemu-user reports zero CPU times in /proc/self/stat;
+#  - the tests that run the voiceman binary as a child process: the host's kernel cannot
+#    execute an aarch64 binary unless binfmt_misc hands it to qemu.
+fast='^(tokenizer|features|decoding|writers|manifest|journal|metrics|assign|scheduler)\.'
+exclude='CpuPercentSeesBusyWork'
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  exclude="$exclude|^cli\.(RunCli|Help|Transcribe|Usage)\."
+fi
+select=(-R "$fast")
+[ "$mode" != full ] || select=()
+ctest --test-dir "$arm" -L unit "${select[@]}" -E "$exclude" --no-tests=error \
+  --output-on-failure -j "$(nproc)" >"$arm/ctest.log" 2>&1 || {
+  grep -E '\((Failed|Timeout|SEGFAULT|Subprocess aborted)\)|tests passed' "$arm/ctest.log" >&2
+  echo "aarch64-check: unit tests failed; log: $arm/ctest.log" >&2
+  exit 1
+}
+grep -E '^[0-9]+% tests passed' "$arm/ctest.log"
+
+step "transcripts: aarch64 (under qemu) against x86_64, tiny.en float32 and int8"
+models=${VOICEMAN_MODELS_DIR:-$root/models}
+data=${VOICEMAN_SHARED_DATA:-$root/../shared/data}
+[ -x "$build/src/voiceman-dev" ] || { echo "aarch64-check: build $build first (scripts/test.sh)" >&2; exit 2; }
+[ -d "$models/tiny.en" ] || { echo "aarch64-check: no $models/tiny.en (scripts/fetch-models.sh)" >&2; exit 2; }
+clips=${AARCH64_CLIPS:-$([ "$mode" = full ] && echo 8 || echo 1)}
+work="$arm/transcripts"
+rm -rf "$work"
+mkdir -p "$work/clips"
+python3 - "$data" "$clips" <<'PY' >"$work/clips.list"
+import json, sys
+entries = [e for e in json.load(open(sys.argv[1] + "/manifest.json")) if e["language"] == "en"]
+for e in sorted(entries, key=lambda e: e["duration_s"])[: int(sys.argv[2])]:
+    print(e["audio"])
+PY
+while read -r audio; do
+  "$build/src/voiceman-dev" wav --audio "$data/$audio" --out "$work/clips/$(basename "${audio%.*}").wav"
+done <"$work/clips.list"
+export OMP_WAIT_POLICY=PASSIVE
+for compute in float32 int8; do
+  for name in x86_64 aarch64; do
+    dev=("$build/src/voiceman-dev")
+    [ "$name" = x86_64 ] || dev=(qemu-aarch64 "$arm/src/voiceman-dev")
+    s=$(date +%s)
+    "${dev[@]}" transcribe --model "$models/tiny.en" --audio "$work/clips" \
+      --mode chunks --device cpu --compute-type "$compute" --batch-windows 8 \
+      >"$work/$name-$compute.json"
+    echo "aarch64-check: $name $compute: $(( $(date +%s) - s )) s"
+  done
+done
+python3 - "$work" <<'PY'
+import json, re, sys
+work = sys.argv[1]
+def words(text):
+    return re.findall(r"[a-z0-9']+", text.lower())
+rc = 0
+for compute in ("float32", "int8"):
+    a = json.load(open(f"{work}/x86_64-{compute}.json"))["clips"]
+    b = json.load(open(f"{work}/aarch64-{compute}.json"))["clips"]
+    same = sum(words(x["text"]) == words(y["text"]) for x, y in zip(a, b))
+    gate = compute == "float32"
+    print(f"[aarch64] {compute}: clips={len(a)} same_words={same}"
+          + (" (goal: all)" if gate else " (reported: int8 rounds per row; bench/GPU.md)"))
+    for x, y in zip(a, b):
+        if words(x["text"]) != words(y["text"]):
+            print(f"  differs {x['file']}:\n    x86_64:  {x['text'].strip()}\n"
+                  f"    aarch64: {y['text'].strip()}")
+    if len(a) != len(b) or (gate and same < len(a)):
+        rc = 1
+sys.exit(rc)
+PY
+step "voiceman run and verify: aarch64 (under qemu) against x86_64, on the original media"
+# The whole pipeline on the first clip's original file (FFmpeg decoding, VAD, batching,
+# hashing, the SQLite journal, the writers), then the aarch64 build verifies its output.
+mkdir -p "$work/media"
+cp "$data/$(head -1 "$work/clips.list")" "$work/media/"
+for name in x86_64 aarch64; do
+  bin=("$build/src/voiceman")
+  [ "$name" = x86_64 ] || bin=(qemu-aarch64 "$arm/src/voiceman")
+  s=$(date +%s)
+  "${bin[@]}" -q run "$work/media" -o "$work/run-$name" --model "$models/tiny.en" --device cpu
+  echo "aarch64-check: voiceman run on $name: $(( $(date +%s) - s )) s"
+done
+qemu-aarch64 "$arm/src/voiceman" -q verify "$work/run-aarch64"
+echo "aarch64-check: voiceman verify on aarch64: exit 0"
+python3 - "$work" <<'PY'
+import json, re, sys
+work = sys.argv[1]
+def inputs(name):
+    m = json.load(open(f"{work}/run-{name}/manifest.json"))
+    return {i["relative_path"]: i for i in m["inputs"]}
+def words(name, rel):
+    return re.findall(r"[a-z0-9']+", open(f"{work}/run-{name}/transcripts/{rel}.txt").read().lower())
+a, b = inputs("x86_64"), inputs("aarch64")
+rc = 0 if a.keys() == b.keys() and a else 1
+for rel in a:
+    x, y = a[rel], b.get(rel, {})
+    hashes = all(x[w][h] == y.get(w, {}).get(h) for w in ("before", "after") for h in ("md5", "sha256"))
+    same = y.get("status") == "ok" and words("x86_64", rel) == words("aarch64", rel)
+    print(f"[aarch64] run {rel}: status={y.get('status')} hashes_equal={hashes} same_words={same}")
+    rc |= not (hashes and same)
+sys.exit(rc)
+PY
+step "done"
