@@ -28,17 +28,7 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 fi
 arm_packages=(zlib1g-dev libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libopenblas-openmp-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev)
-packages=(g++-aarch64-linux-gnu qemu-user "${arm_packages[@]/%/:arm64}")
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -q >/dev/null
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-fi
+bash scripts/install-deps.sh g++-aarch64-linux-gnu qemu-user "${arm_packages[@]/%/:arm64}"
 aarch64-linux-gnu-g++ --version | head -1
 qemu-aarch64 --version | head -1
 

@@ -19,8 +19,12 @@ packages=(
 packages+=("$@")
 
 missing=()
+native=$(dpkg --print-architecture)
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  # Qualified by the native architecture first: with a foreign one added (aarch64-check.sh),
+  # an unqualified name matches both copies of a library.
+  status=$(dpkg-query -W -f='${Status}' "$p:$native" 2>/dev/null ||
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 
