@@ -46,7 +46,7 @@ readelf -h "$arm/src/voiceman" | grep -q "Machine: *AArch64" || { echo "aarch64-
 
 step "unit tests under qemu-aarch64 ($mode)"
 # The modules without model inference run in seconds under emulation; the rest take
-# from minutes (engine, vad) to hours (pipeline, cli), so only "full" runs them.
+# minutes each (engine 17 min, vad 47 s) or, unmeasured, longer, so only "full" runs them.
 # Excluded everywhere, for emulation's sake:
 #  - SampleNow.CpuPercentSeesBusyWork: qemu-user reports zero CPU times in /proc/self/stat;
 #  - the tests that run the voiceman binary as a child process: the host's kernel cannot
