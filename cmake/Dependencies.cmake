@@ -51,6 +51,7 @@ if(VOICEMAN_BUILD_APP)
   find_package(CLI11 REQUIRED)
   find_package(OpenSSL REQUIRED)   # MD5/SHA-256 for the custody manifest
   find_package(SQLite3 REQUIRED)   # the resume journal
+  pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)  # scale-out over Redis
 endif()
 
 if(VOICEMAN_BUILD_TESTS)

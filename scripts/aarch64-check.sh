@@ -27,7 +27,7 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   "${sudo[@]}" dpkg --add-architecture arm64
 fi
 arm_packages=(zlib1g-dev libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
-  libopenblas-openmp-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev)
+  libopenblas-openmp-dev libsqlite3-dev libhiredis-dev libssl-dev libgtest-dev libgmock-dev)
 bash scripts/install-deps.sh g++-aarch64-linux-gnu qemu-user "${arm_packages[@]/%/:arm64}"
 aarch64-linux-gnu-g++ --version | head -1
 qemu-aarch64 --version | head -1
@@ -51,7 +51,7 @@ step "unit tests under qemu-aarch64 ($mode)"
 #  - SampleNow.CpuPercentSeesBusyWork: qemu-user reports zero CPU times in /proc/self/stat;
 #  - the tests that run the voiceman binary as a child process: the host's kernel cannot
 #    execute an aarch64 binary unless binfmt_misc hands it to qemu.
-fast='^(tokenizer|features|decoding|writers|manifest|journal|metrics|assign|scheduler)\.'
+fast='^(tokenizer|features|decoding|writers|manifest|journal|metrics|assign|scheduler|distribute)\.'
 exclude='CpuPercentSeesBusyWork'
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   exclude="$exclude|^cli\.(RunCli|Help|Transcribe|Usage)\."

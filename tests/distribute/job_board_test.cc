@@ -1,0 +1,163 @@
+// The job board against a real Redis server: claims are exclusive, leases lapse when no
+// heartbeat renews them, a stopped worker hands its claims back, the first finisher's
+// record stays, and workers that see other recordings or settings are refused.
+#include "voiceman/distribute/job_board.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "support/redis_server.h"
+#include "voiceman/core/errors.h"
+
+namespace voiceman::distribute {
+namespace {
+
+using State = JobEntry::State;
+
+TEST(RedisUrl, ParsesTcpAndUnixAddresses) {
+  RedisAddress a = parse_redis_url("redis://cache.local:6380/2");
+  EXPECT_EQ(a.host, "cache.local");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.db, 2);
+  a = parse_redis_url("redis://:s3cret@10.0.0.5");
+  EXPECT_EQ(a.host, "10.0.0.5");
+  EXPECT_EQ(a.port, 6379);
+  EXPECT_EQ(a.password, "s3cret");
+  EXPECT_EQ(a.display, "redis://:***@10.0.0.5");
+  a = parse_redis_url("redis://[::1]:7000");
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_EQ(a.port, 7000);
+  a = parse_redis_url("unix:///run/redis.sock?db=3");
+  EXPECT_EQ(a.socket_path, "/run/redis.sock");
+  EXPECT_EQ(a.db, 3);
+  for (const char* bad : {"http://host", "redis://", "redis://host:99999", "redis://host:x",
+                          "redis://user:pw@host", "unix://relative.sock", "redis://host/db"})
+    EXPECT_THROW(parse_redis_url(bad), ConfigError) << bad;
+}
+
+TEST(RedisUrl, RedactsThePassword) {
+  EXPECT_EQ(redact_redis_url("redis://:pw@h:1/0"), "redis://:***@h:1/0");
+  EXPECT_EQ(redact_redis_url("redis://h:1"), "redis://h:1");
+}
+
+TEST(JobOptions, RedisAndJobGoTogether) {
+  JobOptions o;
+  validate(o);  // no job at all
+  o.redis_url = "redis://localhost";
+  EXPECT_THROW(validate(o), ConfigError);
+  o.name = "calls-2024";
+  validate(o);
+  o.name = "bad name";
+  EXPECT_THROW(validate(o), ConfigError);
+  o.name = "ok";
+  o.lease_s = 0.5;
+  EXPECT_THROW(validate(o), ConfigError);
+}
+
+class JobBoardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = voiceman::testing::test_redis_url();
+    if (url_.empty()) GTEST_SKIP() << "no redis-server installed and VOICEMAN_TEST_REDIS unset";
+    job_ = voiceman::testing::unique_job_name(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  std::unique_ptr<JobBoard> board(const std::string& worker, double lease_s = 60,
+                                  const std::string& inputs = "inputs",
+                                  const std::string& settings = "settings") {
+    return std::make_unique<JobBoard>(JobOptions{url_, job_, lease_s}, worker, inputs, settings);
+  }
+  // Sets a claim the way a worker that then died would leave it.
+  void plant_claim(const std::string& key, const std::string& worker, int lease_ms) {
+    RedisClient c(parse_redis_url(url_), 5);
+    c.command({"SET", JobBoard::claim_key(job_, key), worker, "PX", std::to_string(lease_ms)});
+  }
+  std::string url_;
+  std::string job_;
+};
+
+TEST_F(JobBoardTest, AClaimIsExclusiveUntilItsWorkerFinishes) {
+  auto a = board("host-a:/out");
+  auto b = board("host-b:/out");
+  EXPECT_EQ(a->claim("x/1.m4a").state, State::claimed);
+  EXPECT_EQ(a->claim("x/1.m4a").state, State::claimed);  // its own claim again
+  JobEntry e = b->claim("x/1.m4a");
+  EXPECT_EQ(e.state, State::held);
+  EXPECT_EQ(e.worker, "host-a:/out");
+  EXPECT_EQ(b->peek("x/1.m4a").state, State::held);
+  EXPECT_EQ(b->claim("x/2.m4a").state, State::claimed);  // others are free
+
+  e = a->finish("x/1.m4a", "ok", "abc");
+  EXPECT_EQ(e.state, State::done);
+  EXPECT_EQ(e.worker, "host-a:/out");
+  e = b->claim("x/1.m4a");
+  EXPECT_EQ(e.state, State::done);
+  EXPECT_EQ(e.worker, "host-a:/out");
+  EXPECT_EQ(e.status, "ok");
+  EXPECT_EQ(e.sha256, "abc");
+  // A's own finished recording: its journal decides (resume), so the board says claimed.
+  EXPECT_EQ(a->claim("x/1.m4a").state, State::claimed);
+}
+
+TEST_F(JobBoardTest, TheFirstFinisherKeepsTheRecord) {
+  auto a = board("host-a:/out");
+  auto b = board("host-b:/out");
+  a->finish("f.wav", "failed", "");
+  const JobEntry e = b->finish("f.wav", "ok", "123");
+  EXPECT_EQ(e.worker, "host-a:/out");
+  EXPECT_EQ(e.status, "failed");
+}
+
+TEST_F(JobBoardTest, AClaimNobodyRenewsLapses) {
+  auto b = board("host-b:/out");
+  plant_claim("gone.mp3", "dead:/out", 1500);
+  EXPECT_EQ(b->claim("gone.mp3").state, State::held);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_EQ(b->peek("gone.mp3").state, State::free);
+  EXPECT_EQ(b->claim("gone.mp3").state, State::claimed);
+}
+
+TEST_F(JobBoardTest, TheHeartbeatKeepsClaimsPastTheirLease) {
+  auto a = board("host-a:/out", 2.0);
+  auto b = board("host-b:/out");
+  ASSERT_EQ(a->claim("long.m4a").state, State::claimed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5000));  // 2.5 leases
+  const JobEntry e = b->claim("long.m4a");
+  EXPECT_EQ(e.state, State::held);
+  EXPECT_EQ(e.worker, "host-a:/out");
+}
+
+TEST_F(JobBoardTest, AStoppedWorkerHandsItsClaimsBack) {
+  auto a = board("host-a:/out");
+  auto b = board("host-b:/out");
+  ASSERT_EQ(a->claim("1.ogg").state, State::claimed);
+  ASSERT_EQ(a->claim("2.ogg").state, State::claimed);
+  a->release("1.ogg");
+  EXPECT_EQ(b->claim("1.ogg").state, State::claimed);
+  EXPECT_EQ(b->claim("2.ogg").state, State::held);
+  a.reset();  // 2.ogg goes back at once, not after the 60 s lease
+  EXPECT_EQ(b->claim("2.ogg").state, State::claimed);
+}
+
+TEST_F(JobBoardTest, WorkersMustSeeTheSameRecordingsAndSettings) {
+  auto a = board("host-a:/out", 60, "inputs-1", "settings-1");
+  EXPECT_THROW(board("host-b:/out", 60, "inputs-2", "settings-1"), ConfigError);
+  EXPECT_THROW(board("host-b:/out", 60, "inputs-1", "settings-2"), ConfigError);
+  EXPECT_NO_THROW(board("host-b:/out", 60, "inputs-1", "settings-1"));
+}
+
+TEST(JobBoardUnreachable, NamesTheServer) {
+  try {
+    JobBoard board(JobOptions{"unix:///nonexistent/redis.sock", "j", 60}, "w", "i", "s");
+    FAIL() << "connected to nothing";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("unix:///nonexistent/redis.sock"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace voiceman::distribute
