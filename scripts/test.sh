@@ -5,7 +5,8 @@
 # parity tests), CMake + Ninja build into build/ (with the CUDA backend where nvcc is
 # found; then also a CPU-only build into build-cpu/ and its unit tests), an aarch64
 # cross-build checked under qemu (VOICEMAN_SKIP_AARCH64=1 leaves it out), then CTest: the
-# unit tests and the parity tests against faster-whisper on ../shared/data.
+# unit tests and the parity tests against faster-whisper on ../shared/data. A Redis server
+# runs for the scale-out tests while the tests do.
 # Exits non-zero on any failure.
 # Environment: BUILD_DIR (default build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
 set -euo pipefail
@@ -14,7 +15,17 @@ cd "$root"
 build=${BUILD_DIR:-build}
 start=$(date +%s)
 step() { echo; echo "== test.sh: $* ($(( $(date +%s) - start )) s)"; }
-trap 'rc=$?; [ $rc -eq 0 ] || echo "test.sh: FAILED (exit $rc) after $(( $(date +%s) - start )) s" >&2' EXIT
+redis_pid="" redis_dir=""
+finish() {
+  rc=$?
+  if [ -n "$redis_pid" ]; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+    rm -rf "$redis_dir"
+  fi
+  [ $rc -eq 0 ] || echo "test.sh: FAILED (exit $rc) after $(( $(date +%s) - start )) s" >&2
+}
+trap finish EXIT
 
 step "system packages"
 bash scripts/install-deps.sh
@@ -44,6 +55,23 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 
 step "build"
 ninja -C "$build"
+
+step "Redis server for the scale-out tests"
+# A real server on a private Unix socket, for the job board and `voiceman run --redis`
+# tests (tests/distribute, tests/cli/job_cli_test.cc). It stops when this script ends.
+# /tmp keeps the socket path under the 107 bytes a Unix socket name may have.
+redis_dir=$(mktemp -d /tmp/voiceman-redis.XXXXXX)
+redis-server --port 0 --unixsocket "$redis_dir/redis.sock" --save '' --appendonly no \
+  --logfile "$redis_dir/redis.log" &
+redis_pid=$!
+for _ in $(seq 100); do
+  redis-cli -s "$redis_dir/redis.sock" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -s "$redis_dir/redis.sock" ping >/dev/null ||
+  { cat "$redis_dir/redis.log" >&2; echo "test.sh: redis-server did not start" >&2; exit 1; }
+export VOICEMAN_TEST_REDIS="unix://$redis_dir/redis.sock"
+echo "test.sh: $(redis-server --version | cut -d' ' -f1-3) at $VOICEMAN_TEST_REDIS"
 
 cpu_rc=0
 if [ -x "$build/tests/test_engine_gpu" ]; then

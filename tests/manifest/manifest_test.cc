@@ -70,6 +70,29 @@ TEST(Manifest, RoundTripsThroughJson) {
   EXPECT_FALSE(back.inputs[2].before.has_value());
 }
 
+TEST(Manifest, NamesTheWorkerOfADelegatedInput) {
+  Manifest m = sample();
+  InputRecord d = record("d.ogg", InputStatus::pending);
+  d.status = InputStatus::delegated;
+  d.worker = "gpu-2:/data/out";
+  d.worker_status = "failed";
+  m.inputs.push_back(d);
+  const nlohmann::ordered_json j = to_json(m);
+  EXPECT_EQ(j["summary"]["delegated"], 1);
+  EXPECT_EQ(j["summary"]["pending"], 1);
+  const auto& in = j["inputs"][3];
+  EXPECT_EQ(in["status"], "delegated");
+  EXPECT_EQ(in["worker"], "gpu-2:/data/out");
+  EXPECT_EQ(in["worker_status"], "failed");
+  EXPECT_FALSE(in.contains("error"));  // the failure is the other worker's to report
+  EXPECT_FALSE(j["inputs"][0].contains("worker"));
+  const Manifest back = manifest_from_json(nlohmann::ordered_json::parse(j.dump()));
+  EXPECT_EQ(back.inputs[3].status, InputStatus::delegated);
+  EXPECT_EQ(back.inputs[3].worker, "gpu-2:/data/out");
+  EXPECT_EQ(back.inputs[3].worker_status, "failed");
+  EXPECT_EQ(failed_files_json(back.inputs).size(), 1u);  // only this OUT's own failure
+}
+
 TEST(Manifest, RejectsUnknownSchemas) {
   nlohmann::ordered_json j = to_json(sample());
   j["schema_version"] = kSchemaVersion + 1;

@@ -70,6 +70,7 @@ void print_summary(const pipeline::RunReport& r) {
   }
   if (r.integrity_violations > 0) out << ", " << r.integrity_violations << " INTEGRITY VIOLATIONS";
   if (r.pending > 0) out << ", " << r.pending << " not processed (interrupted)";
+  if (r.delegated > 0) out << ", " << r.delegated << " done by other workers of the job";
   out << "\n  total time " << format_duration(r.elapsed_s) << ", audio "
       << format_duration(r.audio_s) << ", realtime factor ";
   char buf[64];
@@ -203,6 +204,15 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                 "Transcribe every input again instead of skipping finished ones");
   cmd->add_flag("--follow-symlinks", o.follow_symlinks,
                 "Follow symlinks that point outside the input folders");
+  cmd->add_option("--redis", o.job.redis_url,
+                  "Share the recordings with other workers through this Redis server: "
+                  "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH (with --job)");
+  cmd->add_option("--job", o.job.name,
+                  "Name of the shared run: every worker gives the same INPUTs, options and "
+                  "job name, each its own OUT");
+  cmd->add_option("--lease", o.job.lease_s,
+                  "Seconds after which a silent worker's recordings go to the others")
+      ->capture_default_str();
   cmd->footer(
       std::string(
           "Originals are only read, never written; their MD5 and SHA-256 are taken before and "
@@ -212,6 +222,11 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
           "OUT/manifest.json records hashes, tool and model versions, options and host;\n"
           "OUT/failed_files.json lists failures. Re-running the same command resumes: inputs\n"
           "whose outputs exist and whose sha256 is unchanged are skipped.\n\n"
+          "Scale-out: start the same command on several machines with --redis and --job and\n"
+          "a different OUT each. A recording is claimed before it is read; each worker\n"
+          "transcribes its share and lists the others' as \"delegated\" (with the worker) in\n"
+          "its manifest. A worker that dies leaves its claims to lapse after --lease seconds,\n"
+          "and the others take them over; every worker ends when the whole job is done.\n\n"
           "Environment: VOICEMAN_INJECT_FAULT=KIND:GLOB:N[:STAGE] makes matching files fail N\n"
           "times (KIND transient|permanent; STAGE hash|decode|transcribe|write) to test "
           "recovery.\n\n") +

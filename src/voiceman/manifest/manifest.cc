@@ -55,13 +55,14 @@ std::string utc_now() {
 
 nlohmann::ordered_json to_json(const Manifest& m) {
   nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
-  int ok = 0, failed = 0, violations = 0, pending = 0;
+  int ok = 0, failed = 0, violations = 0, pending = 0, delegated = 0;
   for (const InputRecord& r : m.inputs) {
     inputs.push_back(to_json(r));
     ok += r.status == InputStatus::ok;
     failed += r.status == InputStatus::failed;
     violations += r.status == InputStatus::integrity_violation;
     pending += r.status == InputStatus::pending;
+    delegated += r.status == InputStatus::delegated;
   }
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
   for (const SkippedPath& s : m.skipped)
@@ -87,6 +88,7 @@ nlohmann::ordered_json to_json(const Manifest& m) {
             {"failed", failed},
             {"integrity_violations", violations},
             {"pending", pending},
+            {"delegated", delegated},
             {"skipped", m.skipped.size()}}},
           {"inputs", std::move(inputs)},
           {"skipped", std::move(skipped)}};

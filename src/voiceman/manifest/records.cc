@@ -7,7 +7,8 @@
 namespace voiceman::manifest {
 namespace {
 
-constexpr std::string_view kStatusNames[] = {"pending", "ok", "failed", "integrity_violation"};
+constexpr std::string_view kStatusNames[] = {"pending", "ok", "failed", "integrity_violation",
+                                             "delegated"};
 constexpr std::string_view kClassNames[] = {"none", "permanent", "transient", "integrity"};
 
 template <typename Enum, size_t N>
@@ -70,7 +71,10 @@ nlohmann::ordered_json to_json(const InputRecord& r) {
                           {"segments", s.segments}});
     j["speakers"] = std::move(speakers);
   }
-  if (r.status != InputStatus::ok && r.status != InputStatus::pending) {
+  if (r.status == InputStatus::delegated) {
+    j["worker"] = r.worker;
+    j["worker_status"] = r.worker_status;
+  } else if (r.status != InputStatus::ok && r.status != InputStatus::pending) {
     j["stage"] = r.stage;
     j["error"] = r.error;
     j["error_class"] = error_class_name(r.error_class);
@@ -93,6 +97,8 @@ InputRecord input_from_json(const nlohmann::ordered_json& j) {
     r.stage = j.value("stage", "");
     r.error = j.value("error", "");
     r.error_class = parse_error_class(j.value("error_class", "none"));
+    r.worker = j.value("worker", "");
+    r.worker_status = j.value("worker_status", "");
     for (const auto& o : j.at("outputs"))
       r.outputs.push_back({o.at("format").get<std::string>(), o.at("path").get<std::string>(),
                            o.at("sha256").get<std::string>(), o.at("size").get<uint64_t>()});

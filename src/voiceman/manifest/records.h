@@ -12,7 +12,9 @@
 
 namespace voiceman::manifest {
 
-enum class InputStatus { pending, ok, failed, integrity_violation };
+// delegated: another worker of the same job (--redis/--job) processed it; its own
+// manifest has the outputs.
+enum class InputStatus { pending, ok, failed, integrity_violation, delegated };
 std::string_view status_name(InputStatus status);
 InputStatus parse_status(std::string_view name);  // throws Error on an unknown name
 
@@ -52,6 +54,8 @@ struct InputRecord {
   double processing_s = 0;  // wall time of the attempt that produced the result
   std::vector<OutputRecord> outputs;
   std::vector<SpeakerRecord> speakers;  // diarized runs only
+  std::string worker;                   // delegated: the worker that processed it (HOST:OUT)
+  std::string worker_status;            // delegated: its outcome there (ok, failed...)
 };
 
 // A path left out of the run on purpose (hidden, not media...), recorded for the report.

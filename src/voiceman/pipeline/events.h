@@ -41,6 +41,7 @@ struct RunReport {
   int skipped = 0;                               // not inputs: hidden, not media, ...
   std::map<std::string, int> skipped_by_reason;  // "hidden" -> 3, "duplicate" -> 1...
   int pending = 0;                               // not processed because the run was interrupted
+  int delegated = 0;                             // processed by other workers of the job
   bool interrupted = false;
   double audio_s = 0;    // audio transcribed by this run
   double elapsed_s = 0;  // wall time of this run

@@ -62,6 +62,17 @@ Prepared Run::prepare(size_t index) {
   Prepared p;
   p.index = index;
   try {
+    if (setup_.job) {
+      // Claimed before the original is opened: a recording another worker holds or has
+      // finished is not read here at all.
+      p.stage = "claim";
+      distribute::JobEntry entry = setup_.job->claim(in.relative_path);
+      if (entry.state != distribute::JobEntry::State::claimed) {
+        p.elsewhere = std::move(entry);
+        p.seconds = seconds_since(t0);
+        return p;
+      }
+    }
     p.stage = "hash";
     injector_.maybe_fail(p.stage, in.relative_path);
     p.before = manifest::hash_file(in.path);
@@ -118,9 +129,12 @@ bool Run::outputs_intact(const InputRecord& previous) const {
 void Run::accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio) {
   if (p.error) {
     fail(p.index, p.error, p.stage, p.before);
+  } else if (p.elsewhere) {
+    defer(p.index, *p.elsewhere);
   } else if (p.already_done) {
     records_[p.index] = setup_.previous.at(records_[p.index].path);
     ++resumed_;
+    report_to_job(p.index);
     complete(p.index, true);
   } else {
     batch_audio += p.audio_s;
@@ -242,6 +256,7 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s) {
     ++attempts_[p.index];
     audio_done_ += p.audio_s;
     p.samples = {};
+    report_to_job(p.index);
     complete(p.index, false);
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
@@ -283,6 +298,7 @@ void Run::fail(size_t index, const std::exception_ptr& error, const std::string&
                " error, ", rec.attempts, rec.attempts == 1 ? " attempt" : " attempts", "): ", what);
   }
   setup_.journal->record(rec);
+  report_to_job(index);
   complete(index, false);
 }
 
@@ -295,6 +311,9 @@ void Run::complete(size_t index, bool resumed) {
   if (resumed) {
     log::info("[", completed_, "/", total, "] ", rec.relative_path,
               ": already done (sha256 and outputs unchanged), skipped");
+  } else if (rec.status == InputStatus::delegated) {
+    log::info("[", completed_, "/", total, "] ", rec.relative_path, ": done by ", rec.worker, " (",
+              rec.worker_status, ")");
   } else if (rec.status == InputStatus::ok) {
     log::info("[", completed_, "/", total, "] ", rec.relative_path, ": ok (",
               log::cat(std::round(rec.audio_s * 10) / 10), " s audio in ",
@@ -303,8 +322,9 @@ void Run::complete(size_t index, bool resumed) {
   observer_.on_input_done(InputEvent{rec, resumed, completed_, total, bytes_done_});
 }
 
-void Run::wait_for_retry() {
-  Clock::time_point due = retries_.front().due;
+void Run::wait_for_retry(double max_wait_s) {
+  Clock::time_point due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(max_wait_s));
   for (const RetryItem& r : retries_) due = std::min(due, r.due);
   // Short slices so that SIGINT/SIGTERM are honoured during a long backoff.
   while (!stop_.load() && Clock::now() < due)
@@ -343,9 +363,11 @@ void Run::run_sequential() {
           continue;
         }
         const size_t index = it->index;
+        const bool takeover = it->takeover;
         it = retries_.erase(it);
-        log::info("Retrying ", records_[index].relative_path, " (attempt ", retries_used_[index],
-                  "/", policy_.max_retries, ")");
+        if (!takeover)
+          log::info("Retrying ", records_[index].relative_path, " (attempt ", retries_used_[index],
+                    "/", policy_.max_retries, ")");
         accept(prepare(index), batch, batch_audio);
       }
       while (batch.size() < per_batch && batch_audio < options_.max_batch_audio_s) {
@@ -359,8 +381,7 @@ void Run::run_sequential() {
         process_batch(batch);
         record_batch(files, files, batch_audio, seconds_since(t0), setup_.ctx.device);
       } else if (prefetch.exhausted()) {
-        if (retries_.empty()) break;
-        wait_for_retry();
+        if (!wait_for_more()) break;
       }
       if (seconds_since(last_manifest_) > 10) save_manifest(false);
     }
@@ -442,6 +463,7 @@ RunReport Run::execute() {
     report.failed += r.status == InputStatus::failed;
     report.integrity_violations += r.status == InputStatus::integrity_violation;
     report.pending += r.status == InputStatus::pending;
+    report.delegated += r.status == InputStatus::delegated;
   }
   report.resumed = resumed_;
   report.skipped = static_cast<int>(d.skipped.size());

@@ -59,9 +59,10 @@ std::optional<size_t> Run::take_due_retry() {
   for (auto it = retries_.begin(); it != retries_.end(); ++it) {
     if (it->due > now) continue;
     const size_t index = it->index;
+    if (!it->takeover)
+      log::info("Retrying ", records_[index].relative_path, " (attempt ", retries_used_[index], "/",
+                policy_.max_retries, ")");
     retries_.erase(it);
-    log::info("Retrying ", records_[index].relative_path, " (attempt ", retries_used_[index], "/",
-              policy_.max_retries, ")");
     return index;
   }
   return std::nullopt;
@@ -72,9 +73,14 @@ void Run::admit(Prepared&& p) {
     fail(p.index, p.error, p.stage, p.before);
     return;
   }
+  if (p.elsewhere) {
+    defer(p.index, *p.elsewhere);
+    return;
+  }
   if (p.already_done) {
     records_[p.index] = setup_.previous.at(records_[p.index].path);
     ++resumed_;
+    report_to_job(p.index);
     complete(p.index, true);
     return;
   }
@@ -452,8 +458,7 @@ void Run::run_chunked() {
         if (queue_.waiting() > 0) continue;
         break;
       }
-      if (retries_.empty() || stop_new_work_) break;
-      wait_for_retry();
+      if (stop_new_work_ || !wait_for_more()) break;
     }
     if (seconds_since(last_manifest_) > 10) save_manifest(false);
   }

@@ -1,8 +1,9 @@
 #pragma once
 // The inside of `voiceman run` (run.h is the interface). One Run object owns one run's
 // state; run.cc has the file life cycle (hash, decode, write, fail, journal, manifest)
-// and the sequential engine loop, run_chunked.cc the batched VAD-chunk loop, and
-// run_report.cc the metrics and performance report.
+// and the sequential engine loop, run_chunked.cc the batched VAD-chunk loop,
+// run_job.cc the shared job's claims (--redis/--job), and run_report.cc the metrics and
+// performance report.
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -50,6 +51,8 @@ struct Prepared {
   std::vector<float> samples;  // 16 kHz mono (sequential mode)
   double audio_s = 0;
   bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
+  // Shared job: another worker holds or has finished it; nothing was read.
+  std::optional<distribute::JobEntry> elsewhere;
   std::exception_ptr error;
   std::string stage;
   double seconds = 0;  // spent hashing, decoding and detecting speech
@@ -83,6 +86,7 @@ struct RunningBatch {
 struct RetryItem {
   size_t index;
   Clock::time_point due;
+  bool takeover = false;  // the job's worker that held it stopped renewing its claim
 };
 
 class Run {
@@ -100,12 +104,26 @@ class Run {
             std::optional<manifest::FileDigest> before);
   void complete(size_t index, bool resumed);
   std::optional<size_t> take_due_retry();
-  void wait_for_retry();
+  // Waits for the first retry to fall due, for at most `max_wait_s`.
+  void wait_for_retry(double max_wait_s);
+  // Retries to wait for, or recordings other workers of the job hold: waits for the next
+  // of them. False when neither is left.
+  bool wait_for_more();
   void save_manifest(bool final);
   // Sequential mode (the seek loop over whole recordings, several per engine call).
   void run_sequential();
   void accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio);
   void process_batch(std::vector<Prepared>& batch);
+
+  // run_job.cc: the shared job (--redis/--job).
+  // A recording another worker holds (watched until it is done or its claim lapses) or
+  // has finished (delegated).
+  void defer(size_t index, const distribute::JobEntry& entry);
+  void delegate(size_t index, const distribute::JobEntry& entry);
+  // Checks the watched recordings: finished ones are delegated, lapsed ones taken over.
+  void poll_job();
+  // Records a final outcome in the job (a failure to do so is logged, not fatal).
+  void report_to_job(size_t index);
 
   // run_chunked.cc: batched VAD chunks of many recordings.
   void run_chunked();
@@ -147,6 +165,7 @@ class Run {
   std::vector<int> retries_used_;
   std::vector<char> resumed_inputs_;  // per input: done by an earlier run
   std::deque<RetryItem> retries_;
+  std::vector<size_t> watched_;  // held by other workers of the job
   int completed_ = 0;
   uint64_t bytes_done_ = 0;
   double audio_done_ = 0;

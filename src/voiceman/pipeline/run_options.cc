@@ -36,6 +36,7 @@ void validate(const RunOptions& o) {
   if (o.model_dir.empty()) fail("--model is empty");
   if (o.compute_type != "auto") models::parse_compute_type(o.compute_type);
   if (!is_device_request(o.device)) fail("--device must be auto, cpu, cuda, cuda:N or cuda:all");
+  distribute::validate(o.job);
   if (o.engines_per_device < 0 || o.engines_per_device > 8)
     fail("--engines-per-device must be between 0 (automatic) and 8");
   if (o.mode == RunMode::sequential && (o.device == "cuda:all" || o.engines_per_device > 1))
@@ -209,6 +210,12 @@ nlohmann::ordered_json to_json(const RunOptions& o) {
               {"ram_release_above", o.governor.ram_release_above},
               {"ram_cap_fraction", o.governor.ram_cap_fraction}}},
             {"engine_memory_cap_mb", o.engine_memory_cap_mb},
+            {"job",
+             o.job.redis_url.empty()
+                 ? nlohmann::ordered_json(nullptr)
+                 : nlohmann::ordered_json{{"redis", distribute::redact_redis_url(o.job.redis_url)},
+                                          {"name", o.job.name},
+                                          {"lease_s", o.job.lease_s}}},
             {"diarize", o.diarize},
             {"segmentation_model", o.segmentation_model},
             {"speaker_model", o.speaker_model},

@@ -8,6 +8,7 @@
 
 #include "voiceman/asr/options.h"
 #include "voiceman/diarize/options.h"
+#include "voiceman/distribute/job_board.h"
 #include "voiceman/pipeline/fault_injection.h"
 #include "voiceman/scheduler/batch_size.h"
 #include "voiceman/scheduler/governor.h"
@@ -82,7 +83,10 @@ struct RunOptions {
   bool resume = true;               // skip inputs already done with unchanged sha256
   bool follow_symlinks = false;     // follow symlinks that leave the input roots
   double max_batch_audio_s = 1800;  // decoded audio held per batch (bounds memory)
-  std::optional<FaultSpec> fault;   // test hook: injected failures (see fault_injection.h)
+  // Scale-out: workers sharing one corpus through a Redis server (distribute/job_board.h).
+  // Each worker runs the same command with its own OUT; empty redis_url: no job.
+  distribute::JobOptions job;
+  std::optional<FaultSpec> fault;  // test hook: injected failures (see fault_injection.h)
   // Decoding options; sequential mode: files per batch = transcribe.batch_windows. Word
   // timestamps are on by default because the JSON output carries words; conditioning on
   // previous text is off because batched chunks are independent (sequential mode may turn

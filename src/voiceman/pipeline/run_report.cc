@@ -139,7 +139,9 @@ void Run::write_report() {
   in.cpu_audio_s = cpu_audio_s_;
   for (size_t i = 0; i < records_.size(); ++i) {
     const manifest::InputRecord& r = records_[i];
-    if (r.status == manifest::InputStatus::pending) continue;
+    // Not processed here: the report is about this worker's run.
+    if (r.status == manifest::InputStatus::pending || r.status == manifest::InputStatus::delegated)
+      continue;
     report::FileOutcome f;
     f.path = r.relative_path;
     f.status = resumed_inputs_[i] ? "resumed" : std::string(manifest::status_name(r.status));

@@ -29,6 +29,26 @@ nlohmann::json resume_settings(const RunOptions& options, const manifest::ModelI
           {"transcript", transcript_settings(options)}};
 }
 
+// Joins the job as HOST:OUT. Every worker must see the same recordings (relative paths
+// and sizes) and transcribe them the same way (resume_settings).
+std::unique_ptr<distribute::JobBoard> join_job(const RunOptions& options, const RunSetup& s,
+                                               const manifest::ModelIdentity& model) {
+  std::string inputs;
+  for (const DiscoveredInput& in : s.discovery.inputs)
+    inputs += in.relative_path + '\t' + std::to_string(in.size) + '\n';
+  for (const DiscoveryFailure& f : s.discovery.failures) inputs += f.relative_path + "\t-\n";
+  const std::string worker = manifest::current_host().hostname + ":" + s.out_dir.string();
+  try {
+    auto job = std::make_unique<distribute::JobBoard>(
+        options.job, worker, manifest::sha256_hex(inputs),
+        manifest::sha256_hex(resume_settings(options, model).dump()));
+    log::info("joined job ", options.job.name, " on ", job->url(), " as ", worker);
+    return job;
+  } catch (const IoError& e) {
+    throw ConfigError(std::string("--job ") + options.job.name + ": " + e.what());
+  }
+}
+
 std::string differing_keys(const nlohmann::json& was, const nlohmann::json& now) {
   const nlohmann::json a = was.flatten(), b = now.flatten();
   std::string keys;
@@ -140,6 +160,7 @@ RunSetup prepare_run(const RunOptions& options) {
   if (const int swept = writers::remove_stale_temp_files(s.out_dir); swept > 0)
     log::info("removed ", swept, " partial file(s) left by an interrupted run");
   s.previous = s.journal->load();
+  if (!options.job.redis_url.empty()) s.job = join_job(options, s, model_id);
 
   ExecContext ctx;
   DeviceChoice choice = select_devices(options.device);

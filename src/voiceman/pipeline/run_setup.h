@@ -9,6 +9,7 @@
 #include <string>
 
 #include "voiceman/asr/transcriber.h"
+#include "voiceman/distribute/job_board.h"
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/journal/journal.h"
 #include "voiceman/manifest/manifest.h"
@@ -22,6 +23,7 @@ struct RunSetup {
   std::filesystem::path out_dir;  // absolute
   std::unique_ptr<journal::Journal> journal;
   std::map<std::string, manifest::InputRecord> previous;  // journal rows of earlier runs
+  std::unique_ptr<distribute::JobBoard> job;              // --redis/--job: the shared corpus
   std::unique_ptr<asr::Transcriber> transcriber;
   std::shared_ptr<const models::WhisperModel> model;  // on devices[0]
   ExecContext ctx;  // the first engine's device, and the engines' CPU threads together

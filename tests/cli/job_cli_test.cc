@@ -1,0 +1,173 @@
+// `voiceman run --redis --job` as users run it: workers sharing one folder through a real
+// Redis server, each recording transcribed by exactly one of them, and the recordings of
+// a worker killed while holding them taken over by another.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_process.h"
+#include "support/paths.h"
+#include "support/redis_server.h"
+#include "voiceman/distribute/job_board.h"
+#include "voiceman/manifest/manifest.h"
+
+namespace voiceman::cli::test {
+namespace {
+
+namespace fs = std::filesystem;
+using voiceman::testing::quote;
+using voiceman::testing::read_bytes;
+
+class JobCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(voiceman::testing::model_dir("tiny.en") / "model.bin") ||
+        !voiceman::testing::have_ffmpeg_cli())
+      GTEST_SKIP() << "needs models/tiny.en and the ffmpeg CLI";
+    url_ = voiceman::testing::test_redis_url();
+    if (url_.empty()) GTEST_SKIP() << "no redis-server installed and VOICEMAN_TEST_REDIS unset";
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    job_ = voiceman::testing::unique_job_name(name);
+    base_ = voiceman::testing::scratch_dir("cli_job_" + name);
+    for (const auto& clip : voiceman::testing::make_good_clips(base_ / "in"))
+      good_.insert(clip.relative_path);
+    voiceman::testing::write_bytes(base_ / "in" / "empty.wav", "");
+  }
+
+  std::vector<std::string> args(const fs::path& out) const {
+    return {"run",         (base_ / "in").string(),
+            "-o",          out.string(),
+            "--redis",     url_,
+            "--job",       job_,
+            "--lease",     "2",
+            "--beam-size", "1",
+            "--threads",   "1",
+            "--model",     voiceman::testing::model_dir("tiny.en").string()};
+  }
+  static std::string shell(const std::vector<std::string>& argv) {
+    std::string s;
+    for (const std::string& a : argv) {
+      if (!s.empty()) s += ' ';
+      s += quote(a);
+    }
+    return s;
+  }
+  static std::map<std::string, nlohmann::json> inputs(const fs::path& out) {
+    const auto m = nlohmann::json::parse(read_bytes(out / "manifest.json"));
+    EXPECT_EQ(m["status"], "complete");
+    std::map<std::string, nlohmann::json> by_path;
+    for (const auto& in : m["inputs"]) by_path[in["relative_path"].get<std::string>()] = in;
+    return by_path;
+  }
+  // The claims of this job in Redis (recordings some worker holds right now).
+  int claims_held_by(const std::string& worker) const {
+    distribute::RedisClient c(distribute::parse_redis_url(url_), 5);
+    const auto keys = c.command({"KEYS", distribute::JobBoard::claim_key(job_, "*")}).elements;
+    int n = 0;
+    for (const auto& k : keys) n += c.command({"GET", k.str}).str == worker;
+    return n;
+  }
+
+  std::string url_, job_;
+  fs::path base_;
+  std::set<std::string> good_;
+};
+
+TEST_F(JobCli, TwoWorkersShareAFolderAndEachRecordingIsDoneOnce) {
+  const fs::path out_a = base_ / "out-a", out_b = base_ / "out-b";
+  const pid_t a = spawn_voiceman(args(out_a), base_ / "a.log");
+  const pid_t b = spawn_voiceman(args(out_b), base_ / "b.log");
+  const int rc_a = wait_exit(a), rc_b = wait_exit(b);
+  const std::string log_a = read_bytes(base_ / "a.log"), log_b = read_bytes(base_ / "b.log");
+  const auto in_a = inputs(out_a), in_b = inputs(out_b);
+  ASSERT_EQ(in_a.size(), good_.size() + 1) << log_a;
+  ASSERT_EQ(in_b.size(), good_.size() + 1) << log_b;
+  const std::string host = manifest::current_host().hostname;
+  int failed_a = 0, failed_b = 0;
+  for (const auto& [rel, ra] : in_a) {
+    const nlohmann::json& rb = in_b.at(rel);
+    // Exactly one worker processed it; the other names that worker and its outcome.
+    const bool by_a = ra["status"] != "delegated";
+    const nlohmann::json& done = by_a ? ra : rb;
+    const nlohmann::json& other = by_a ? rb : ra;
+    EXPECT_EQ(other["status"], "delegated") << rel;
+    EXPECT_EQ(other["worker"], host + ":" + (by_a ? out_a : out_b).string()) << rel;
+    EXPECT_EQ(other["worker_status"], done["status"]) << rel;
+    EXPECT_TRUE(other["outputs"].empty()) << rel;
+    EXPECT_EQ(done["status"], good_.count(rel) ? "ok" : "failed") << rel;
+    (by_a ? failed_a : failed_b) += done["status"] == "failed";
+    const fs::path txt = (by_a ? out_a : out_b) / "transcripts" / (rel + ".txt");
+    EXPECT_EQ(fs::exists(txt), good_.count(rel) == 1) << txt;
+    EXPECT_FALSE(fs::exists((by_a ? out_b : out_a) / "transcripts" / (rel + ".txt"))) << rel;
+  }
+  // Each worker's exit code is about its own share.
+  EXPECT_EQ(rc_a, failed_a ? 1 : 0) << log_a;
+  EXPECT_EQ(rc_b, failed_b ? 1 : 0) << log_b;
+  std::string log;
+  EXPECT_EQ(voiceman("verify " + quote(out_a.string()), &log), 0) << log;
+  EXPECT_EQ(voiceman("verify " + quote(out_b.string()), &log), 0) << log;
+
+  // A worker that would transcribe differently is refused before it reads anything.
+  std::vector<std::string> other = args(base_ / "out-c");
+  other.push_back("--no-word-timestamps");
+  log.clear();
+  EXPECT_EQ(voiceman(shell(other), &log), 2) << log;
+  EXPECT_NE(log.find("other settings"), std::string::npos) << log;
+}
+
+TEST_F(JobCli, AKilledWorkersRecordingsAreTakenOver) {
+  const fs::path out_a = base_ / "out-a", out_b = base_ / "out-b";
+  const std::string worker_a = manifest::current_host().hostname + ":" + out_a.string();
+  // A claims and decodes every recording, then stalls at transcription (a transient
+  // fault retried after 10 minutes) while its heartbeat keeps the claims.
+  std::vector<std::string> stalled = args(out_a);
+  stalled.insert(stalled.end(), {"--max-retries", "9", "--retry-backoff", "600"});
+  ::setenv("VOICEMAN_INJECT_FAULT", "transient:*:100:transcribe", 1);
+  const pid_t a = spawn_voiceman(stalled, base_ / "a.log");
+  ::unsetenv("VOICEMAN_INJECT_FAULT");
+  const int good = static_cast<int>(good_.size());
+  ASSERT_TRUE(wait_until([&] { return claims_held_by(worker_a) == good; }, 120))
+      << read_bytes(base_ / "a.log");
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the 2 s lease
+  EXPECT_EQ(claims_held_by(worker_a), good);
+
+  // B finds them held (debug log), then A dies without handing them back.
+  std::vector<std::string> helper = args(out_b);
+  helper.push_back("-v");
+  const pid_t b = spawn_voiceman(helper, base_ / "b.log");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string log = read_bytes(base_ / "b.log");
+        int held = 0;
+        for (size_t at = log.find("held by " + worker_a); at != std::string::npos;
+             at = log.find("held by " + worker_a, at + 1))
+          ++held;
+        return held == good;
+      },
+      120))
+      << read_bytes(base_ / "b.log");
+  ::kill(a, SIGKILL);
+  EXPECT_EQ(wait_exit(a), 128 + SIGKILL);
+  EXPECT_EQ(wait_exit(b), 0) << read_bytes(base_ / "b.log");
+
+  const std::string log_b = read_bytes(base_ / "b.log");
+  for (const std::string& rel : good_)
+    EXPECT_NE(log_b.find(rel + ": the worker that held it stopped renewing its claim"),
+              std::string::npos)
+        << rel << "\n"
+        << log_b;
+  const auto in_b = inputs(out_b);
+  for (const std::string& rel : good_) EXPECT_EQ(in_b.at(rel)["status"], "ok") << rel;
+  // A failed the empty file before it stalled; B records that and does not retry it.
+  EXPECT_EQ(in_b.at("empty.wav")["status"], "delegated");
+  EXPECT_EQ(in_b.at("empty.wav")["worker"], worker_a);
+  EXPECT_EQ(in_b.at("empty.wav")["worker_status"], "failed");
+  std::string log;
+  EXPECT_EQ(voiceman("verify " + quote(out_b.string()), &log), 0) << log;
+}
+
+}  // namespace
+}  // namespace voiceman::cli::test
