@@ -169,5 +169,24 @@ TEST_F(JobCli, AKilledWorkersRecordingsAreTakenOver) {
   EXPECT_EQ(voiceman("verify " + quote(out_b.string()), &log), 0) << log;
 }
 
+TEST_F(JobCli, AResumedWorkerKeepsWhatItFinishedBeforeItDied) {
+  const fs::path out = base_ / "out";
+  std::string log;
+  ASSERT_EQ(voiceman(shell(args(out)), &log), 1) << log;  // empty.wav failed
+  // As if this worker died between its journal and the job, and another worker then
+  // transcribed the recording as well.
+  const std::string rel = *good_.begin();
+  distribute::RedisClient c(distribute::parse_redis_url(url_), 5);
+  c.command({"HSET", distribute::JobBoard::done_key(job_), rel,
+             R"({"worker":"other:/out","status":"ok","sha256":""})"});
+  log.clear();
+  ASSERT_EQ(voiceman(shell(args(out)), &log), 1) << log;
+  EXPECT_NE(log.find("4 ok (4 already done)"), std::string::npos) << log;
+  const auto in = inputs(out);
+  EXPECT_EQ(in.at(rel)["status"], "ok");  // its outputs here stay listed
+  log.clear();
+  EXPECT_EQ(voiceman("verify " + quote(out.string()), &log), 0) << log;
+}
+
 }  // namespace
 }  // namespace voiceman::cli::test

@@ -67,7 +67,13 @@ Prepared Run::prepare(size_t index) {
       // finished is not read here at all.
       p.stage = "claim";
       distribute::JobEntry entry = setup_.job->claim(in.relative_path);
-      if (entry.state != distribute::JobEntry::State::claimed) {
+      // Finished elsewhere after this OUT had finished it too (this worker died between its
+      // journal and the job): its outputs here stay listed, so the resume check decides.
+      const auto previous = setup_.previous.find(in.path);
+      const bool ours_too = entry.state == distribute::JobEntry::State::done &&
+                            previous != setup_.previous.end() &&
+                            previous->second.status == InputStatus::ok;
+      if (entry.state != distribute::JobEntry::State::claimed && !ours_too) {
         p.elsewhere = std::move(entry);
         p.seconds = seconds_since(t0);
         return p;
