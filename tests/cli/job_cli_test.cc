@@ -109,6 +109,13 @@ TEST_F(JobCli, TwoWorkersShareAFolderAndEachRecordingIsDoneOnce) {
   std::string log;
   EXPECT_EQ(voiceman("verify " + quote(out_a.string()), &log), 0) << log;
   EXPECT_EQ(voiceman("verify " + quote(out_b.string()), &log), 0) << log;
+  // Together: what each delegated is in the other with the same outcome.
+  log.clear();
+  EXPECT_EQ(voiceman("verify " + quote(out_a.string()) + " " + quote(out_b.string()), &log), 0)
+      << log;
+  EXPECT_NE(log.find(std::to_string(good_.size() + 1) + " delegated matched, 0 differences"),
+            std::string::npos)
+      << log;
 
   // A worker that would transcribe differently is refused before it reads anything.
   std::vector<std::string> other = args(base_ / "out-c");

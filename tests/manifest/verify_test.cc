@@ -106,5 +106,72 @@ TEST_F(Verify, UnfinishedRunOrNoManifest) {
   EXPECT_THROW(verify(out_), IntegrityError);
 }
 
+// Two workers of one shared job, each listing the other's recording as delegated.
+class VerifyJob : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = voiceman::testing::scratch_dir("verify_job");
+    a_ = base_ / "out-a";
+    b_ = base_ / "out-b";
+    write(a_, "case-7", {own("x.m4a", InputStatus::ok), delegated("y.mp3", b_, "failed")});
+    write(b_, "case-7", {delegated("x.m4a", a_, "ok"), own("y.mp3", InputStatus::failed)});
+  }
+  static InputRecord own(const std::string& rel, InputStatus status) {
+    InputRecord r;
+    r.path = "/evidence/" + rel;
+    r.relative_path = rel;
+    r.status = status;
+    return r;
+  }
+  static InputRecord delegated(const std::string& rel, const fs::path& worker_out,
+                               const std::string& status) {
+    InputRecord r = own(rel, InputStatus::delegated);
+    r.worker = "host:" + worker_out.string();
+    r.worker_status = status;
+    return r;
+  }
+  static void write(const fs::path& out, const std::string& job, std::vector<InputRecord> inputs) {
+    Manifest m;
+    m.status = "complete";
+    m.host.hostname = "host";
+    m.out_dir = out.string();
+    m.options = {{"job", {{"redis", "redis://q"}, {"name", job}, {"lease_s", 60}}}};
+    m.inputs = std::move(inputs);
+    write_manifest(out, m);
+  }
+  static bool has(const VerifyReport& r, const std::string& detail) {
+    for (const Difference& d : r.differences)
+      if (d.kind == "mismatch" && d.detail.find(detail) != std::string::npos) return true;
+    return false;
+  }
+  fs::path base_, a_, b_;
+};
+
+TEST_F(VerifyJob, ChecksEachDelegatedRecordingInItsWorkersOut) {
+  VerifyReport r = verify(std::vector<fs::path>{a_, b_});
+  EXPECT_TRUE(r.ok()) << r.differences.front().detail;
+  EXPECT_EQ(r.delegated_checked, 2);
+  EXPECT_EQ(r.delegated_unchecked, 0);
+  // Alone, an OUT cannot check what it delegated.
+  r = verify(std::vector<fs::path>{a_});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.delegated_unchecked, 1);
+}
+
+TEST_F(VerifyJob, FindsAnOutcomeTheWorkerDoesNotHave) {
+  write(b_, "case-7", {delegated("x.m4a", a_, "ok"), own("y.mp3", InputStatus::ok)});
+  VerifyReport r = verify(std::vector<fs::path>{a_, b_});
+  EXPECT_TRUE(has(r, "done by host:" + b_.string() + " (failed), whose manifest says ok"));
+  write(b_, "case-7", {delegated("x.m4a", a_, "ok")});
+  r = verify(std::vector<fs::path>{a_, b_});
+  EXPECT_TRUE(has(r, "whose manifest says nothing"));
+}
+
+TEST_F(VerifyJob, RefusesOutsOfDifferentJobs) {
+  write(b_, "case-8", {delegated("x.m4a", a_, "ok"), own("y.mp3", InputStatus::failed)});
+  const VerifyReport r = verify(std::vector<fs::path>{a_, b_});
+  EXPECT_TRUE(has(r, "not the workers of one job"));
+}
+
 }  // namespace
 }  // namespace voiceman::manifest

@@ -45,7 +45,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args);
 int run_run(const RunArgs& args);
 
 struct VerifyArgs {
-  std::string out_dir;
+  std::vector<std::string> out_dirs;
 };
 
 CLI::App* add_verify_command(CLI::App& app, VerifyArgs& args);

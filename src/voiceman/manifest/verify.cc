@@ -1,5 +1,7 @@
 #include "voiceman/manifest/verify.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "voiceman/core/errors.h"
@@ -86,6 +88,49 @@ VerifyReport verify(const fs::path& out_dir) {
       const fs::path p = it->path().lexically_normal();
       if (!listed.count(p))
         report.differences.push_back({"unexpected", p.string(), "file is not in the manifest"});
+    }
+  }
+  return report;
+}
+
+VerifyReport verify(const std::vector<fs::path>& out_dirs) {
+  VerifyReport report;
+  std::map<std::string, Manifest> workers;  // HOST:OUT, as a job names its workers
+  std::set<std::string> jobs;
+  for (const fs::path& out : out_dirs) {
+    const VerifyReport one = verify(out);
+    report.originals_checked += one.originals_checked;
+    report.outputs_checked += one.outputs_checked;
+    report.differences.insert(report.differences.end(), one.differences.begin(),
+                              one.differences.end());
+    Manifest m = read_manifest(out);
+    const auto job = m.options.find("job");
+    jobs.insert(job == m.options.end() || job->is_null() ? "" : job->value("name", ""));
+    workers.emplace(m.host.hostname + ":" + m.out_dir, std::move(m));
+  }
+  if (out_dirs.size() > 1 && (jobs.size() > 1 || jobs.count("")))
+    report.differences.push_back(
+        {"mismatch", out_dirs.front().string(),
+         "the OUTs are not the workers of one job (--job), so they cannot be checked together"});
+  for (const auto& [worker, m] : workers) {
+    for (const InputRecord& r : m.inputs) {
+      if (r.status != InputStatus::delegated) continue;
+      const auto other = workers.find(r.worker);
+      if (other == workers.end()) {
+        ++report.delegated_unchecked;
+        continue;
+      }
+      ++report.delegated_checked;
+      const auto& inputs = other->second.inputs;
+      const auto there = std::find_if(inputs.begin(), inputs.end(), [&](const InputRecord& o) {
+        return o.relative_path == r.relative_path;
+      });
+      const std::string status =
+          there == inputs.end() ? "nothing" : std::string(status_name(there->status));
+      if (status != r.worker_status)
+        report.differences.push_back({"mismatch", r.path,
+                                      worker + " lists it as done by " + r.worker + " (" +
+                                          r.worker_status + "), whose manifest says " + status});
     }
   }
   return report;
