@@ -4,6 +4,7 @@
 #include "voiceman/distribute/job_board.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -147,6 +148,22 @@ TEST_F(JobBoardTest, WorkersMustSeeTheSameRecordingsAndSettings) {
   EXPECT_THROW(board("host-b:/out", 60, "inputs-2", "settings-1"), ConfigError);
   EXPECT_THROW(board("host-b:/out", 60, "inputs-1", "settings-2"), ConfigError);
   EXPECT_NO_THROW(board("host-b:/out", 60, "inputs-1", "settings-1"));
+}
+
+// Over TCP, with a password and a database number, on a server of its own.
+TEST(JobBoardTcp, AuthenticatesAndSelectsTheDatabase) {
+  const int port = 20000 + ::getpid() % 20000;
+  voiceman::testing::RedisServer server(port, "s3cret");
+  if (server.url().empty()) GTEST_SKIP() << "no redis-server on 127.0.0.1:" << port;
+  const std::string at = "127.0.0.1:" + std::to_string(port);
+  JobBoard board(JobOptions{"redis://:s3cret@" + at + "/3", "tcp", 60}, "w", "i", "s");
+  EXPECT_EQ(board.claim("a.wav").state, State::claimed);
+  RedisClient db3(parse_redis_url("redis://:s3cret@" + at + "/3"), 5);
+  EXPECT_EQ(db3.command({"EXISTS", JobBoard::claim_key("tcp", "a.wav")}).integer, 1);
+  RedisClient db0(parse_redis_url("redis://:s3cret@" + at), 5);
+  EXPECT_EQ(db0.command({"EXISTS", JobBoard::claim_key("tcp", "a.wav")}).integer, 0);
+  EXPECT_THROW(JobBoard(JobOptions{"redis://:wrong@" + at, "tcp", 60}, "w", "i", "s"), ConfigError);
+  EXPECT_THROW(JobBoard(JobOptions{"redis://" + at, "tcp", 60}, "w", "i", "s"), ConfigError);
 }
 
 TEST(JobBoardUnreachable, NamesTheServer) {

@@ -6,54 +6,71 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "support/corpus.h"
 
 namespace voiceman::testing {
-namespace {
 
 namespace fs = std::filesystem;
 
-class PrivateServer {
- public:
-  PrivateServer() {
-    if (run_shell("command -v redis-server >/dev/null") != 0) return;
-    dir_ = fs::temp_directory_path() / ("voiceman-redis-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string socket = (dir_ / "redis.sock").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", socket.c_str(),
-               "--save", "", "--appendonly", "no", "--logfile", (dir_ / "log").c_str(), nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500 && !fs::exists(socket); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (fs::exists(socket)) url_ = "unix://" + socket;
+RedisServer::RedisServer(int tcp_port, const std::string& password) {
+  if (run_shell("command -v redis-server >/dev/null") != 0) return;
+  static int count = 0;
+  dir_ = fs::temp_directory_path() /
+         ("voiceman-redis-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
+  fs::create_directories(dir_);
+  const std::string socket = (dir_ / "redis.sock").string();
+  std::vector<std::string> args = {"redis-server",          "--save", "",
+                                   "--appendonly",          "no",     "--logfile",
+                                   (dir_ / "log").string(), "--port", std::to_string(tcp_port)};
+  if (tcp_port == 0)
+    args.insert(args.end(), {"--unixsocket", socket});
+  else
+    args.insert(args.end(), {"--bind", "127.0.0.1"});
+  if (!password.empty()) args.insert(args.end(), {"--requirepass", password});
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("redis-server", argv.data());
+    ::_exit(127);
   }
-  ~PrivateServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
+  // Up once it answers (a TCP port may also be taken by something else: then no url).
+  const std::string cli = tcp_port == 0 ? "redis-cli -s " + quote(socket)
+                                        : "redis-cli -h 127.0.0.1 -p " + std::to_string(tcp_port);
+  const std::string auth = password.empty() ? "" : " --no-auth-warning -a " + quote(password);
+  for (int i = 0; i < 300; ++i) {
+    std::string out;
+    if (run_shell(cli + auth + " ping", &out) == 0 && out.find("PONG") != std::string::npos) {
+      url_ = tcp_port == 0 ? "unix://" + socket
+                           : "redis://" + (password.empty() ? "" : ":" + password + "@") +
+                                 "127.0.0.1:" + std::to_string(tcp_port);
+      return;
     }
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: port in use, say
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const std::string& url() const { return url_; }
+}
 
- private:
-  pid_t pid_ = -1;
-  fs::path dir_;
-  std::string url_;
-};
-
-}  // namespace
+RedisServer::~RedisServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  std::error_code ec;
+  if (!dir_.empty()) fs::remove_all(dir_, ec);
+}
 
 std::string test_redis_url() {
   if (const char* url = std::getenv("VOICEMAN_TEST_REDIS"); url && *url) return url;
-  static PrivateServer server;
+  static RedisServer server;
   return server.url();
 }
 

@@ -92,9 +92,15 @@ JobBoard::JobBoard(const JobOptions& options, std::string worker,
     : options_(options),
       worker_(std::move(worker)),
       client_(parse_redis_url(options.redis_url), kCommandTimeoutS) {
-  const RedisReply r =
-      client_.eval(kJoin, {meta_key(options_.name)},
-                   {inputs_fingerprint, settings_fingerprint, manifest::utc_now()});
+  RedisReply r;
+  try {
+    r = client_.eval(kJoin, {meta_key(options_.name)},
+                     {inputs_fingerprint, settings_fingerprint, manifest::utc_now()});
+  } catch (const IoError&) {
+    throw;
+  } catch (const Error& e) {  // NOAUTH, a read-only replica, scripting disabled...
+    throw ConfigError("job '" + options_.name + "': " + e.what());
+  }
   if (r.elements.size() != 2) throw Error("Redis: unexpected reply to the job's join script");
   if (r.elements[0].str != inputs_fingerprint)
     throw ConfigError("job '" + options_.name + "' on " + url() +
