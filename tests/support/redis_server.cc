@@ -33,6 +33,7 @@ RedisServer::RedisServer(int tcp_port, const std::string& password) {
   pid_ = ::fork();
   if (pid_ == 0) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execvp("redis-server", argv.data());

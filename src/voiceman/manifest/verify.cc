@@ -127,10 +127,11 @@ VerifyReport verify(const std::vector<fs::path>& out_dirs) {
       });
       const std::string status =
           there == inputs.end() ? "nothing" : std::string(status_name(there->status));
-      if (status != r.worker_status)
-        report.differences.push_back({"mismatch", r.path,
-                                      worker + " lists it as done by " + r.worker + " (" +
-                                          r.worker_status + "), whose manifest says " + status});
+      if (status == r.worker_status) continue;
+      std::string detail = worker;
+      detail += " lists it as done by " + r.worker;
+      detail += " (" + r.worker_status + "), whose manifest says " + status;
+      report.differences.push_back({"mismatch", r.path, std::move(detail)});
     }
   }
   return report;
