@@ -44,6 +44,10 @@ HostInfo current_host() {
   return h;
 }
 
+std::string worker_name(const HostInfo& host, const std::string& out_dir) {
+  return host.hostname + ":" + out_dir;
+}
+
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -50,6 +50,8 @@ struct Manifest {
 // present). Throws ModelError if a required file is missing.
 ModelIdentity identify_model(const std::filesystem::path& dir);
 HostInfo current_host();
+// How a shared job (run --redis/--job) names a worker: HOST:OUT.
+std::string worker_name(const HostInfo& host, const std::string& out_dir);
 std::string utc_now();  // "2024-05-01T12:34:56Z"
 
 nlohmann::ordered_json to_json(const Manifest& manifest);

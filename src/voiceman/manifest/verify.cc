@@ -59,10 +59,8 @@ void check_output(const fs::path& out_dir, const OutputRecord& o, VerifyReport& 
   }
 }
 
-}  // namespace
-
-VerifyReport verify(const fs::path& out_dir) {
-  const Manifest m = read_manifest(out_dir);
+// One OUT against its manifest, already read.
+VerifyReport verify_out(const fs::path& out_dir, const Manifest& m) {
   VerifyReport report;
   if (m.status != "complete")
     report.differences.push_back({"incomplete", (out_dir / kManifestFile).string(),
@@ -93,20 +91,24 @@ VerifyReport verify(const fs::path& out_dir) {
   return report;
 }
 
+}  // namespace
+
+VerifyReport verify(const fs::path& out_dir) { return verify_out(out_dir, read_manifest(out_dir)); }
+
 VerifyReport verify(const std::vector<fs::path>& out_dirs) {
   VerifyReport report;
   std::map<std::string, Manifest> workers;  // HOST:OUT, as a job names its workers
   std::set<std::string> jobs;
   for (const fs::path& out : out_dirs) {
-    const VerifyReport one = verify(out);
+    Manifest m = read_manifest(out);
+    const VerifyReport one = verify_out(out, m);
     report.originals_checked += one.originals_checked;
     report.outputs_checked += one.outputs_checked;
     report.differences.insert(report.differences.end(), one.differences.begin(),
                               one.differences.end());
-    Manifest m = read_manifest(out);
     const auto job = m.options.find("job");
     jobs.insert(job == m.options.end() || job->is_null() ? "" : job->value("name", ""));
-    workers.emplace(m.host.hostname + ":" + m.out_dir, std::move(m));
+    workers.emplace(worker_name(m.host, m.out_dir), std::move(m));
   }
   if (out_dirs.size() > 1 && (jobs.size() > 1 || jobs.count("")))
     report.differences.push_back(

@@ -37,7 +37,7 @@ std::unique_ptr<distribute::JobBoard> join_job(const RunOptions& options, const 
   for (const DiscoveredInput& in : s.discovery.inputs)
     inputs += in.relative_path + '\t' + std::to_string(in.size) + '\n';
   for (const DiscoveryFailure& f : s.discovery.failures) inputs += f.relative_path + "\t-\n";
-  const std::string worker = manifest::current_host().hostname + ":" + s.out_dir.string();
+  const std::string worker = manifest::worker_name(manifest::current_host(), s.out_dir.string());
   try {
     auto job = std::make_unique<distribute::JobBoard>(
         options.job, worker, manifest::sha256_hex(inputs),
