@@ -241,6 +241,10 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
   if (!fs::exists("/dev/nvidia0")) {
     EXPECT_NE(log.find("GPU not available, using CPU fallback"), std::string::npos) << log;
     EXPECT_EQ(m["options"]["device_effective"], "cpu");
+    // The record keeps the reason the log gave.
+    const std::string why = m["options"]["device_fallback"];
+    EXPECT_EQ(why.rfind("GPU not available: ", 0), 0u) << why;
+    EXPECT_NE(log.find("using CPU fallback (" + why + ")"), std::string::npos) << log;
     EXPECT_EQ(m["options"]["cuda_graphs_effective"], false) << "no graphs on the CPU";
     EXPECT_FALSE(m["options"].contains("gpu_effective"));
     EXPECT_FALSE(m["options"].contains("log_mel_spectrum_effective"));
@@ -248,6 +252,7 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
     EXPECT_EQ(m["options"]["batch_effective"], nlohmann::json({{"initial", 8}, {"max", 8}}));
   } else {
     EXPECT_EQ(m["options"]["batch_effective"], nlohmann::json({{"initial", 20}, {"max", 32}}));
+    EXPECT_FALSE(m["options"].contains("device_fallback"));
     // The record names the card and the libraries that made the transcripts.
     const auto& gpu = m["options"]["gpu_effective"];
     ASSERT_EQ(gpu["devices"].size(), 1u) << gpu.dump();

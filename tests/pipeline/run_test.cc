@@ -85,6 +85,7 @@ TEST_F(RunTest, BadInputsAreRecordedWhileGoodOnesFinishAndOriginalsStayUntouched
   EXPECT_EQ(m.inputs.size(), good.size() + bad.size());
   EXPECT_EQ(m.options["transcribe"]["beam_size"], 1);
   EXPECT_EQ(m.options["device_effective"], "cpu");
+  EXPECT_FALSE(m.options.contains("device_fallback")) << "the CPU was asked for";
   // Which GEMM library ran is part of the record (int8 words can depend on it).
   const std::string gemm = m.options["cpu_gemm_library"];
   EXPECT_EQ(gemm, primitives::cpu::gemm_library());

@@ -189,6 +189,9 @@ RunSetup prepare_run(const RunOptions& options) {
   std::string devices;
   for (Device device : s.devices) devices += (devices.empty() ? "" : ",") + device.str();
   m.options["device_effective"] = devices;
+  // A GPU was asked for and the CPU ran: the record says why (no driver, too old, ...).
+  if (options.device != "cpu" && ctx.device.is_cpu())
+    m.options["device_fallback"] = s.gpu_probe.reason;
   m.options["threads_effective"] = ctx.threads;
   s.engines_per_device = effective_engines_per_device(options, !ctx.device.is_cpu(), ctx.threads);
   m.options["engines_per_device_effective"] = s.engines_per_device;
