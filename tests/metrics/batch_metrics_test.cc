@@ -23,7 +23,7 @@ BatchMetrics gpu_batch() {
   b.wall_s = 2.0625;
   b.device = "cuda:0";
   b.engine = 3;
-  b.gpu = GpuReading{5120.5, 81559, 87.5};
+  b.gpu = GpuReading{5120.5, 81559, 87.5, {}};
   b.rss_mb = 812.25;
   b.ram_percent = 41.5;
   b.cpu_percent = 63.0;
@@ -98,7 +98,7 @@ TEST(BatchMetrics, SetResourcesCopiesTheReading) {
   s.rss_mb = 10;
   s.ram_percent = 20;
   s.cpu_percent = 30;
-  s.gpu = GpuReading{1, 2, 3};
+  s.gpu = GpuReading{1, 2, 3, {}};
   set_resources(b, s);
   EXPECT_EQ(b.rss_mb, 10);
   EXPECT_EQ(b.ram_percent, 20);

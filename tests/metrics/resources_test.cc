@@ -62,7 +62,7 @@ TEST(SampleNow, CpuPercentSeesBusyWork) {
 
 TEST(SampleNow, GpuProbeIsCopiedAndAThrowingProbeMeansNoGpu) {
   const ResourceSample with = sample_now(nullptr, [] {
-    return std::optional<GpuReading>(GpuReading{1000, 8000, 42});
+    return std::optional<GpuReading>(GpuReading{1000, 8000, 42, {}});
   });
   ASSERT_TRUE(with.gpu.has_value());
   EXPECT_EQ(with.gpu->used_mb, 1000);
@@ -114,7 +114,7 @@ TEST(ResourceSampler, SeriesStaysBoundedAndSpansTheRun) {
 TEST(ResourceSampler, ListenerSeesEveryReadingAndMayThrow) {
   std::atomic<int64_t> calls{0};
   std::atomic<int> gpu_seen{0};
-  ResourceSampler sampler(0.001, [] { return std::optional<GpuReading>(GpuReading{1, 2, 3}); });
+  ResourceSampler sampler(0.001, [] { return std::optional<GpuReading>(GpuReading{1, 2, 3, {}}); });
   sampler.set_listener([&](const ResourceSample& s) {
     if (s.gpu) ++gpu_seen;
     if (++calls % 3 == 0) throw std::runtime_error("listener failure");  // logged, dropped

@@ -50,7 +50,7 @@ inline RunSummaryInput sample_run(bool with_gpu, int n_files = 24, int n_batches
     b.audio_s = 30.0 * size * (0.7 + 0.02 * (i % 5));
     b.wall_s = 3.0 + 0.37 * (i % 3) + 0.1 * size;
     b.device = in.device;
-    if (with_gpu) b.gpu = metrics::GpuReading{2000.0 + 150.0 * size, 16384, 70.0 + i % 7};
+    if (with_gpu) b.gpu = metrics::GpuReading{2000.0 + 150.0 * size, 16384, 70.0 + i % 7, {}};
     b.rss_mb = 500 + 10.0 * i;
     b.ram_percent = 30 + i % 5;
     b.cpu_percent = 80 + i % 9;
@@ -70,7 +70,7 @@ inline RunSummaryInput sample_run(bool with_gpu, int n_files = 24, int n_batches
     s.ram_used_mb = 6000 + 10.0 * k;
     s.ram_percent = 100.0 * s.ram_used_mb / s.ram_total_mb;
     s.cpu_percent = k == 0 ? 10 : 85 + (k % 11);
-    if (with_gpu) s.gpu = metrics::GpuReading{3000.0 + 20.0 * (k % 30), 16384, 60.0 + k % 35};
+    if (with_gpu) s.gpu = metrics::GpuReading{3000.0 + 20.0 * (k % 30), 16384, 60.0 + k % 35, {}};
     in.samples.push_back(s);
   }
   for (int i = 0; i < n_files; ++i) {
