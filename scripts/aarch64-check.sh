@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Cross-builds voiceman for 64-bit Arm Linux (the GB10 / DGX Spark's CPU) and runs it under
 # qemu-aarch64 on this x86_64 machine: the whole application and its tests compile for
-# aarch64 (char is unsigned there, long double is 128-bit, no x86 SIMD clones), the unit
-# tests pass under emulation, and transcripts made by the aarch64 binaries (voiceman-dev on
-# WAV clips, and voiceman run on an original file) agree with the x86_64 ones.
+# aarch64 (char is unsigned there, long double is 128-bit, no x86 SIMD clones), with the
+# CUDA backend for the GB10's sm_121 when nvcc is here; the unit tests pass under
+# emulation; and transcripts made by the aarch64 binaries (voiceman-dev on WAV clips, and
+# voiceman run on an original file, asked for CUDA and falling back to the CPU, as there
+# is no GPU) agree with the x86_64 ones.
 #   bash scripts/aarch64-check.sh          # build, fast unit tests, one-clip transcript
 #   bash scripts/aarch64-check.sh full     # also every unit test and more clips (slow)
 # Needs root (or sudo) for Debian's cross compiler, qemu-user and arm64 -dev packages
-# (multiarch). The CUDA backend is off: this toolkit has no aarch64 (sbsa) target
-# libraries; a GB10 builds it natively.
+# (multiarch). The CUDA cross-build uses this machine's nvcc with the aarch64 CUDA runtime
+# from PyPI (scripts/cuda-sbsa-toolkit.sh); a GB10 builds natively and needs neither.
 # Environment: BUILD_DIR (default build), ARM_BUILD_DIR (default build-arm64),
-#   AARCH64_CLIPS (clips for the transcript check; default 1, or 8 with "full").
+#   AARCH64_CLIPS (clips for the transcript check; default 1, or 8 with "full"),
+#   AARCH64_CUDA (auto: on when nvcc is found; on; off),
+#   AARCH64_CUDA_ARCHS (default 121-real: the GB10; the x86_64 build covers the others).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -32,17 +36,52 @@ bash scripts/install-deps.sh g++-aarch64-linux-gnu qemu-user "${arm_packages[@]/
 aarch64-linux-gnu-g++ --version | head -1
 qemu-aarch64 --version | head -1
 
+mkdir -p "$arm"
+arm_dir=$(cd "$arm" && pwd)
+step "CUDA toolkit for aarch64"
+cuda_mode=${AARCH64_CUDA:-auto}
+host_nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+cuda_args=(-DVOICEMAN_CUDA=OFF)
+with_cuda=0
+case "$cuda_mode" in
+  off) echo "aarch64-check: CUDA backend off (AARCH64_CUDA=off)" ;;
+  auto | on)
+    if [ -x "$host_nvcc" ]; then
+      CUDACXX=$host_nvcc bash scripts/cuda-sbsa-toolkit.sh "$arm_dir/cuda-sbsa"
+      # nvcc compiles the device code and hands the host code to the aarch64 g++.
+      cuda_args=(-DVOICEMAN_CUDA=ON -DCMAKE_CUDA_COMPILER="$arm_dir/cuda-sbsa/bin/nvcc"
+        -DCMAKE_CUDA_HOST_COMPILER=aarch64-linux-gnu-g++ "-DCMAKE_CUDA_FLAGS=-target-dir sbsa-linux"
+        "-DCMAKE_CUDA_ARCHITECTURES=${AARCH64_CUDA_ARCHS:-121-real}")
+      with_cuda=1
+    elif [ "$cuda_mode" = on ]; then
+      echo "aarch64-check: AARCH64_CUDA=on but there is no nvcc ($host_nvcc)" >&2
+      exit 2
+    else
+      echo "aarch64-check: no nvcc, so the CUDA backend is off"
+    fi
+    ;;
+  *) echo "aarch64-check: AARCH64_CUDA must be auto, on or off (got '$cuda_mode')" >&2; exit 2 ;;
+esac
+
 step "configure and build for aarch64 ($arm)"
 # oneDNN's arm64 package cannot sit beside the x86_64 one (a shared header differs), and
 # Google Benchmark is not needed here: OpenBLAS is the GEMM library.
-mkdir -p "$arm"
 cmake -S . -B "$arm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
-  -DVOICEMAN_CUDA=OFF -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" ||
+  "${cuda_args[@]}" -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" ||
   { cat "$arm/configure.log"; exit 1; }
 grep "voiceman:" "$arm/configure.log" || true
 ninja -C "$arm"
-readelf -h "$arm/src/voiceman" | grep -q "Machine: *AArch64" || { echo "aarch64-check: not an aarch64 binary" >&2; exit 1; }
+# (Read whole before grep -q: with pipefail, grep leaving early fails the pipe.)
+header=$(readelf -h "$arm/src/voiceman")
+grep -q "Machine: *AArch64" <<<"$header" || { echo "aarch64-check: not an aarch64 binary" >&2; exit 1; }
+if [ "$with_cuda" = 1 ]; then
+  # The CUDA objects must be in the binary, for aarch64: a CUDA kernel's fatbin section.
+  sections=$(readelf -S "$arm/src/voiceman")
+  grep -q "\.nv_fatbin" <<<"$sections" ||
+    { echo "aarch64-check: the aarch64 voiceman has no CUDA device code" >&2; exit 1; }
+  echo "aarch64-check: CUDA backend built for aarch64 (${AARCH64_CUDA_ARCHS:-121-real})"
+fi
 
 step "unit tests under qemu-aarch64 ($mode)"
 # The modules without model inference run in seconds under emulation; the rest take
@@ -50,9 +89,15 @@ step "unit tests under qemu-aarch64 ($mode)"
 # Excluded everywhere, for emulation's sake:
 #  - SampleNow.CpuPercentSeesBusyWork: qemu-user reports zero CPU times in /proc/self/stat;
 #  - the tests that run the voiceman binary as a child process: the host's kernel cannot
-#    execute an aarch64 binary unless binfmt_misc hands it to qemu.
+#    execute an aarch64 binary unless binfmt_misc hands it to qemu;
+#  - CublasLibrary.ProcessCopyResolvesEveryEntryPoint: it loads the toolkit's cuBLAS, and
+#    no aarch64 cuBLAS is here.
+# The engine's device dispatch and GPU probe tests run in both modes: in a CUDA build they
+# see the aarch64 CUDA runtime find no driver, and the binaries must not link the CUDA
+# libraries (cuda_libraries_not_linked), so one aarch64 binary runs with or without a GPU.
 fast='^(tokenizer|features|decoding|writers|manifest|journal|metrics|assign|scheduler|distribute)\.'
-exclude='CpuPercentSeesBusyWork'
+fast="$fast|^engine\.(Dispatch|GpuProbe|CublasLibrary)\.|^engine\.cuda_libraries_not_linked$"
+exclude='CpuPercentSeesBusyWork|CublasLibrary\.ProcessCopyResolvesEveryEntryPoint'
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   exclude="$exclude|^cli\.(RunCli|Help|Transcribe|Usage)\."
 fi
@@ -122,18 +167,31 @@ step "voiceman run and verify: aarch64 (under qemu) against x86_64, on the origi
 # hashing, the SQLite journal, the writers), then the aarch64 build verifies its output.
 mkdir -p "$work/media"
 cp "$data/$(head -1 "$work/clips.list")" "$work/media/"
+# With the CUDA backend built in, the aarch64 run asks for CUDA: with no driver here it
+# must fall back to the CPU, say why in the manifest, and give the x86_64 CPU run's words.
+arm_device=cpu
+[ "$with_cuda" = 0 ] || arm_device=cuda
 for name in x86_64 aarch64; do
-  bin=("$build/src/voiceman")
-  [ "$name" = x86_64 ] || bin=(qemu-aarch64 "$arm/src/voiceman")
+  bin=("$build/src/voiceman" -q run --device cpu)
+  [ "$name" = x86_64 ] || bin=(qemu-aarch64 "$arm/src/voiceman" -q run --device "$arm_device")
   s=$(date +%s)
-  "${bin[@]}" -q run "$work/media" -o "$work/run-$name" --model "$models/tiny.en" --device cpu
+  "${bin[@]}" "$work/media" -o "$work/run-$name" --model "$models/tiny.en" 2>"$work/run-$name.log" ||
+    { cat "$work/run-$name.log" >&2; exit 1; }
   echo "aarch64-check: voiceman run on $name: $(( $(date +%s) - s )) s"
 done
 qemu-aarch64 "$arm/src/voiceman" -q verify "$work/run-aarch64"
 echo "aarch64-check: voiceman verify on aarch64: exit 0"
-python3 - "$work" <<'PY'
+python3 - "$work" "$arm_device" <<'PY'
 import json, re, sys
-work = sys.argv[1]
+work, arm_device = sys.argv[1], sys.argv[2]
+options = json.load(open(f"{work}/run-aarch64/manifest.json"))["options"]
+fallback = options.get("device_fallback")
+print(f"[aarch64] run device={options['device']} device_effective={options['device_effective']}"
+      f" device_fallback={fallback!r}")
+# The CUDA build's runtime looks for the driver and names it as missing.
+if (options["device"], options["device_effective"]) != (arm_device, "cpu") or (
+        arm_device == "cuda" and "libcuda.so.1" not in (fallback or "")):
+    sys.exit(1)
 def inputs(name):
     m = json.load(open(f"{work}/run-{name}/manifest.json"))
     return {i["relative_path"]: i for i in m["inputs"]}

