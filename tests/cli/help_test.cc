@@ -15,9 +15,9 @@ void expect_all(const std::string& text, const std::vector<std::string>& needles
 TEST(Help, TopLevelListsSubcommandsAndExitCodes) {
   std::string out;
   ASSERT_EQ(voiceman("--help", &out), 0);
-  expect_all(out, {"transcribe", "run", "verify", "--version", "Exit codes:", "0  all inputs done",
-                   "1  some inputs failed", "2  usage or configuration error",
-                   "3  integrity violation", "130"});
+  expect_all(out, {"transcribe", "run", "verify", "job", "--version",
+                   "Exit codes:", "0  all inputs done", "1  some inputs failed",
+                   "2  usage or configuration error", "3  integrity violation", "130"});
 }
 
 TEST(Help, RunDocumentsEveryOption) {
@@ -71,11 +71,14 @@ TEST(Help, RunDocumentsEveryOption) {
                    "Exit codes:"});
 }
 
-TEST(Help, VerifyAndTranscribe) {
+TEST(Help, VerifyJobAndTranscribe) {
   std::string out;
   ASSERT_EQ(voiceman("verify --help", &out), 0);
   expect_all(
       out, {"OUT", "manifest.json", "Exit 0 when everything matches, 3 otherwise", "Exit codes:"});
+  out.clear();
+  ASSERT_EQ(voiceman("job --help", &out), 0);
+  expect_all(out, {"--redis", "--job", "--json", "without joining it", "Exit codes:"});
   out.clear();
   ASSERT_EQ(voiceman("transcribe --help", &out), 0);
   expect_all(out,

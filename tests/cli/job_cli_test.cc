@@ -3,6 +3,7 @@
 // a worker killed while holding them taken over by another.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -62,6 +63,13 @@ class JobCli : public ::testing::Test {
     for (const auto& in : m["inputs"]) by_path[in["relative_path"].get<std::string>()] = in;
     return by_path;
   }
+  // `voiceman job --json` for this job.
+  nlohmann::json job_status() const {
+    std::string out;
+    EXPECT_EQ(voiceman("job --json --redis " + quote(url_) + " --job " + quote(job_), &out), 0)
+        << out;
+    return nlohmann::json::parse(out.substr(std::min(out.find('{'), out.size())), nullptr, false);
+  }
   // The claims of this job in Redis (recordings some worker holds right now).
   int claims_held_by(const std::string& worker) const {
     distribute::RedisClient c(distribute::parse_redis_url(url_), 5);
@@ -117,6 +125,32 @@ TEST_F(JobCli, TwoWorkersShareAFolderAndEachRecordingIsDoneOnce) {
             std::string::npos)
       << log;
 
+  // `voiceman job` adds the workers' shares up: all finished, none held or left.
+  const nlohmann::json st = job_status();
+  EXPECT_EQ(st["recordings"], good_.size() + 1) << st.dump();
+  EXPECT_EQ(st["finished"], good_.size() + 1) << st.dump();
+  EXPECT_EQ(st["finished_by_outcome"]["failed"], 1) << st.dump();
+  EXPECT_EQ(st["in_progress"], 0) << st.dump();
+  EXPECT_EQ(st["not_started"], 0) << st.dump();
+  std::map<std::string, int> share;
+  for (const auto& [rel, ra] : in_a)
+    ++share[ra["status"] == "delegated" ? ra["worker"].get<std::string>()
+                                        : in_b.at(rel)["worker"].get<std::string>()];
+  for (const auto& w : st["workers"]) {
+    int finished = 0;
+    for (const auto& [outcome, n] : w["finished"].items()) finished += n.get<int>();
+    EXPECT_EQ(finished, share[w["worker"].get<std::string>()]) << st.dump();
+  }
+  log.clear();
+  EXPECT_EQ(voiceman("job --redis " + quote(url_) + " --job " + quote(job_), &log), 0) << log;
+  EXPECT_NE(log.find("finished     " + std::to_string(good_.size() + 1) + " (failed 1, ok " +
+                     std::to_string(good_.size()) + ")"),
+            std::string::npos)
+      << log;
+  log.clear();
+  EXPECT_EQ(voiceman("job --redis " + quote(url_) + " --job never-run-" + job_, &log), 2) << log;
+  EXPECT_NE(log.find("no job 'never-run-" + job_ + "'"), std::string::npos) << log;
+
   // A worker that would transcribe differently is refused before it reads anything.
   std::vector<std::string> other = args(base_ / "out-c");
   other.push_back("--no-word-timestamps");
@@ -140,6 +174,16 @@ TEST_F(JobCli, AKilledWorkersRecordingsAreTakenOver) {
       << read_bytes(base_ / "a.log");
   std::this_thread::sleep_for(std::chrono::seconds(3));  // past the 2 s lease
   EXPECT_EQ(claims_held_by(worker_a), good);
+  // While A stalls: it holds every good recording and has failed the empty file.
+  nlohmann::json st = job_status();
+  EXPECT_EQ(st["finished"], 1) << st.dump();
+  EXPECT_EQ(st["in_progress"], good) << st.dump();
+  EXPECT_EQ(st["not_started"], 0) << st.dump();
+  ASSERT_EQ(st["workers"].size(), 1u) << st.dump();
+  EXPECT_EQ(st["workers"][0]["worker"], worker_a);
+  EXPECT_EQ(st["workers"][0]["holding"], good);
+  EXPECT_EQ(st["workers"][0]["finished"]["failed"], 1);
+  EXPECT_GT(st["workers"][0]["lease_left_s"].get<double>(), 0) << "renewed by A's heartbeat";
 
   // B finds them held (debug log), then A dies without handing them back.
   std::vector<std::string> helper = args(out_b);
@@ -174,6 +218,11 @@ TEST_F(JobCli, AKilledWorkersRecordingsAreTakenOver) {
   EXPECT_EQ(in_b.at("empty.wav")["worker_status"], "failed");
   std::string log;
   EXPECT_EQ(voiceman("verify " + quote(out_b.string()), &log), 0) << log;
+  // A's claims lapsed and B finished them: nothing is left in progress.
+  st = job_status();
+  EXPECT_EQ(st["finished"], good + 1) << st.dump();
+  EXPECT_EQ(st["in_progress"], 0) << st.dump();
+  EXPECT_EQ(st["finished_by_outcome"]["ok"], good) << st.dump();
 }
 
 TEST_F(JobCli, AResumedWorkerKeepsWhatItFinishedBeforeItDied) {

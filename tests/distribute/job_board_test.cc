@@ -7,16 +7,19 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
 
 #include "support/redis_server.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/distribute/job_status.h"
 
 namespace voiceman::distribute {
 namespace {
 
 using State = JobEntry::State;
+constexpr int kRecordings = 6;  // what the workers of these tests say they share
 
 TEST(RedisUrl, ParsesTcpAndUnixAddresses) {
   RedisAddress a = parse_redis_url("redis://cache.local:6380/2");
@@ -69,7 +72,8 @@ class JobBoardTest : public ::testing::Test {
   std::unique_ptr<JobBoard> board(const std::string& worker, double lease_s = 60,
                                   const std::string& inputs = "inputs",
                                   const std::string& settings = "settings") {
-    return std::make_unique<JobBoard>(JobOptions{url_, job_, lease_s}, worker, inputs, settings);
+    return std::make_unique<JobBoard>(JobOptions{url_, job_, lease_s}, worker, inputs, settings,
+                                      kRecordings);
   }
   // Sets a claim the way a worker that then died would leave it.
   void plant_claim(const std::string& key, const std::string& worker, int lease_ms) {
@@ -143,6 +147,65 @@ TEST_F(JobBoardTest, AStoppedWorkerHandsItsClaimsBack) {
   EXPECT_EQ(b->claim("2.ogg").state, State::claimed);
 }
 
+TEST_F(JobBoardTest, StatusCountsWhatIsFinishedHeldAndNotStarted) {
+  auto a = board("host-a:/out");
+  auto b = board("host-b:/out");
+  ASSERT_EQ(a->claim("1.wav").state, State::claimed);
+  ASSERT_EQ(a->claim("2.wav").state, State::claimed);
+  ASSERT_EQ(b->claim("3.wav").state, State::claimed);
+  a->finish("1.wav", "ok", "x");
+  b->finish("3.wav", "failed", "");
+  plant_claim("4.wav", "dead:/out", 20000);  // a worker that stopped renewing
+
+  const JobStatus s = read_job_status(url_, job_);
+  EXPECT_EQ(s.name, job_);
+  EXPECT_FALSE(s.created_utc.empty());
+  EXPECT_EQ(s.recordings, kRecordings);
+  EXPECT_EQ(s.finished, (std::map<std::string, int>{{"failed", 1}, {"ok", 1}}));
+  EXPECT_EQ(s.finished_total(), 2);
+  EXPECT_EQ(s.in_progress, 2);  // 2.wav (A) and 4.wav (the dead worker)
+  EXPECT_EQ(s.not_started(), kRecordings - 4);
+  ASSERT_EQ(s.workers.size(), 3u);
+  const WorkerProgress& wa = s.workers.at("host-a:/out");
+  EXPECT_EQ(wa.finished, (std::map<std::string, int>{{"ok", 1}}));
+  EXPECT_EQ(wa.holding, 1);
+  EXPECT_GT(wa.lease_left_s, 50);  // a 60 s lease, just renewed
+  EXPECT_LE(wa.lease_left_s, 60);
+  const WorkerProgress& wb = s.workers.at("host-b:/out");
+  EXPECT_EQ(wb.finished, (std::map<std::string, int>{{"failed", 1}}));
+  EXPECT_EQ(wb.holding, 0);
+  const WorkerProgress& dead = s.workers.at("dead:/out");
+  EXPECT_TRUE(dead.finished.empty());
+  EXPECT_EQ(dead.holding, 1);
+  EXPECT_GT(dead.lease_left_s, 0);
+  EXPECT_LE(dead.lease_left_s, 20);
+
+  const auto j = to_json(s);
+  EXPECT_EQ(j["recordings"], kRecordings);
+  EXPECT_EQ(j["finished"], 2);
+  EXPECT_EQ(j["in_progress"], 2);
+  EXPECT_EQ(j["not_started"], kRecordings - 4);
+  EXPECT_EQ(j["workers"].size(), 3u);
+  EXPECT_EQ(j["workers"][1]["worker"], "host-a:/out");
+  EXPECT_EQ(j["workers"][1]["finished"]["ok"], 1);
+
+  // A finished claim no longer counts as in progress.
+  a->finish("2.wav", "ok", "z");
+  const JobStatus after = read_job_status(url_, job_);
+  EXPECT_EQ(after.in_progress, 1);
+  EXPECT_EQ(after.workers.at("host-a:/out").holding, 0);
+  EXPECT_EQ(after.workers.at("host-a:/out").finished.at("ok"), 2);
+}
+
+TEST_F(JobBoardTest, StatusOfAJobThatDoesNotExistNamesIt) {
+  try {
+    read_job_status(url_, job_ + "-never-started");
+    FAIL() << "read a job that no worker joined";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(job_ + "-never-started"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(JobBoardTest, WorkersMustSeeTheSameRecordingsAndSettings) {
   auto a = board("host-a:/out", 60, "inputs-1", "settings-1");
   EXPECT_THROW(board("host-b:/out", 60, "inputs-2", "settings-1"), ConfigError);
@@ -156,19 +219,20 @@ TEST(JobBoardTcp, AuthenticatesAndSelectsTheDatabase) {
   voiceman::testing::RedisServer server(port, "s3cret");
   if (server.url().empty()) GTEST_SKIP() << "no redis-server on 127.0.0.1:" << port;
   const std::string at = "127.0.0.1:" + std::to_string(port);
-  JobBoard board(JobOptions{"redis://:s3cret@" + at + "/3", "tcp", 60}, "w", "i", "s");
+  JobBoard board(JobOptions{"redis://:s3cret@" + at + "/3", "tcp", 60}, "w", "i", "s", 1);
   EXPECT_EQ(board.claim("a.wav").state, State::claimed);
   RedisClient db3(parse_redis_url("redis://:s3cret@" + at + "/3"), 5);
   EXPECT_EQ(db3.command({"EXISTS", JobBoard::claim_key("tcp", "a.wav")}).integer, 1);
   RedisClient db0(parse_redis_url("redis://:s3cret@" + at), 5);
   EXPECT_EQ(db0.command({"EXISTS", JobBoard::claim_key("tcp", "a.wav")}).integer, 0);
-  EXPECT_THROW(JobBoard(JobOptions{"redis://:wrong@" + at, "tcp", 60}, "w", "i", "s"), ConfigError);
-  EXPECT_THROW(JobBoard(JobOptions{"redis://" + at, "tcp", 60}, "w", "i", "s"), ConfigError);
+  EXPECT_THROW(JobBoard(JobOptions{"redis://:wrong@" + at, "tcp", 60}, "w", "i", "s", 1),
+               ConfigError);
+  EXPECT_THROW(JobBoard(JobOptions{"redis://" + at, "tcp", 60}, "w", "i", "s", 1), ConfigError);
 }
 
 TEST(JobBoardUnreachable, NamesTheServer) {
   try {
-    JobBoard board(JobOptions{"unix:///nonexistent/redis.sock", "j", 60}, "w", "i", "s");
+    JobBoard board(JobOptions{"unix:///nonexistent/redis.sock", "j", 60}, "w", "i", "s", 1);
     FAIL() << "connected to nothing";
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("unix:///nonexistent/redis.sock"), std::string::npos)

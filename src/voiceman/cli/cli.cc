@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = add_run_command(app, run);
   VerifyArgs verify;
   CLI::App* verify_cmd = add_verify_command(app, verify);
+  JobArgs job;
+  CLI::App* job_cmd = add_job_command(app, job);
 
   try {
     app.parse(argc, argv);
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
     if (transcribe_cmd->parsed()) return run_transcribe(transcribe);
     if (run_cmd->parsed()) return run_run(run);
     if (verify_cmd->parsed()) return run_verify(verify);
+    if (job_cmd->parsed()) return run_job(job);
     return kExitUsage;
   } catch (const ConfigError& e) {
     log::error(e.what());

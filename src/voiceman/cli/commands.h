@@ -51,4 +51,13 @@ struct VerifyArgs {
 CLI::App* add_verify_command(CLI::App& app, VerifyArgs& args);
 int run_verify(const VerifyArgs& args);
 
+struct JobArgs {
+  std::string redis_url;
+  std::string name;
+  bool json = false;
+};
+
+CLI::App* add_job_command(CLI::App& app, JobArgs& args);
+int run_job(const JobArgs& args);
+
 }  // namespace voiceman::cli

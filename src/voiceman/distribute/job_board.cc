@@ -13,11 +13,12 @@ namespace {
 
 constexpr double kCommandTimeoutS = 5;
 
-// KEYS: meta. ARGV: inputs, settings, created_utc. The first worker's fingerprints stay.
+// KEYS: meta. ARGV: inputs, settings, created_utc, recordings. The first worker's stay.
 constexpr const char* kJoin = R"lua(
 redis.call('HSETNX', KEYS[1], 'inputs', ARGV[1])
 redis.call('HSETNX', KEYS[1], 'settings', ARGV[2])
 redis.call('HSETNX', KEYS[1], 'created_utc', ARGV[3])
+redis.call('HSETNX', KEYS[1], 'recordings', ARGV[4])
 return redis.call('HMGET', KEYS[1], 'inputs', 'settings'))lua";
 
 // KEYS: done, claim. ARGV: field, worker, lease ms.
@@ -88,14 +89,16 @@ std::string JobBoard::claim_key(const std::string& job, const std::string& key) 
 }
 
 JobBoard::JobBoard(const JobOptions& options, std::string worker,
-                   const std::string& inputs_fingerprint, const std::string& settings_fingerprint)
+                   const std::string& inputs_fingerprint, const std::string& settings_fingerprint,
+                   int recordings)
     : options_(options),
       worker_(std::move(worker)),
       client_(parse_redis_url(options.redis_url), kCommandTimeoutS) {
   RedisReply r;
   try {
     r = client_.eval(kJoin, {meta_key(options_.name)},
-                     {inputs_fingerprint, settings_fingerprint, manifest::utc_now()});
+                     {inputs_fingerprint, settings_fingerprint, manifest::utc_now(),
+                      std::to_string(recordings)});
   } catch (const IoError&) {
     throw;
   } catch (const Error& e) {  // NOAUTH, a read-only replica, scripting disabled...

@@ -8,7 +8,8 @@
 // own OUT (transcripts, manifest, journal).
 //
 // Keys, with the job name as a hash tag so a Redis Cluster keeps them in one slot:
-//   voiceman:{JOB}:meta           hash: inputs and settings fingerprints, created_utc
+//   voiceman:{JOB}:meta           hash: inputs and settings fingerprints, created_utc,
+//                                 recordings (how many; job_status.h reads them all)
 //   voiceman:{JOB}:done           hash: relative path -> {"worker","status","sha256",...}
 //   voiceman:{JOB}:claim:REL      string: the worker holding REL, with a PX lease
 #include <condition_variable>
@@ -45,8 +46,9 @@ class JobBoard {
   // Connects and joins the job, creating it if it is new. The job's inputs and settings
   // fingerprints must equal this worker's: ConfigError if another worker sees different
   // recordings or transcribes differently; IoError (with the URL) if Redis is unreachable.
+  // `recordings` (how many the inputs fingerprint covers) is kept for progress reports.
   JobBoard(const JobOptions& options, std::string worker, const std::string& inputs_fingerprint,
-           const std::string& settings_fingerprint);
+           const std::string& settings_fingerprint, int recordings);
   // Stops the heartbeat and releases the claims still held, so that the other workers
   // take those recordings at once.
   ~JobBoard();

@@ -41,7 +41,8 @@ std::unique_ptr<distribute::JobBoard> join_job(const RunOptions& options, const 
   try {
     auto job = std::make_unique<distribute::JobBoard>(
         options.job, worker, manifest::sha256_hex(inputs),
-        manifest::sha256_hex(resume_settings(options, model).dump()));
+        manifest::sha256_hex(resume_settings(options, model).dump()),
+        static_cast<int>(s.discovery.inputs.size() + s.discovery.failures.size()));
     log::info("joined job ", options.job.name, " on ", job->url(), " as ", worker);
     return job;
   } catch (const IoError& e) {
