@@ -26,6 +26,7 @@ InputRecord record(const std::string& name, InputStatus status) {
     r.after = r.before;
     r.outputs = {{"json", "transcripts/" + name + ".json", "abc", 42}};
     r.audio_s = 6.25;
+    r.transcribed_on = {{"cuda:0", "float16"}, {"cpu", "int8"}};  // moved to the CPU midway
   } else if (status != InputStatus::pending) {
     r.stage = "decode";
     r.error = r.path + ": not audio";
@@ -62,12 +63,20 @@ TEST(Manifest, RoundTripsThroughJson) {
   EXPECT_EQ(j["inputs"][0]["before"]["mtime"], "2023-11-14T22:13:20.123456789Z");
   EXPECT_FALSE(j["inputs"][0].contains("error"));
   EXPECT_EQ(j["inputs"][1]["error_class"], "permanent");
+  EXPECT_EQ(j["inputs"][0]["transcribed_on"][1],
+            nlohmann::ordered_json({{"device", "cpu"}, {"compute_type", "int8"}}));
+  EXPECT_FALSE(j["inputs"][1].contains("transcribed_on")) << "only transcripts have engines";
 
   const Manifest back = manifest_from_json(nlohmann::ordered_json::parse(j.dump()));
   EXPECT_EQ(to_json(back), j);
   EXPECT_EQ(back.inputs[1].relative_path, "통화 b.mp3");
   EXPECT_EQ(*back.inputs[0].before, *m.inputs[0].before);
+  EXPECT_EQ(back.inputs[0].transcribed_on, m.inputs[0].transcribed_on);
   EXPECT_FALSE(back.inputs[2].before.has_value());
+  // A record written before transcribed_on existed still reads.
+  nlohmann::ordered_json old = j["inputs"][0];
+  old.erase("transcribed_on");
+  EXPECT_TRUE(input_from_json(old).transcribed_on.empty());
 }
 
 TEST(Manifest, NamesTheWorkerOfADelegatedInput) {

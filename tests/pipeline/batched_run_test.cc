@@ -11,6 +11,7 @@
 #include "run_fixture.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/device_probe.h"
+#include "voiceman/manifest/manifest.h"
 #include "voiceman/metrics/batch_metrics.h"
 #include "voiceman/pipeline/run_setup.h"
 
@@ -123,6 +124,14 @@ TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
   EXPECT_EQ(engines, (std::set<int>{0, 1})) << "both engines should have run batches";
   for (const std::string& name : names())
     EXPECT_EQ(content(root_ / "two-engines", name), content(root_ / "one-engine", name)) << name;
+  // Each transcript names the engines it came from: two engines on one device in one
+  // arithmetic are one record.
+  const manifest::Manifest m = manifest::read_manifest(root_ / "two-engines");
+  const manifest::EngineRecord cpu{"cpu",
+                                   m.options.at("compute_type_effective").get<std::string>()};
+  ASSERT_EQ(m.inputs.size(), names().size());
+  for (const manifest::InputRecord& in : m.inputs)
+    EXPECT_EQ(in.transcribed_on, std::vector<manifest::EngineRecord>{cpu}) << in.relative_path;
 }
 
 TEST_F(BatchedRun, TheCpusBatchHoldsWithoutAMaximum) {
@@ -232,6 +241,12 @@ TEST_F(BatchedRun, SequentialModeKeepsTheSeekLoop) {
   const nlohmann::json jfk = content(out, "jfk.flac");
   ASSERT_FALSE(jfk.empty());
   EXPECT_NE(jfk[0].at("text").get<std::string>().find("fellow Americans"), std::string::npos);
+  const manifest::Manifest m = manifest::read_manifest(out);
+  for (const manifest::InputRecord& in : m.inputs)
+    EXPECT_EQ(in.transcribed_on,
+              (std::vector<manifest::EngineRecord>{
+                  {"cpu", m.options.at("compute_type_effective").get<std::string>()}}))
+        << in.relative_path;
 
   RunOptions batched = o;
   batched.mode = RunMode::batched;

@@ -71,6 +71,12 @@ nlohmann::ordered_json to_json(const InputRecord& r) {
                           {"segments", s.segments}});
     j["speakers"] = std::move(speakers);
   }
+  if (r.status == InputStatus::ok) {
+    nlohmann::ordered_json engines = nlohmann::ordered_json::array();
+    for (const EngineRecord& e : r.transcribed_on)
+      engines.push_back({{"device", e.device}, {"compute_type", e.compute_type}});
+    j["transcribed_on"] = std::move(engines);
+  }
   if (r.status == InputStatus::delegated) {
     j["worker"] = r.worker;
     j["worker_status"] = r.worker_status;
@@ -106,6 +112,10 @@ InputRecord input_from_json(const nlohmann::ordered_json& j) {
       for (const auto& s : j.at("speakers"))
         r.speakers.push_back({s.at("speaker").get<std::string>(), s.at("seconds").get<double>(),
                               s.at("words").get<int>(), s.at("segments").get<int>()});
+    if (j.contains("transcribed_on"))  // absent in records written before it existed
+      for (const auto& e : j.at("transcribed_on"))
+        r.transcribed_on.push_back(
+            {e.at("device").get<std::string>(), e.at("compute_type").get<std::string>()});
     return r;
   } catch (const nlohmann::ordered_json::exception& e) {
     throw Error(std::string("malformed input record: ") + e.what());

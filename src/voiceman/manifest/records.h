@@ -30,6 +30,15 @@ struct OutputRecord {
   uint64_t size = 0;
 };
 
+// An engine that made (part of) a transcript: where it ran and in which arithmetic. A
+// run that moves to the CPU (GPU out of memory or busy) changes both, and a recording
+// whose chunks ran before and after the move lists two.
+struct EngineRecord {
+  std::string device;        // cpu, cuda:0...
+  std::string compute_type;  // int8, float16... (what the engine's model runs in)
+  bool operator==(const EngineRecord&) const = default;
+};
+
 // Who spoke how much in one recording (diarized runs).
 struct SpeakerRecord {
   std::string speaker;  // SPEAKER_00...
@@ -53,9 +62,10 @@ struct InputRecord {
   double audio_s = 0;       // decoded duration
   double processing_s = 0;  // wall time of the attempt that produced the result
   std::vector<OutputRecord> outputs;
-  std::vector<SpeakerRecord> speakers;  // diarized runs only
-  std::string worker;                   // delegated: the worker that processed it (HOST:OUT)
-  std::string worker_status;            // delegated: its outcome there (ok, failed...)
+  std::vector<SpeakerRecord> speakers;       // diarized runs only
+  std::vector<EngineRecord> transcribed_on;  // ok: the engines of its transcript (none: no speech)
+  std::string worker;                        // delegated: the worker that processed it (HOST:OUT)
+  std::string worker_status;                 // delegated: its outcome there (ok, failed...)
 };
 
 // A path left out of the run on purpose (hidden, not media...), recorded for the report.

@@ -170,7 +170,10 @@ void Run::process_batch(std::vector<Prepared>& batch) {
     const auto t0 = Clock::now();
     std::vector<Transcript> out = setup_.transcriber->transcribe(audios, options_.transcribe);
     const double share = seconds_since(t0) / static_cast<double>(items.size());
-    for (size_t i = 0; i < items.size(); ++i) finish(*items[i], out[i], share);
+    const manifest::EngineRecord engine{
+        setup_.ctx.device.str(),
+        models::compute_type_name(setup_.transcriber->model().compute_type())};
+    for (size_t i = 0; i < items.size(); ++i) finish(*items[i], out[i], share, {engine});
   };
   try {
     transcribe(live);
@@ -197,7 +200,8 @@ void Run::process_batch(std::vector<Prepared>& batch) {
   }
 }
 
-void Run::finish(Prepared& p, Transcript transcript, double engine_s) {
+void Run::finish(Prepared& p, Transcript transcript, double engine_s,
+                 std::vector<manifest::EngineRecord> engines) {
   InputRecord& rec = records_[p.index];
   std::string stage = "integrity";
   std::vector<fs::path> written;  // removed again if a later step fails
@@ -251,6 +255,7 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s) {
     done.after = after;
     done.outputs = std::move(outputs);
     done.speakers = std::move(speakers);
+    done.transcribed_on = std::move(engines);
     done.status = InputStatus::ok;
     done.attempts = attempts_[p.index] + 1;
     done.audio_s = p.audio_s;

@@ -95,7 +95,7 @@ void Run::admit(Prepared&& p) {
     t.language =
         options_.transcribe.language.value_or(setup_.model->config().multilingual() ? "" : "en");
     t.duration = p.audio_s;
-    finish(p, t, 0);
+    finish(p, t, 0, {});  // no engine ran
     return;
   }
   const size_t index = p.index;
@@ -174,7 +174,16 @@ void Run::collect(asr::EngineResult result) {
   const double wall = result.wall_s();
   double audio = 0;
   for (const auto& r : batch.refs) audio += r.duration_s;
-  const auto files = static_cast<int>(files_of(batch.refs).size());
+  const std::set<size_t> files_in = files_of(batch.refs);
+  const auto files = static_cast<int>(files_in.size());
+  // Before deliver(), which hands finished recordings on: each names the engines it used.
+  const manifest::EngineRecord used = engine_record(result.engine);
+  for (size_t file : files_in) {
+    const auto it = in_flight_.find(file);
+    if (it == in_flight_.end()) continue;
+    std::vector<manifest::EngineRecord>& engines = it->second.engines;
+    if (std::find(engines.begin(), engines.end(), used) == engines.end()) engines.push_back(used);
+  }
   deliver(batch.refs, std::move(result.outputs), wall);
   record_batch(static_cast<int>(batch.refs.size()), files, audio, wall,
                engine_device(result.engine), result.engine);
@@ -225,6 +234,11 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
       if (r.file == file) own.push_back(r);
     solo_.push_back(std::move(own));
   }
+}
+
+manifest::EngineRecord Run::engine_record(int engine) const {
+  const asr::ChunkTranscriber& e = pool_.engine(engine);
+  return {e.context().device.str(), models::compute_type_name(e.model().compute_type())};
 }
 
 void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,
@@ -317,7 +331,7 @@ void Run::assemble(InFlight& f) {
     }
   }
   p.chunk_audio = {};
-  finish(p, t, f.engine_s);
+  finish(p, t, f.engine_s, std::move(f.engines));
 }
 
 void Run::switch_device(bool to_cpu, const std::string& why) {

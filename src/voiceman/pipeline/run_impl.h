@@ -72,7 +72,8 @@ struct InFlight {
   int remaining = 0;
   std::optional<std::string> language;
   float language_probability = 1;
-  double engine_s = 0;  // its share of the batches it was in
+  double engine_s = 0;                          // its share of the batches it was in
+  std::vector<manifest::EngineRecord> engines;  // that ran its chunks, in first-use order
   int continuations = 0;
 };
 
@@ -99,7 +100,8 @@ class Run {
   Prepared prepare(size_t index);
   void detect_speech(Prepared& p) const;
   bool outputs_intact(const manifest::InputRecord& previous) const;
-  void finish(Prepared& p, Transcript transcript, double engine_s);
+  void finish(Prepared& p, Transcript transcript, double engine_s,
+              std::vector<manifest::EngineRecord> engines);
   void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
             std::optional<manifest::FileDigest> before);
   void complete(size_t index, bool resumed);
@@ -144,6 +146,7 @@ class Run {
   // taking batches; the run moves to the CPU when no GPU is left.
   void set_gpu_busy(int device, bool busy, const std::string& why);
   Device engine_device(int engine) const { return pool_.engine(engine).context().device; }
+  manifest::EngineRecord engine_record(int engine) const;
   void handle_governor_events();
 
   // run_report.cc: metrics and the report.
