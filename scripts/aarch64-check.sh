@@ -41,6 +41,7 @@ arm_dir=$(cd "$arm" && pwd)
 step "CUDA toolkit for aarch64"
 cuda_mode=${AARCH64_CUDA:-auto}
 host_nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+cuda_archs=${AARCH64_CUDA_ARCHS:-121-real}
 cuda_args=(-DVOICEMAN_CUDA=OFF)
 with_cuda=0
 case "$cuda_mode" in
@@ -51,7 +52,7 @@ case "$cuda_mode" in
       # nvcc compiles the device code and hands the host code to the aarch64 g++.
       cuda_args=(-DVOICEMAN_CUDA=ON -DCMAKE_CUDA_COMPILER="$arm_dir/cuda-sbsa/bin/nvcc"
         -DCMAKE_CUDA_HOST_COMPILER=aarch64-linux-gnu-g++ "-DCMAKE_CUDA_FLAGS=-target-dir sbsa-linux"
-        "-DCMAKE_CUDA_ARCHITECTURES=${AARCH64_CUDA_ARCHS:-121-real}")
+        "-DCMAKE_CUDA_ARCHITECTURES=$cuda_archs")
       with_cuda=1
     elif [ "$cuda_mode" = on ]; then
       echo "aarch64-check: AARCH64_CUDA=on but there is no nvcc ($host_nvcc)" >&2
@@ -80,7 +81,7 @@ if [ "$with_cuda" = 1 ]; then
   sections=$(readelf -S "$arm/src/voiceman")
   grep -q "\.nv_fatbin" <<<"$sections" ||
     { echo "aarch64-check: the aarch64 voiceman has no CUDA device code" >&2; exit 1; }
-  echo "aarch64-check: CUDA backend built for aarch64 (${AARCH64_CUDA_ARCHS:-121-real})"
+  echo "aarch64-check: CUDA backend built for aarch64 ($cuda_archs)"
 fi
 
 step "unit tests under qemu-aarch64 ($mode)"

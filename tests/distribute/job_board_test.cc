@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "support/redis_server.h"
 #include "voiceman/core/errors.h"
@@ -195,6 +197,23 @@ TEST_F(JobBoardTest, StatusCountsWhatIsFinishedHeldAndNotStarted) {
   EXPECT_EQ(after.in_progress, 1);
   EXPECT_EQ(after.workers.at("host-a:/out").holding, 0);
   EXPECT_EQ(after.workers.at("host-a:/out").finished.at("ok"), 2);
+}
+
+TEST_F(JobBoardTest, AMalformedDoneRecordIsNamedByTheBoardAndTheStatus) {
+  auto a = board("host-a:/out");
+  RedisClient c(parse_redis_url(url_), 5);
+  c.command({"HSET", JobBoard::done_key(job_), "bad.wav", "{\"worker\": 1}"});
+  for (const auto& read : std::vector<std::function<void()>>{
+           [&] { a->claim("bad.wav"); }, [&] { read_job_status(url_, job_); }}) {
+    try {
+      read();
+      ADD_FAILURE() << "a malformed record was accepted";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("malformed done record for bad.wav"), std::string::npos) << what;
+      EXPECT_NE(what.find(job_), std::string::npos) << what;
+    }
+  }
 }
 
 TEST_F(JobBoardTest, StatusOfAJobThatDoesNotExistNamesIt) {

@@ -32,9 +32,7 @@ void print_text(const distribute::JobStatus& s) {
   const std::optional<int> left = s.not_started();
   std::cout << "  not started  " << (left ? std::to_string(*left) : "unknown") << "\n";
   for (const auto& [worker, w] : s.workers) {
-    int done = 0;
-    for (const auto& [outcome, n] : w.finished) done += n;
-    std::cout << "  worker " << worker << ": finished " << outcomes(done, w.finished)
+    std::cout << "  worker " << worker << ": finished " << outcomes(w.finished_total(), w.finished)
               << ", holding " << w.holding;
     if (w.holding > 0) std::cout << " (lease left " << std::lround(w.lease_left_s) << " s)";
     std::cout << "\n";

@@ -11,8 +11,6 @@
 namespace voiceman::distribute {
 namespace {
 
-constexpr double kCommandTimeoutS = 5;
-
 // KEYS: meta. ARGV: inputs, settings, created_utc, recordings. The first worker's stay.
 constexpr const char* kJoin = R"lua(
 redis.call('HSETNX', KEYS[1], 'inputs', ARGV[1])
@@ -93,7 +91,7 @@ JobBoard::JobBoard(const JobOptions& options, std::string worker,
                    int recordings)
     : options_(options),
       worker_(std::move(worker)),
-      client_(parse_redis_url(options.redis_url), kCommandTimeoutS) {
+      client_(parse_redis_url(options.redis_url), kJobCommandTimeoutS) {
   RedisReply r;
   try {
     r = client_.eval(kJoin, {meta_key(options_.name)},
@@ -135,7 +133,22 @@ JobBoard::~JobBoard() {
   }
 }
 
-JobEntry JobBoard::parse(const RedisReply& reply) const {
+JobEntry parse_done_record(const std::string& job, const std::string& key,
+                           const std::string& record) {
+  JobEntry e;
+  e.state = JobEntry::State::done;
+  try {
+    const auto j = nlohmann::json::parse(record);
+    e.worker = j.at("worker").get<std::string>();
+    e.status = j.at("status").get<std::string>();
+    e.sha256 = j.value("sha256", "");
+  } catch (const nlohmann::json::exception& ex) {
+    throw Error("job " + job + ": malformed done record for " + key + " (" + ex.what() + ")");
+  }
+  return e;
+}
+
+JobEntry JobBoard::parse(const RedisReply& reply, const std::string& key) const {
   if (reply.elements.size() != 2) throw Error("Redis: unexpected reply from a job script");
   const std::string& state = reply.elements[0].str;
   JobEntry e;
@@ -146,15 +159,7 @@ JobEntry JobBoard::parse(const RedisReply& reply) const {
     e.state = JobEntry::State::held;
     e.worker = reply.elements[1].str;
   } else if (state == "done") {
-    e.state = JobEntry::State::done;
-    try {
-      const auto j = nlohmann::json::parse(reply.elements[1].str);
-      e.worker = j.at("worker").get<std::string>();
-      e.status = j.at("status").get<std::string>();
-      e.sha256 = j.value("sha256", "");
-    } catch (const nlohmann::json::exception& ex) {
-      throw Error("job " + options_.name + ": malformed done record (" + ex.what() + ")");
-    }
+    e = parse_done_record(options_.name, key, reply.elements[1].str);
   }
   return e;
 }
@@ -162,7 +167,8 @@ JobEntry JobBoard::parse(const RedisReply& reply) const {
 JobEntry JobBoard::claim(const std::string& key) {
   std::lock_guard lock(mutex_);
   JobEntry e = parse(client_.eval(kClaim, {done_key(options_.name), claim_key(options_.name, key)},
-                                  {key, worker_, lease_ms(options_.lease_s)}));
+                                  {key, worker_, lease_ms(options_.lease_s)}),
+                     key);
   if (e.state == JobEntry::State::claimed) held_.insert(key);
   // Finished by this worker in an earlier run: its own journal decides what is left to do.
   if (e.state == JobEntry::State::done && e.worker == worker_) e.state = JobEntry::State::claimed;
@@ -171,8 +177,8 @@ JobEntry JobBoard::claim(const std::string& key) {
 
 JobEntry JobBoard::peek(const std::string& key) {
   std::lock_guard lock(mutex_);
-  return parse(
-      client_.eval(kPeek, {done_key(options_.name), claim_key(options_.name, key)}, {key}));
+  return parse(client_.eval(kPeek, {done_key(options_.name), claim_key(options_.name, key)}, {key}),
+               key);
 }
 
 JobEntry JobBoard::finish(const std::string& key, const std::string& status,
@@ -184,7 +190,8 @@ JobEntry JobBoard::finish(const std::string& key, const std::string& status,
   std::lock_guard lock(mutex_);
   held_.erase(key);
   return parse(client_.eval(kFinish, {done_key(options_.name), claim_key(options_.name, key)},
-                            {key, record.dump(), worker_}));
+                            {key, record.dump(), worker_}),
+               key);
 }
 
 void JobBoard::release(const std::string& key) {

@@ -23,6 +23,9 @@
 
 namespace voiceman::distribute {
 
+// Seconds a job's Redis command may take before it counts as an I/O error.
+constexpr double kJobCommandTimeoutS = 5;
+
 struct JobOptions {
   std::string redis_url;  // empty: no job (the run is on its own)
   std::string name;       // the job: letters, digits, '.', '_' and '-'
@@ -40,6 +43,11 @@ struct JobEntry {
   std::string status;  // done: ok, failed or integrity_violation
   std::string sha256;  // done: the original's digest as that worker read it
 };
+
+// A done record (the `done` hash's value for one recording) as a done entry. Throws Error
+// naming the job and the recording when it is malformed.
+JobEntry parse_done_record(const std::string& job, const std::string& key,
+                           const std::string& record);
 
 class JobBoard {
  public:
@@ -76,7 +84,7 @@ class JobBoard {
   static std::string claim_key(const std::string& job, const std::string& key);
 
  private:
-  JobEntry parse(const RedisReply& reply) const;
+  JobEntry parse(const RedisReply& reply, const std::string& key) const;
   void heartbeat();
 
   JobOptions options_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -12,7 +13,6 @@
 namespace voiceman::distribute {
 namespace {
 
-constexpr double kCommandTimeoutS = 5;
 constexpr size_t kKeysPerScript = 500;
 
 // KEYS: claims. Returns each one's holder ('' when it lapsed since the scan) and its
@@ -39,13 +39,17 @@ std::vector<std::string> claim_keys(RedisClient& client, const std::string& job)
   return {keys.begin(), keys.end()};
 }
 
-}  // namespace
-
-int JobStatus::finished_total() const {
+int total_of(const std::map<std::string, int>& by_outcome) {
   int n = 0;
-  for (const auto& [outcome, count] : finished) n += count;
+  for (const auto& [outcome, count] : by_outcome) n += count;
   return n;
 }
+
+}  // namespace
+
+int WorkerProgress::finished_total() const { return total_of(finished); }
+
+int JobStatus::finished_total() const { return total_of(finished); }
 
 std::optional<int> JobStatus::not_started() const {
   if (!recordings) return std::nullopt;
@@ -53,7 +57,7 @@ std::optional<int> JobStatus::not_started() const {
 }
 
 JobStatus read_job_status(const std::string& redis_url, const std::string& name) {
-  RedisClient client(parse_redis_url(redis_url), kCommandTimeoutS);
+  RedisClient client(parse_redis_url(redis_url), kJobCommandTimeoutS);
   JobStatus s;
   s.name = name;
   s.url = client.address().display;
@@ -72,17 +76,9 @@ JobStatus read_job_status(const std::string& redis_url, const std::string& name)
 
   const RedisReply done = client.command({"HGETALL", JobBoard::done_key(name)});
   for (size_t i = 0; i + 1 < done.elements.size(); i += 2) {
-    std::string worker, outcome;
-    try {
-      const auto record = nlohmann::json::parse(done.elements[i + 1].str);
-      worker = record.at("worker").get<std::string>();
-      outcome = record.at("status").get<std::string>();
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("job " + name + ": malformed done record for " + done.elements[i].str + " (" +
-                  e.what() + ")");
-    }
-    ++s.finished[outcome];
-    ++s.workers[worker].finished[outcome];
+    const JobEntry e = parse_done_record(name, done.elements[i].str, done.elements[i + 1].str);
+    ++s.finished[e.status];
+    ++s.workers[e.worker].finished[e.status];
   }
 
   const std::vector<std::string> keys = claim_keys(client, name);

@@ -13,6 +13,8 @@ struct WorkerProgress {
   std::map<std::string, int> finished;  // outcome (ok, failed, ...) -> recordings
   int holding = 0;                      // claims held now: recordings in progress
   double lease_left_s = 0;              // the longest of its claims' remaining leases
+
+  int finished_total() const;
 };
 
 struct JobStatus {

@@ -49,6 +49,10 @@ std::string message_of(const std::exception_ptr& error) {
   }
 }
 
+manifest::EngineRecord engine_record(Device device, const models::WhisperModel& model) {
+  return {device.str(), models::compute_type_name(model.compute_type())};
+}
+
 Run::Run(const RunOptions& options, RunObserver& observer, const std::atomic<bool>& stop)
     : options_(options),
       observer_(observer),
@@ -170,9 +174,8 @@ void Run::process_batch(std::vector<Prepared>& batch) {
     const auto t0 = Clock::now();
     std::vector<Transcript> out = setup_.transcriber->transcribe(audios, options_.transcribe);
     const double share = seconds_since(t0) / static_cast<double>(items.size());
-    const manifest::EngineRecord engine{
-        setup_.ctx.device.str(),
-        models::compute_type_name(setup_.transcriber->model().compute_type())};
+    const manifest::EngineRecord engine =
+        engine_record(setup_.ctx.device, setup_.transcriber->model());
     for (size_t i = 0; i < items.size(); ++i) finish(*items[i], out[i], share, {engine});
   };
   try {

@@ -177,7 +177,8 @@ void Run::collect(asr::EngineResult result) {
   const std::set<size_t> files_in = files_of(batch.refs);
   const auto files = static_cast<int>(files_in.size());
   // Before deliver(), which hands finished recordings on: each names the engines it used.
-  const manifest::EngineRecord used = engine_record(result.engine);
+  const manifest::EngineRecord used =
+      engine_record(engine_device(result.engine), pool_.engine(result.engine).model());
   for (size_t file : files_in) {
     const auto it = in_flight_.find(file);
     if (it == in_flight_.end()) continue;
@@ -234,11 +235,6 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
       if (r.file == file) own.push_back(r);
     solo_.push_back(std::move(own));
   }
-}
-
-manifest::EngineRecord Run::engine_record(int engine) const {
-  const asr::ChunkTranscriber& e = pool_.engine(engine);
-  return {e.context().device.str(), models::compute_type_name(e.model().compute_type())};
 }
 
 void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,

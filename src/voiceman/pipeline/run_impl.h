@@ -65,6 +65,10 @@ struct Prepared {
   double diarize_s = 0;
 };
 
+// How the manifest names an engine that made a transcript: its device and the compute
+// type its model runs in (run.cc).
+manifest::EngineRecord engine_record(Device device, const models::WhisperModel& model);
+
 // A recording whose chunks are in the engine.
 struct InFlight {
   Prepared prepared;
@@ -146,7 +150,6 @@ class Run {
   // taking batches; the run moves to the CPU when no GPU is left.
   void set_gpu_busy(int device, bool busy, const std::string& why);
   Device engine_device(int engine) const { return pool_.engine(engine).context().device; }
-  manifest::EngineRecord engine_record(int engine) const;
   void handle_governor_events();
 
   // run_report.cc: metrics and the report.
