@@ -1,6 +1,7 @@
 // The built-in GEMMs (used without oneDNN or OpenBLAS) against a double-precision
 // reference: every transpose combination, odd sizes around the 4 x 2 x 8 tiles and the
 // 64-row blocks, padded leading dimensions, alpha/beta, and a NaN-filled C with beta 0.
+// And the dispatched int8 GEMM on values that would saturate a 16-bit pair sum.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -90,6 +91,28 @@ TEST(GemmPortable, Int8ProductsAreExact) {
       for (int p = 0; p < k; ++p)
         acc += a[static_cast<size_t>(i) * k + p] * b[static_cast<size_t>(j) * k + p];
       ASSERT_EQ(c[static_cast<size_t>(i) * n + j], static_cast<float>(acc) / (sa[i] * sb[j]));
+    }
+}
+
+// The int8 GEMM the ops call (oneDNN's where it is exact, else the built-in one) on the
+// values that saturate a 16-bit pair sum (oneDNN without VNNI shifts A to u8: 255 x 127 x 2).
+TEST(GemmS8, FullRangeProductsAreExactWhicheverLibraryRuns) {
+  const int m = 5, n = 6, k = 64;
+  std::vector<int8_t> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+  for (int i = 0; i < m; ++i)
+    for (int p = 0; p < k; ++p) a[static_cast<size_t>(i) * k + p] = (i + p) % 3 ? 127 : -127;
+  for (int j = 0; j < n; ++j)
+    for (int p = 0; p < k; ++p) b[static_cast<size_t>(j) * k + p] = (j % 2) ? 127 : -127;
+  const std::vector<float> sa(m, 2.f), sb(n, 4.f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  gemm_s8(m, n, k, a.data(), sa.data(), b.data(), sb.data(), c.data(), 2);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      int32_t acc = 0;
+      for (int p = 0; p < k; ++p)
+        acc += a[static_cast<size_t>(i) * k + p] * b[static_cast<size_t>(j) * k + p];
+      ASSERT_EQ(c[static_cast<size_t>(i) * n + j], static_cast<float>(acc) / 8.f)
+          << "row " << i << " column " << j << " with " << int8_gemm_library();
     }
 }
 

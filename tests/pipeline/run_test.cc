@@ -91,6 +91,8 @@ TEST_F(RunTest, BadInputsAreRecordedWhileGoodOnesFinishAndOriginalsStayUntouched
   EXPECT_EQ(gemm, primitives::cpu::gemm_library());
   EXPECT_TRUE(gemm.starts_with("oneDNN ") || gemm.starts_with("OpenBLAS") || gemm == "built-in")
       << gemm;
+  // The CPU's default compute type quantises to int8, whose GEMM is named too.
+  EXPECT_EQ(m.options.value("cpu_int8_gemm_library", ""), primitives::cpu::int8_gemm_library());
   EXPECT_EQ(m.model.name, "tiny.en");
   EXPECT_FALSE(m.tool_version.empty());
   EXPECT_FALSE(m.host.hostname.empty());

@@ -204,7 +204,11 @@ RunSetup prepare_run(const RunOptions& options) {
   }
   // int8 quantises activations per row, so the least float difference between GEMM
   // libraries flips roundings and can change words: the record says which one ran.
-  if (ctx.device.is_cpu()) m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();
+  if (ctx.device.is_cpu()) {
+    m.options["cpu_gemm_library"] = primitives::cpu::gemm_library();
+    if (models::is_int8(compute))
+      m.options["cpu_int8_gemm_library"] = primitives::cpu::int8_gemm_library();
+  }
   if (!ctx.device.is_cpu()) {
     // Half-precision results depend on the card and cuBLAS as well: the record names them.
     m.options["gpu_effective"] = gpu_record(s.gpu_probe, s.devices);

@@ -145,10 +145,37 @@ VOICEMAN_MULTIVERSION void quantize_rows(const float* x, int rows, int cols, int
   }
 }
 
+#ifdef VOICEMAN_HAVE_DNNL
+namespace {
+// Without VNNI, oneDNN's int8 GEMM adds pairs of u8 x s8 products in 16 bits (vpmaddubsw),
+// which saturates on full-range int8 activations: on such CPUs (AVX2 or AVX-512 without
+// VNNI) the built-in kernel's exact int32 sums are used instead.
+bool dnnl_int8_is_exact() {
+  static const bool exact = [] {
+    const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+    const auto has = [isa](dnnl_cpu_isa_t set) {
+      return (isa & static_cast<unsigned>(set)) == static_cast<unsigned>(set);
+    };
+    return has(dnnl_cpu_isa_avx512_core_vnni) || has(dnnl_cpu_isa_avx2_vnni);
+  }();
+  return exact;
+}
+}  // namespace
+#endif
+
+std::string int8_gemm_library() {
+#ifdef VOICEMAN_HAVE_DNNL
+  if (dnnl_int8_is_exact()) return gemm_library();
+  return "built-in (oneDNN's int8 GEMM saturates without VNNI)";
+#else
+  return "built-in";
+#endif
+}
+
 void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
              const float* b_scales, float* c, int threads) {
 #ifdef VOICEMAN_HAVE_DNNL
-  {
+  if (dnnl_int8_is_exact()) {
     std::vector<int32_t> acc(static_cast<size_t>(m) * n);
     const int32_t zero = 0;
     omp_set_num_threads(std::max(1, threads));

@@ -16,6 +16,9 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 // Which library does the CPU's GEMMs, with its version: "oneDNN 2.6.3", "OpenBLAS 0.3.21
 // ..." or "built-in". int8 results depend on it (see the run manifest).
 std::string gemm_library();
+// Which does the int8 GEMMs: gemm_library(), or the built-in kernel where oneDNN's would
+// saturate (a CPU without VNNI).
+std::string int8_gemm_library();
 
 // IEEE half / bfloat16 to float.
 float half_to_float(uint16_t h);
