@@ -170,11 +170,14 @@ mkdir -p "$work/media"
 cp "$data/$(head -1 "$work/clips.list")" "$work/media/"
 # With the CUDA backend built in, the aarch64 run asks for CUDA: with no driver here it
 # must fall back to the CPU, say why in the manifest, and give the x86_64 CPU run's words.
+# Both in float32: int8 words may differ between GEMM libraries (README), and the default
+# CPU compute type differs between CPUs (int8_bfloat16 where bf16 is native).
 arm_device=cpu
 [ "$with_cuda" = 0 ] || arm_device=cuda
 for name in x86_64 aarch64; do
-  bin=("$build/src/voiceman" -q run --device cpu)
-  [ "$name" = x86_64 ] || bin=(qemu-aarch64 "$arm/src/voiceman" -q run --device "$arm_device")
+  bin=("$build/src/voiceman" -q run --device cpu --compute-type float32)
+  [ "$name" = x86_64 ] ||
+    bin=(qemu-aarch64 "$arm/src/voiceman" -q run --device "$arm_device" --compute-type float32)
   s=$(date +%s)
   "${bin[@]}" "$work/media" -o "$work/run-$name" --model "$models/tiny.en" 2>"$work/run-$name.log" ||
     { cat "$work/run-$name.log" >&2; exit 1; }

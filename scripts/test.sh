@@ -120,6 +120,15 @@ if [ -n "$summary" ]; then
   skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$log" || true)
   echo "test.sh: $(( total - failed - skipped )) passed, $failed failed, $skipped skipped"
 fi
+# The earlier steps' verdicts again, after ctest's long output, so a log's tail shows them.
+if [ "$cpu_rc" -ne 0 ]; then
+  echo "test.sh: the CPU-only build's unit tests failed (exit $cpu_rc):" >&2
+  grep -E '\((Failed|Timeout|SEGFAULT|Subprocess aborted)\)' "$build-cpu/ctest.log" >&2 || true
+fi
+if [ "$arm_rc" -ne 0 ]; then
+  echo "test.sh: the aarch64 check failed (exit $arm_rc); its last lines:" >&2
+  tail -15 "$build/aarch64-check.log" >&2
+fi
 if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
