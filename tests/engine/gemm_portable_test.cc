@@ -22,6 +22,14 @@ std::vector<float> random_values(size_t n, uint32_t seed) {
   return v;
 }
 
+// Row i of A against row j of B, both k wide: the exact int32 sum.
+int32_t dot(const std::vector<int8_t>& a, int i, const std::vector<int8_t>& b, int j, int k) {
+  int32_t acc = 0;
+  for (int p = 0; p < k; ++p)
+    acc += a[static_cast<size_t>(i) * k + p] * b[static_cast<size_t>(j) * k + p];
+  return acc;
+}
+
 struct Case {
   int m, n, k;
 };
@@ -86,12 +94,9 @@ TEST(GemmPortable, Int8ProductsAreExact) {
   std::vector<float> c(static_cast<size_t>(m) * n);
   gemm_s8_portable(m, n, k, a.data(), sa.data(), b.data(), sb.data(), c.data(), 2);
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      int32_t acc = 0;
-      for (int p = 0; p < k; ++p)
-        acc += a[static_cast<size_t>(i) * k + p] * b[static_cast<size_t>(j) * k + p];
-      ASSERT_EQ(c[static_cast<size_t>(i) * n + j], static_cast<float>(acc) / (sa[i] * sb[j]));
-    }
+    for (int j = 0; j < n; ++j)
+      ASSERT_EQ(c[static_cast<size_t>(i) * n + j],
+                static_cast<float>(dot(a, i, b, j, k)) / (sa[i] * sb[j]));
 }
 
 // The int8 GEMM the ops call (oneDNN's where it is exact, else the built-in one) on the
@@ -107,13 +112,9 @@ TEST(GemmS8, FullRangeProductsAreExactWhicheverLibraryRuns) {
   std::vector<float> c(static_cast<size_t>(m) * n);
   gemm_s8(m, n, k, a.data(), sa.data(), b.data(), sb.data(), c.data(), 2);
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      int32_t acc = 0;
-      for (int p = 0; p < k; ++p)
-        acc += a[static_cast<size_t>(i) * k + p] * b[static_cast<size_t>(j) * k + p];
-      ASSERT_EQ(c[static_cast<size_t>(i) * n + j], static_cast<float>(acc) / 8.f)
+    for (int j = 0; j < n; ++j)
+      ASSERT_EQ(c[static_cast<size_t>(i) * n + j], static_cast<float>(dot(a, i, b, j, k)) / 8.f)
           << "row " << i << " column " << j << " with " << int8_gemm_library();
-    }
 }
 
 }  // namespace
