@@ -8,8 +8,11 @@
 #                                       # as WAV, within the 64 MiB that can be carried
 #   bash scripts/gpu-check.sh           # on the GPU machine, from the repository root
 #
-# Steps on the GPU machine (about 6-8 minutes on an H100):
-#   1. build the engine and its tests with nvcc for this GPU only (no FFmpeg, no app);
+# Steps on the GPU machine, each within what is left of GPU_CHECK_SECONDS (540: the device
+# tool allows 600 s a call), in this order: 1, 2, 3, then 5 for the first model, 4, 5 for
+# the rest, and last the CPU engine tests; a step without time left says so and is skipped.
+#   1. build the engine, its GPU tests and voiceman-dev with nvcc for this GPU only (no
+#      FFmpeg, no app);
 #   2. op-by-op CUDA-versus-CPU parity in float32/float16/bfloat16 ([parity] lines);
 #   3. the whole model on random weights, CUDA versus CPU (encoder states, logits);
 #   4. transcript parity on the carried clips: the int8 tiny.en file transcribes them on
@@ -23,7 +26,8 @@
 #      same batch and forced token count, with GPU utilisation and memory sampled every
 #      second ([bench] lines).
 # Environment: GPU_CHECK_BATCH (16), GPU_CHECK_TOKENS (64), GPU_CHECK_BATCHES (3),
-#   GPU_CHECK_ARCHS ("large-v3 large-v3-turbo"), GPU_CHECK_SKIP_PEER=1, GPU_CHECK_JOBS.
+#   GPU_CHECK_ARCHS ("large-v3 large-v3-turbo"), GPU_CHECK_SKIP_PEER=1, GPU_CHECK_JOBS,
+#   GPU_CHECK_SECONDS (540).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -78,6 +82,12 @@ tokens=${GPU_CHECK_TOKENS:-64}
 batches=${GPU_CHECK_BATCHES:-3}
 archs=${GPU_CHECK_ARCHS:-large-v3 large-v3-turbo}
 jobs=${GPU_CHECK_JOBS:-$(nproc)}
+# The device tool allows 600 s a call: every step fits what is left of GPU_CHECK_SECONDS,
+# the most telling checks first, and a step with too little time left is skipped and said so.
+deadline=$(( start + ${GPU_CHECK_SECONDS:-540} ))
+left() { echo $(( deadline - $(date +%s) )); }
+# cap N: N seconds, or what is left before the deadline when that is less.
+cap() { local l; l=$(left); echo $(( l < $1 ? (l > 1 ? l : 1) : $1 )); }
 mkdir -p "$build"
 # The device tool brings back what is under $OUT, also after a timeout.
 log=${OUT:-$build}/gpu-check.log
@@ -120,7 +130,7 @@ build_start=$(date +%s)
 # The GPU tests first and on their own: a failure in another target must not cost them.
 cmake --build "$build" -j "$jobs" --target test_engine_gpu
 build_rc=0
-cmake --build "$build" -j "$jobs" --target test_engine voiceman-dev || build_rc=$?
+cmake --build "$build" -j "$jobs" --target voiceman-dev || build_rc=$?
 echo "gpu-check: build took $(( $(date +%s) - build_start )) s (other targets: exit $build_rc)"
 # The card, driver, CUDA and cuBLAS as the engine sees them (cuBLAS is loaded at run time).
 [ ! -x "$build/src/voiceman-dev" ] || "$build/src/voiceman-dev" gpu || true
@@ -131,94 +141,18 @@ if [ ! -f "${VOICEMAN_SHARED_DATA:-$root/../shared/data}/sample.wav" ] &&
   [ -f "$deps/clips/sample.wav" ]; then
   export VOICEMAN_SHARED_DATA=$deps/clips
 fi
-step "CPU engine tests (dispatch, probe)"
-# A failure here is reported at the end; the GPU checks still run.
-cpu_rc=$build_rc
-[ ! -x "$build/tests/test_engine" ] || timeout 180 "$build/tests/test_engine" --gtest_brief=1 ||
-  cpu_rc=$?
 
 step "op parity and model parity, CUDA versus CPU"
 # The whole output comes back under $OUT; the console keeps the figures, and each
 # failure with the lines that say what was expected.
 tests_log=${OUT:-$build}/gpu-tests.log
 set +e
-timeout 300 "$build/tests/test_engine_gpu" --gtest_filter='-GpuWhisper.Throughput' 2>&1 |
+timeout "$(cap 240)" "$build/tests/test_engine_gpu" --gtest_filter='-GpuWhisper.Throughput' 2>&1 |
   tee "$tests_log" | awk '/Failure|exception/ {n = 6} n > 0 {print; n--; next}
     /^\[(parity|perf)\]|FAILED|PASSED|SKIPPED/'
 tests_rc=${PIPESTATUS[0]}
 set -e
-[ "$tests_rc" -ne 124 ] || echo "gpu-check: the GPU tests ran past 300 s and were stopped"
-
-step "transcript parity on the carried clips, CPU versus CUDA"
-transcripts_rc=0
-if [ ! -x "$build/src/voiceman-dev" ]; then
-  echo "[transcript] not run: voiceman-dev did not build"
-  transcripts_rc=1
-elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
-  # The check is float32 on both sides, on the int8 file's weights, in `voiceman run`'s
-  # batched mode (chunks) and in the seek loop, features computed on the GPU in both.
-  # int8 and the GPU's float16 default are reported beside it: int8 quantises activations
-  # per row, so the least difference in a float result flips roundings (two correct CPU
-  # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
-  # and on all 57 in float32; bench/GPU.md).
-  # The last run has two engines on the GPU, each with its own thread and stream (run's
-  # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
-  # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
-  # The graphs run (fifth field 1) replays the same kernels as the float16 run: gated.
-  for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
-    seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
-    chunks:cuda:float16:2 chunks:cuda:float16:1:1; do
-    IFS=: read -r mode device compute engines graphs <<<"$run"
-    graphs=${graphs:-0}
-    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
-      echo "-graphs")
-    timeout 120 "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" \
-      --audio "$deps/clips" --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
-      --cuda-graphs "$graphs" --batch-windows 8 >"$build/transcripts-$name.json" ||
-      echo "[transcript] $run failed"
-  done
-  python3 - "$build" <<'PY' || transcripts_rc=$?
-import json, re, sys
-build = sys.argv[1]
-def load(run):
-    try:
-        return json.load(open(f"{build}/transcripts-{run}.json"))
-    except (OSError, ValueError):
-        return None
-def words(text):
-    return re.findall(r"[a-z0-9']+", text.lower())
-rc = 0
-for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
-                       ("seek-cpu-float32", "seek-cuda-float32", True),
-                       ("chunks-cpu-int8", "chunks-cuda-int8", False),
-                       ("chunks-cpu-float32", "chunks-cuda-float16", False),
-                       ("chunks-cuda-float16", "chunks-cuda-float16-e2", False),
-                       ("chunks-cuda-float16", "chunks-cuda-float16-graphs", True)):
-    a, b = load(cpu), load(gpu)
-    if a is None or b is None:
-        print(f"[transcript] {cpu} vs {gpu}: missing output")
-        rc |= gate
-        continue
-    pairs = list(zip(a["clips"], b["clips"]))
-    same = sum(words(x["text"]) == words(y["text"]) for x, y in pairs)
-    exact = sum(x["text"] == y["text"] for x, y in pairs)
-    share = same / max(1, len(pairs))
-    print(f"[transcript] {cpu} vs {gpu}: clips={len(pairs)} same_words={same} "
-          f"({100 * share:.1f}%) same_text={exact} audio_s={a['audio_seconds']:.0f} "
-          f"s={a['transcribe_seconds']:.2f}/{b['transcribe_seconds']:.2f}"
-          + (" (goal >= 95%)" if gate else ""))
-    for x, y in pairs:
-        if words(x["text"]) != words(y["text"]):
-            print(f"  differs {x['file']}:\n    {cpu}: {x['text'].strip()}\n    {gpu}: {y['text'].strip()}")
-    if gate and share < 0.95:
-        rc = 1
-sys.exit(rc)
-PY
-  if [ -n "${OUT:-}" ]; then cp "$build"/transcripts-*.json "$OUT"/ 2>/dev/null || true; fi
-else
-  echo "[transcript] not run: build-gpu-deps has no tiny.en-int8 or clips (run prepare)"
-  transcripts_rc=1
-fi
+[ "$tests_rc" -ne 124 ] || echo "gpu-check: the GPU tests ran out of time and were stopped"
 
 # Samples utilisation and memory every second around a command: mean util, peak MiB.
 sampled() {
@@ -292,15 +226,96 @@ print(f"[bench] engine=hf-transformers arch={arch} compute=float16 batch={batch}
       f"attention={model.config._attn_implementation}")
 PY
 
-step "throughput against HF transformers (batch $batch, $tokens tokens, $batches batches)"
+# Transcript parity; run after the first model's throughput (the issue's headline figure).
+transcript_parity() {
+step "transcript parity on the carried clips, CPU versus CUDA"
+transcripts_rc=1  # until the check runs
+if [ ! -x "$build/src/voiceman-dev" ]; then
+  echo "[transcript] not run: voiceman-dev did not build"
+  transcripts_rc=1
+elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
+  # The check is float32 on both sides, on the int8 file's weights, in `voiceman run`'s
+  # batched mode (chunks) and in the seek loop, features computed on the GPU in both.
+  # int8 and the GPU's float16 default are reported beside it: int8 quantises activations
+  # per row, so the least difference in a float result flips roundings (two correct CPU
+  # builds, oneDNN and the built-in GEMMs, agree on only 42 of these 57 clips in int8,
+  # and on all 57 in float32; bench/GPU.md).
+  # The last run has two engines on the GPU, each with its own thread and stream (run's
+  # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
+  # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
+  # The graphs run (fifth field 1) replays the same kernels as the float16 run: gated.
+  for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
+    seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
+    chunks:cuda:float16:2 chunks:cuda:float16:1:1; do
+    IFS=: read -r mode device compute engines graphs <<<"$run"
+    graphs=${graphs:-0}
+    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
+      echo "-graphs")
+    if [ "$(left)" -lt 15 ]; then echo "[transcript] $run not run: out of time"; continue; fi
+    timeout "$(cap 120)" "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" \
+      --audio "$deps/clips" --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
+      --cuda-graphs "$graphs" --batch-windows 8 >"$build/transcripts-$name.json" ||
+      echo "[transcript] $run failed"
+  done
+  transcripts_rc=0
+  python3 - "$build" <<'PY' || transcripts_rc=$?
+import json, re, sys
+build = sys.argv[1]
+def load(run):
+    try:
+        return json.load(open(f"{build}/transcripts-{run}.json"))
+    except (OSError, ValueError):
+        return None
+def words(text):
+    return re.findall(r"[a-z0-9']+", text.lower())
+rc = 0
+for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
+                       ("seek-cpu-float32", "seek-cuda-float32", True),
+                       ("chunks-cpu-int8", "chunks-cuda-int8", False),
+                       ("chunks-cpu-float32", "chunks-cuda-float16", False),
+                       ("chunks-cuda-float16", "chunks-cuda-float16-e2", False),
+                       ("chunks-cuda-float16", "chunks-cuda-float16-graphs", True)):
+    a, b = load(cpu), load(gpu)
+    if a is None or b is None:
+        print(f"[transcript] {cpu} vs {gpu}: missing output")
+        rc |= gate
+        continue
+    pairs = list(zip(a["clips"], b["clips"]))
+    same = sum(words(x["text"]) == words(y["text"]) for x, y in pairs)
+    exact = sum(x["text"] == y["text"] for x, y in pairs)
+    share = same / max(1, len(pairs))
+    print(f"[transcript] {cpu} vs {gpu}: clips={len(pairs)} same_words={same} "
+          f"({100 * share:.1f}%) same_text={exact} audio_s={a['audio_seconds']:.0f} "
+          f"s={a['transcribe_seconds']:.2f}/{b['transcribe_seconds']:.2f}"
+          + (" (goal >= 95%)" if gate else ""))
+    for x, y in pairs:
+        if words(x["text"]) != words(y["text"]):
+            print(f"  differs {x['file']}:\n    {cpu}: {x['text'].strip()}\n    {gpu}: {y['text'].strip()}")
+    if gate and share < 0.95:
+        rc = 1
+sys.exit(rc)
+PY
+  if [ -n "${OUT:-}" ]; then cp "$build"/transcripts-*.json "$OUT"/ 2>/dev/null || true; fi
+else
+  echo "[transcript] not run: build-gpu-deps has no tiny.en-int8 or clips (run prepare)"
+  transcripts_rc=1
+fi
+}
+
 summary=()
+transcripts_done=0
 for arch in $archs; do
+  step "throughput of $arch against HF transformers (batch $batch, $tokens tokens, $batches batches)"
+  if [ "$(left)" -lt 40 ]; then
+    summary+=("$arch: not run, out of time")
+    continue
+  fi
   echo "-- $arch: voiceman"
   # One model, measured without and then with CUDA graphs (a [bench] line each; the
   # [util] line samples both).
   ours=$(VOICEMAN_BENCH=1 VOICEMAN_BENCH_ARCH=$arch VOICEMAN_BENCH_BATCH=$batch \
     VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches VOICEMAN_BENCH_GRAPHS=both \
-    sampled "$build/util-ours-$arch.csv" timeout 200 "$build/tests/test_engine_gpu" \
+    sampled "$build/util-ours-$arch.csv" timeout "$(cap 200)" "$build/tests/test_engine_gpu" \
       --gtest_filter=GpuWhisper.Throughput 2>&1 | grep -E '^\[(bench|util)\]|Failure|error' || true)
   echo "$ours"
   ours_rate=$(sed -nE 's/.*engine=voiceman.* graphs=0 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$ours")
@@ -308,7 +323,7 @@ for arch in $archs; do
   peer_rate=""
   if [ -z "${GPU_CHECK_SKIP_PEER:-}" ]; then
     echo "-- $arch: HF transformers"
-    peer=$(sampled "$build/util-peer-$arch.csv" timeout 200 python3 "$build/hf_peer.py" "$arch" \
+    peer=$(sampled "$build/util-peer-$arch.csv" timeout "$(cap 200)" python3 "$build/hf_peer.py" "$arch" \
       "$batch" "$tokens" "$batches" 2>&1 | grep -E '^\[(bench|util|peer)\]|Error' || true)
     echo "$peer"
     peer_rate=$(sed -nE 's/.*engine=hf-transformers.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$peer")
@@ -327,7 +342,27 @@ for arch in $archs; do
   else
     summary+=("$arch: with CUDA graphs ${graphs_rate:-failed}")
   fi
+  if [ "$transcripts_done" = 0 ]; then
+    transcript_parity
+    transcripts_done=1
+  fi
 done
+[ "$transcripts_done" = 1 ] || transcript_parity
+
+step "CPU engine tests (dispatch, probe)"
+cpu_rc=$build_rc
+if [ "$(left)" -lt 90 ]; then
+  echo "gpu-check: CPU engine tests not built: out of time"
+elif ! timeout "$(cap 120)" cmake --build "$build" -j "$jobs" --target test_engine >/dev/null; then
+  echo "gpu-check: test_engine did not build"
+  cpu_rc=1
+elif [ "$(left)" -lt 30 ]; then
+  echo "gpu-check: CPU engine tests not run: out of time"
+else
+  timeout "$(cap 180)" "$build/tests/test_engine" --gtest_brief=1 >"${OUT:-$build}/cpu-tests.log" 2>&1 ||
+    cpu_rc=$?
+  grep -E 'FAILED|PASSED|tests ran' "${OUT:-$build}/cpu-tests.log" | tail -15 || true
+fi
 
 step "summary"
 grep -E '^\[(parity|perf)\]' "$tests_log" | sed 's/^/  /' || true
