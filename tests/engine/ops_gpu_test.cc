@@ -490,5 +490,64 @@ TEST_F(GpuOps, EncoderKernelThroughput) {
   EXPECT_GT(gemm_tflops, 0);
 }
 
+// Where a large-v3 decoder step's time goes at batch 16 (one query row per window): the
+// attention over the self cache and over the 1500 encoder frames, and each linear.
+TEST_F(GpuOps, DecoderStepKernelTimes) {
+  const ExecContext ctx = gpu();
+  const int64_t rows = 16, d = 1280, heads = 20, frames = 1500, self_len = 64;
+  auto time_ms = [&](auto&& f) {
+    f();
+    voiceman::cuda::synchronize(ctx);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) f();
+    voiceman::cuda::synchronize(ctx);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+               .count() /
+           20;
+  };
+  const Tensor q = upload(random_tensor({rows, d}, 41), DType::f16);
+  const Tensor cross_k = upload(random_tensor({rows, frames, d}, 42), DType::f16);
+  const Tensor self_k = upload(random_tensor({rows, 2 * self_len, d}, 43), DType::f16);
+  std::vector<int32_t> index(rows), cross_lengths(rows, frames), self_lengths(rows, self_len);
+  for (int64_t r = 0; r < rows; ++r) index[r] = static_cast<int32_t>(r);
+  const Tensor index_d = device_table(index), cross_d = device_table(cross_lengths),
+               self_d = device_table(self_lengths);
+  Tensor out;
+  const double cross_ms = time_ms([&] {
+    cached_attention(ctx, q, cross_k, cross_k, index_d, cross_d, static_cast<int>(heads), out);
+  });
+  const double self_ms = time_ms([&] {
+    cached_attention(ctx, q, self_k, self_k, index_d, self_d, static_cast<int>(heads), out);
+  });
+  std::printf(
+      "[perf] step cached_attention fp16 rows %lld: cross (%lld frames) %.3f ms, %.0f GB/s;"
+      " self (%lld) %.3f ms\n",
+      static_cast<long long>(rows), static_cast<long long>(frames), cross_ms,
+      2.0 * rows * frames * d * 2 / (cross_ms * 1e6), static_cast<long long>(self_len), self_ms);
+  double layer_ms = cross_ms + self_ms;
+  const int64_t shapes[][2] = {{d, 3 * d}, {d, d}, {d, d}, {d, 4 * d}, {4 * d, d}, {d, d}};
+  int seed = 50;
+  for (const auto& [in, out_features] : shapes) {
+    const LinearWeight w{upload(random_tensor({out_features, in}, seed++, 0.02f), DType::f16),
+                         {},
+                         upload(random_tensor({out_features}, seed++), DType::f16)};
+    const Tensor x = upload(random_tensor({rows, in}, seed++), DType::f16);
+    Tensor y;
+    const double ms = time_ms([&] { linear(ctx, x, w, y); });
+    layer_ms += ms;
+    std::printf("[perf] step linear fp16 %lldx%lldx%lld: %.3f ms, %.0f GB/s\n",
+                static_cast<long long>(rows), static_cast<long long>(out_features),
+                static_cast<long long>(in), ms, 2.0 * in * out_features / (ms * 1e6));
+  }
+  const LinearWeight projection{
+      upload(random_tensor({51866, d}, seed++, 0.02f), DType::f16), {}, {}};
+  const Tensor x = upload(random_tensor({rows, d}, seed++), DType::f16);
+  Tensor logits;
+  const double projection_ms = time_ms([&] { linear(ctx, x, projection, logits); });
+  std::printf("[perf] step: one layer's kernels %.3f ms (x32 = %.1f ms), projection %.3f ms\n",
+              layer_ms, 32 * layer_ms, projection_ms);
+  EXPECT_GT(layer_ms, 0);
+}
+
 }  // namespace
 }  // namespace voiceman::ops

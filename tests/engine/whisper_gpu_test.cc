@@ -238,6 +238,43 @@ TEST_F(GpuWhisper, GraphStepsEqualDirectSteps) {
   }
 }
 
+// Rows dropped and then added back (finished rows, then samples of a fallback): a replayed
+// step must hand back as many logits as rows, not as many as the last direct step had.
+TEST_F(GpuWhisper, GraphStepsFollowTheRowCountDownAndUp) {
+  const WhisperConfig c = small_config();
+  const auto model = WhisperModel::random(c, ComputeType::float16, Device::cuda(0), 17);
+  int64_t replays = 0;
+  auto run = [&](bool graphs) {
+    voiceman::cuda::Stream stream(Device::cuda(0));
+    ExecContext ctx = context(Device::cuda(0));
+    ctx.stream = stream.get();
+    ctx.cuda_graphs = graphs;
+    const Tensor encoded = model->encode(ctx, random_features(2, c.n_mels, 31));
+    auto dec = model->start_decoder(ctx, encoded);
+    std::vector<float> logits, sot, all;
+    dec->start({{1, 2, 3}, {1, 2, 3}, {4, 5}, {4, 5}}, std::vector<int32_t>{0, 0, 1, 1},
+               std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
+    for (int step = 0; step < 40; ++step) {
+      const auto t = static_cast<int32_t>(7 + step);
+      std::vector<int32_t> tokens(dec->rows());
+      for (size_t r = 0; r < tokens.size(); ++r) tokens[r] = t + static_cast<int32_t>(r);
+      keep(logits, dec->step(tokens));
+      EXPECT_EQ(logits.size(), tokens.size() * static_cast<size_t>(c.vocab_size)) << step;
+      all.insert(all.end(), logits.begin(), logits.end());
+      // Four rows for three steps, two for three, four again, ...
+      if (step % 6 == 2) dec->select_rows(std::vector<int32_t>{0, 3});
+      if (step % 6 == 5) dec->select_rows(std::vector<int32_t>{0, 1, 1, 0});
+    }
+    if (graphs) replays = dec->step_graphs().replays();
+    return all;
+  };
+  const std::vector<float> direct = run(false);
+  const std::vector<float> graphed = run(true);
+  EXPECT_GE(replays, 20) << "steps of both row counts are replayed";
+  ASSERT_EQ(graphed.size(), direct.size());
+  EXPECT_LE(relative_error(graphed.data(), direct.data(), direct.size()), 1e-3);
+}
+
 // A step that cannot be recorded (here: it uploads a host table) runs directly, and the
 // decoders of later batches of the same model do not try to record it again.
 TEST_F(GpuWhisper, AFailedRecordingIsNotRetriedByLaterDecoders) {

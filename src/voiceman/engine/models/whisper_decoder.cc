@@ -307,6 +307,9 @@ std::span<const float> WhisperDecoder::step(std::span<const int32_t> tokens) {
     throw Error("decoder step: sequence reached the model's maximum length");
   ensure_capacity(n, longest + 1);
   fill_step_tables(tokens);
+  // A replayed graph runs no host code, so the logits' shape is set here, not left as the
+  // last direct step (maybe with fewer rows) set it. Within capacity: no reallocation.
+  step_logits_.resize({n, static_cast<int64_t>(c.vocab_size)});
   graphs_.run(ctx_, step_buffers(), [this](const ExecContext& ctx) { step_body(ctx); });
   for (int32_t& len : lengths_) ++len;
   return host_logits(step_logits_);
