@@ -72,7 +72,17 @@ cmake -S . -B "$arm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "${cuda_args[@]}" -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" ||
   { cat "$arm/configure.log"; exit 1; }
 grep "voiceman:" "$arm/configure.log" || true
-ninja -C "$arm"
+# The quick mode builds what it runs: both binaries and the test binaries of the modules
+# below (the others' tests, pipeline and cli above all, are the slowest to compile).
+fast_modules=(tokenizer features decoding writers manifest journal metrics assign scheduler
+  distribute engine)
+targets=()
+if [ "$mode" != full ]; then
+  targets=(voiceman voiceman-dev "${fast_modules[@]/#/test_}")
+  # engine.cuda_libraries_not_linked reads the GPU tests' binary too.
+  [ "$with_cuda" != 1 ] || targets+=(test_engine_gpu)
+fi
+ninja -C "$arm" "${targets[@]}"
 # (Read whole before grep -q: with pipefail, grep leaving early fails the pipe.)
 header=$(readelf -h "$arm/src/voiceman")
 grep -q "Machine: *AArch64" <<<"$header" || { echo "aarch64-check: not an aarch64 binary" >&2; exit 1; }
@@ -98,6 +108,7 @@ step "unit tests under qemu-aarch64 ($mode)"
 # libraries (cuda_libraries_not_linked), so one aarch64 binary runs with or without a GPU.
 fast='^(tokenizer|features|decoding|writers|manifest|journal|metrics|assign|scheduler|distribute)\.'
 fast="$fast|^engine\.(Dispatch|GpuProbe|CublasLibrary)\.|^engine\.cuda_libraries_not_linked$"
+# (Each module of the regex above is in fast_modules, or its tests were not built.)
 exclude='CpuPercentSeesBusyWork|CublasLibrary\.ProcessCopyResolvesEveryEntryPoint'
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   exclude="$exclude|^cli\.(RunCli|Help|Transcribe|Usage)\."
