@@ -1,9 +1,11 @@
 // The built-in GEMMs (used without oneDNN or OpenBLAS) against a double-precision
 // reference: every transpose combination, odd sizes around the 4 x 2 x 8 tiles and the
 // 64-row blocks, padded leading dimensions, alpha/beta, and a NaN-filled C with beta 0.
-// And the dispatched int8 GEMM on values that would saturate a 16-bit pair sum.
+// The int8 kernel against the exact int32 sums on shapes around its tiles, and the
+// dispatched int8 GEMM on values that would saturate a 16-bit pair sum.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -97,6 +99,44 @@ TEST(GemmPortable, Int8ProductsAreExact) {
     for (int j = 0; j < n; ++j)
       ASSERT_EQ(c[static_cast<size_t>(i) * n + j],
                 static_cast<float>(dot(a, i, b, j, k)) / (sa[i] * sb[j]));
+}
+
+// The int8 kernels against the scalar int32 sum on shapes around their tiles: k below and
+// around the 16-value steps, rows and columns past the 4 x 2 (and 3 x 3, 2 x 4, 1 x 4)
+// tiles and the 64 x 64 blocks, the extremes -128 and 127 in long runs, several threads.
+TEST(GemmPortable, Int8MatchesAScalarReferenceOnAwkwardShapes) {
+  const Case cases[] = {{1, 1, 1},    {1, 9, 15},   {2, 5, 16},   {3, 7, 17},    {4, 2, 31},
+                        {5, 3, 33},   {6, 11, 47},  {7, 4, 64},   {9, 13, 100},  {3, 130, 129},
+                        {65, 67, 50}, {70, 9, 257}, {131, 66, 8}, {64, 129, 160}};
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> value(-128, 127), pick(0, 3);
+  std::uniform_real_distribution<float> scale(0.01f, 300.f);
+  for (const Case& cs : cases) {
+    const int m = cs.m, n = cs.n, k = cs.k;
+    std::vector<int8_t> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+    // A quarter of the values at each extreme, so some sums reach 32768 per pair.
+    const auto draw = [&] {
+      const int kind = pick(rng);
+      return static_cast<int8_t>(kind == 0 ? -128 : kind == 1 ? 127 : value(rng));
+    };
+    for (auto& x : a) x = draw();
+    for (auto& x : b) x = draw();
+    std::fill_n(a.begin(), k, int8_t{-128});  // row 0 of A and of B all -128
+    std::fill_n(b.begin(), k, int8_t{-128});
+    if (n > 1) std::fill_n(b.begin() + k, k, int8_t{127});
+    std::vector<float> sa(m), sb(n);
+    for (float& x : sa) x = scale(rng);
+    for (float& x : sb) x = scale(rng);
+    for (const int threads : {1, 2, 3}) {
+      std::vector<float> c(static_cast<size_t>(m) * n, std::numeric_limits<float>::quiet_NaN());
+      gemm_s8_portable(m, n, k, a.data(), sa.data(), b.data(), sb.data(), c.data(), threads);
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j)
+          ASSERT_EQ(c[static_cast<size_t>(i) * n + j],
+                    static_cast<float>(dot(a, i, b, j, k)) / (sa[i] * sb[j]))
+              << m << "x" << n << "x" << k << " threads " << threads << " at " << i << "," << j;
+    }
+  }
 }
 
 // The int8 GEMM the ops call (oneDNN's where it is exact, else the built-in one) on the
