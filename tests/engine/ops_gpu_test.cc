@@ -452,6 +452,19 @@ TEST_F(GpuOps, DownloadsLandInTheStreamsBufferAfterItsWork) {
   }
 }
 
+// Mean milliseconds of `runs` calls of f on ctx's stream, after one warm-up call.
+template <typename F>
+double mean_ms(const ExecContext& ctx, int runs, F&& f) {
+  f();
+  voiceman::cuda::synchronize(ctx);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < runs; ++i) f();
+  voiceman::cuda::synchronize(ctx);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+             .count() /
+         runs;
+}
+
 // Not a parity check: rough throughput of the two encoder hot spots at large-v3 sizes,
 // printed for bench/GPU.md ([perf] lines).
 TEST_F(GpuOps, EncoderKernelThroughput) {
@@ -463,16 +476,7 @@ TEST_F(GpuOps, EncoderKernelThroughput) {
                          upload(random_tensor({4 * d}, 30), DType::f16)};
   const Tensor q = upload(random_tensor({batch, t, d}, 31), DType::f16);
   Tensor h, out;
-  auto time_ms = [&](auto&& f) {
-    f();
-    voiceman::cuda::synchronize(ctx);
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 5; ++i) f();
-    voiceman::cuda::synchronize(ctx);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-               .count() /
-           5;
-  };
+  auto time_ms = [&](auto&& f) { return mean_ms(ctx, 5, f); };
   const double gemm_ms = time_ms([&] { linear(ctx, x, fc1, h); });
   const double attn_ms =
       time_ms([&] { attention(ctx, q, q, q, static_cast<int>(heads), false, out); });
@@ -495,16 +499,7 @@ TEST_F(GpuOps, EncoderKernelThroughput) {
 TEST_F(GpuOps, DecoderStepKernelTimes) {
   const ExecContext ctx = gpu();
   const int64_t rows = 16, d = 1280, heads = 20, frames = 1500, self_len = 64;
-  auto time_ms = [&](auto&& f) {
-    f();
-    voiceman::cuda::synchronize(ctx);
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 20; ++i) f();
-    voiceman::cuda::synchronize(ctx);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-               .count() /
-           20;
-  };
+  auto time_ms = [&](auto&& f) { return mean_ms(ctx, 20, f); };
   const Tensor q = upload(random_tensor({rows, d}, 41), DType::f16);
   const Tensor cross_k = upload(random_tensor({rows, frames, d}, 42), DType::f16);
   const Tensor self_k = upload(random_tensor({rows, 2 * self_len, d}, 43), DType::f16);

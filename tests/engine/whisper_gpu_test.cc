@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -186,6 +187,23 @@ TEST_F(GpuWhisper, TwoStreamsAtOnceGiveTheResultsOfOne) {
   EXPECT_EQ(mismatches.load(), 0) << "rounds whose logits differ from the engine alone";
 }
 
+// A decoder of `model` on its own stream, graphs on or off, over two random windows and
+// started with four prompts (two per window), handed to `body` while the stream lives.
+void with_started_decoder(const WhisperModel& model, bool graphs,
+                          const std::function<void(WhisperDecoder&)>& body) {
+  voiceman::cuda::Stream stream(Device::cuda(0));
+  ExecContext ctx = context(Device::cuda(0));
+  ctx.stream = stream.get();
+  ctx.cuda_graphs = graphs;
+  const auto& c = model.config();
+  const Tensor encoded = model.encode(ctx, random_features(2, c.n_mels, 31));
+  auto dec = model.start_decoder(ctx, encoded);
+  std::vector<float> logits, sot;
+  dec->start({{1, 2, 3}, {1, 2, 3}, {4, 5}, {4, 5}}, std::vector<int32_t>{0, 0, 1, 1},
+             std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
+  body(*dec);
+}
+
 // Decoder steps replayed as CUDA graphs (ExecContext::cuda_graphs) against the same steps
 // run directly, through beam reorders and cache growth, in float16 and in int8 (whose
 // linear layers record pool temporaries). Both run on owned streams, one graphed engine
@@ -197,25 +215,20 @@ TEST_F(GpuWhisper, GraphStepsEqualDirectSteps) {
     const auto model = WhisperModel::random(c, type, Device::cuda(0), 13);
     int64_t recorded = 0, replays = 0;
     auto run = [&](bool graphs) {
-      voiceman::cuda::Stream stream(Device::cuda(0));
-      ExecContext ctx = context(Device::cuda(0));
-      ctx.stream = stream.get();
-      ctx.cuda_graphs = graphs;
-      const Tensor encoded = model->encode(ctx, random_features(2, c.n_mels, 31));
-      auto dec = model->start_decoder(ctx, encoded);
-      std::vector<float> logits, sot, all;
-      dec->start({{1, 2, 3}, {1, 2, 3}, {4, 5}, {4, 5}}, std::vector<int32_t>{0, 0, 1, 1},
-                 std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
-      for (int step = 0; step < 90; ++step) {  // the caches grow at 64 positions
-        const auto t = static_cast<int32_t>(7 + step % 50);
-        keep(logits, dec->step(std::vector<int32_t>{t, t + 1, t + 2, t + 3}));
-        all.insert(all.end(), logits.begin(), logits.end());
-        if (step % 3 == 0) dec->select_rows(std::vector<int32_t>{1, 0, 3, 3});
-      }
-      if (graphs) {
-        recorded = dec->step_graphs().recorded();
-        replays = dec->step_graphs().replays();
-      }
+      std::vector<float> all;
+      with_started_decoder(*model, graphs, [&](WhisperDecoder& dec) {
+        std::vector<float> logits;
+        for (int step = 0; step < 90; ++step) {  // the caches grow at 64 positions
+          const auto t = static_cast<int32_t>(7 + step % 50);
+          keep(logits, dec.step(std::vector<int32_t>{t, t + 1, t + 2, t + 3}));
+          all.insert(all.end(), logits.begin(), logits.end());
+          if (step % 3 == 0) dec.select_rows(std::vector<int32_t>{1, 0, 3, 3});
+        }
+        if (graphs) {
+          recorded = dec.step_graphs().recorded();
+          replays = dec.step_graphs().replays();
+        }
+      });
       return all;
     };
     const std::vector<float> direct = run(false);
@@ -245,27 +258,22 @@ TEST_F(GpuWhisper, GraphStepsFollowTheRowCountDownAndUp) {
   const auto model = WhisperModel::random(c, ComputeType::float16, Device::cuda(0), 17);
   int64_t replays = 0;
   auto run = [&](bool graphs) {
-    voiceman::cuda::Stream stream(Device::cuda(0));
-    ExecContext ctx = context(Device::cuda(0));
-    ctx.stream = stream.get();
-    ctx.cuda_graphs = graphs;
-    const Tensor encoded = model->encode(ctx, random_features(2, c.n_mels, 31));
-    auto dec = model->start_decoder(ctx, encoded);
-    std::vector<float> logits, sot, all;
-    dec->start({{1, 2, 3}, {1, 2, 3}, {4, 5}, {4, 5}}, std::vector<int32_t>{0, 0, 1, 1},
-               std::vector<int32_t>{-1, -1, -1, -1}, logits, sot);
-    for (int step = 0; step < 40; ++step) {
-      const auto t = static_cast<int32_t>(7 + step);
-      std::vector<int32_t> tokens(dec->rows());
-      for (size_t r = 0; r < tokens.size(); ++r) tokens[r] = t + static_cast<int32_t>(r);
-      keep(logits, dec->step(tokens));
-      EXPECT_EQ(logits.size(), tokens.size() * static_cast<size_t>(c.vocab_size)) << step;
-      all.insert(all.end(), logits.begin(), logits.end());
-      // Four rows for three steps, two for three, four again, ...
-      if (step % 6 == 2) dec->select_rows(std::vector<int32_t>{0, 3});
-      if (step % 6 == 5) dec->select_rows(std::vector<int32_t>{0, 1, 1, 0});
-    }
-    if (graphs) replays = dec->step_graphs().replays();
+    std::vector<float> all;
+    with_started_decoder(*model, graphs, [&](WhisperDecoder& dec) {
+      std::vector<float> logits;
+      for (int step = 0; step < 40; ++step) {
+        const auto t = static_cast<int32_t>(7 + step);
+        std::vector<int32_t> tokens(dec.rows());
+        for (size_t r = 0; r < tokens.size(); ++r) tokens[r] = t + static_cast<int32_t>(r);
+        keep(logits, dec.step(tokens));
+        EXPECT_EQ(logits.size(), tokens.size() * static_cast<size_t>(c.vocab_size)) << step;
+        all.insert(all.end(), logits.begin(), logits.end());
+        // Four rows for three steps, two for three, four again, ...
+        if (step % 6 == 2) dec.select_rows(std::vector<int32_t>{0, 3});
+        if (step % 6 == 5) dec.select_rows(std::vector<int32_t>{0, 1, 1, 0});
+      }
+      if (graphs) replays = dec.step_graphs().replays();
+    });
     return all;
   };
   const std::vector<float> direct = run(false);
