@@ -95,19 +95,19 @@ cpu_rc=0
 if [ -x "$build/tests/test_engine_gpu" ]; then
   # The CUDA backend is optional: where the main build has it, the build without it must
   # still compile and work. It sits beside the main build and builds what differs without
-  # CUDA (the code under VOICEMAN_CUDA is in the engine, features, asr and the pipeline):
+  # CUDA (the code under VOICEMAN_CUDA is in the engine, core, features, asr and the
+  # pipeline; the core's tests are the engine's):
   # both binaries and the tests of those modules, which run here, then a `voiceman run`
   # asked for CUDA (the pipeline's side). The main build compiles and runs every test on
   # the same CPU code; the full CPU-only build and suite took 28 of CI's 90 minutes.
   step "CPU-only build (VOICEMAN_CUDA=OFF): binaries, engine-level tests, a run"
   cmake -S . -B "$build-cpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVOICEMAN_CUDA=OFF >/dev/null
-  ninja -C "$build-cpu" voiceman voiceman-dev test_core test_engine test_features test_decoding \
-    test_asr
+  ninja -C "$build-cpu" voiceman voiceman-dev test_engine test_features test_decoding test_asr
   # The asr module's longest runs (two engines, batched against one by one, multilingual)
   # take the same CPU paths in both builds and run in the main one.
   long_runs='^asr\.(EnginePoolTest\.TwoEngines|TranscriberTest\.BatchedEquals|MultilingualTranscriber\.)'
   long_runs+='|^engine\.RequantizeTest\.Transcribes'
-  ctest --test-dir "$build-cpu" -L unit -R '^(core|engine|features|decoding|asr)\.' \
+  ctest --test-dir "$build-cpu" -L unit -R '^(engine|features|decoding|asr)\.' \
     -E "$long_runs" --output-on-failure --no-tests=error -j "$(nproc)" \
     >"$build-cpu/ctest.log" 2>&1 || cpu_rc=$?
   # The pipeline without CUDA: asked for CUDA, the run says why it used the CPU instead.
