@@ -229,7 +229,6 @@ PY
 # Transcript parity; run after the first model's throughput (the headline figure).
 transcript_parity() {
 step "transcript parity on the carried clips, CPU versus CUDA"
-transcripts_rc=1  # until the check runs
 if [ ! -x "$build/src/voiceman-dev" ]; then
   echo "[transcript] not run: voiceman-dev did not build"
   transcripts_rc=1
