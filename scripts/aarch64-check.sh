@@ -16,6 +16,7 @@
 #   AARCH64_CUDA (auto: on when nvcc is found; on; off),
 #   AARCH64_CUDA_ARCHS (default 121-real: the GB10; the x86_64 build covers the others).
 set -euo pipefail
+trap 'echo "aarch64-check: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mode=${1:-quick}

@@ -16,6 +16,7 @@
 # Environment: CUDACXX (the host nvcc; default: nvcc on PATH, else /usr/local/cuda/bin/nvcc),
 #   PIP (default pip).
 set -euo pipefail
+trap 'echo "cuda-sbsa-toolkit: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 out=${1:?usage: cuda-sbsa-toolkit.sh DIR}
 nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 [ -x "$nvcc" ] || { echo "cuda-sbsa-toolkit: no nvcc ($nvcc)" >&2; exit 2; }
@@ -26,8 +27,13 @@ include=$cuda/targets/x86_64-linux/include
 
 # The runtime's version: the host toolkit's runtime wheel when it was installed from
 # wheels (its headers then match exactly), else nvcc's own version.
-version=$(find "$cuda/dist-info" -maxdepth 1 -name 'nvidia_cuda_runtime-*.dist-info' 2>/dev/null |
-  sed -n 's/.*nvidia_cuda_runtime-\([0-9.]*\)\.dist-info$/\1/p' | head -1)
+# (A toolkit from NVIDIA's installer has no dist-info folder; under pipefail a failing find
+# would end the script without a word, as it did in CI.)
+version=""
+if [ -d "$cuda/dist-info" ]; then
+  version=$(find "$cuda/dist-info" -maxdepth 1 -name 'nvidia_cuda_runtime-*.dist-info' |
+    sed -n 's/.*nvidia_cuda_runtime-\([0-9.]*\)\.dist-info$/\1/p' | head -1)
+fi
 [ -n "$version" ] || version=$("$nvcc" --version | sed -n 's/.*, V\([0-9][0-9.]*\)$/\1/p')
 [ -n "$version" ] || { echo "cuda-sbsa-toolkit: cannot tell the CUDA version of $nvcc" >&2; exit 2; }
 
