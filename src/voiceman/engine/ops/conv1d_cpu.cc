@@ -6,7 +6,12 @@
 
 namespace voiceman::ops::cpu {
 
-// im2col + one GEMM per batch item: [Cout, Cin*K] x [Cin*K, Tout].
+// im2col + one GEMM per batch item: [Cout, Cin*K] x [Cin*K, Tout], with a GEMM that
+// computes every output step by the same arithmetic. BLAS libraries do not: oneDNN's AVX2
+// sgemm rounds the last columns of each block differently, so equal input windows (the
+// zero padding of a recording's last window, digital silence) gave unequal outputs, and
+// the instance norm of a near-constant channel (pyannote's SincNet) grew those last-bit
+// differences into errors of order one.
 void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, int stride,
             int padding, Tensor& y) {
   const int64_t batch = x.dim(0), cin = x.dim(1), t_in = x.dim(2);
@@ -35,10 +40,10 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
       }
     }
     float* yn = y.data<float>() + n * cout * t_out;
-    primitives::cpu::sgemm(false, false, static_cast<int>(cout), static_cast<int>(t_out),
-                           static_cast<int>(cin * kernel), 1.f, w.data<float>(),
-                           static_cast<int>(cin * kernel), cols.data(), static_cast<int>(t_out),
-                           0.f, yn, static_cast<int>(t_out), ctx.threads);
+    primitives::cpu::sgemm_uniform(
+        static_cast<int>(cout), static_cast<int>(t_out), static_cast<int>(cin * kernel),
+        w.data<float>(), static_cast<int>(cin * kernel), cols.data(), static_cast<int>(t_out), yn,
+        static_cast<int>(t_out), ctx.threads);
     const float* bias = b.data<float>();
     for (int64_t c = 0; c < cout; ++c)
       for (int64_t t = 0; t < t_out; ++t) yn[c * t_out + t] += bias[c];

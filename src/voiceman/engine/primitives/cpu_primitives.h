@@ -50,4 +50,9 @@ void sgemm_portable(bool trans_a, bool trans_b, int m, int n, int k, float alpha
 void gemm_s8_portable(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
                       const float* b_scales, float* c, int threads);
 
+// C[m x n] = A[m x k] * B[k x n], row-major, every element by the same arithmetic wherever
+// it sits (cpu_gemm_uniform.cc): equal columns of B give bitwise-equal columns of C.
+void sgemm_uniform(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+                   int ldc, int threads);
+
 }  // namespace voiceman::primitives::cpu
