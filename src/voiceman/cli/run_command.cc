@@ -54,7 +54,8 @@ class ProgressSink {
 };
 
 void print_summary(const pipeline::RunReport& r) {
-  const double rtf = r.audio_s > 0 ? r.elapsed_s / r.audio_s : 0;
+  // Audio seconds per wall second, as performance_report.json's realtime_factor.
+  const double rtf = r.elapsed_s > 0 ? r.audio_s / r.elapsed_s : 0;
   std::ostringstream out;
   out << "voiceman run: " << r.ok << " ok";
   if (r.resumed > 0) out << " (" << r.resumed << " already done)";
@@ -76,10 +77,11 @@ void print_summary(const pipeline::RunReport& r) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f", rtf);
   out << buf;
-  if (rtf > 0) {
-    std::snprintf(buf, sizeof buf, " (%.1fx faster than realtime)", 1.0 / rtf);
-    out << buf;
-  }
+  if (rtf >= 1)
+    std::snprintf(buf, sizeof buf, " (%.1fx faster than realtime)", rtf);
+  else if (rtf > 0)
+    std::snprintf(buf, sizeof buf, " (%.1fx slower than realtime)", 1.0 / rtf);
+  if (rtf > 0) out << buf;
   out << "\n  transcripts: " << r.transcripts_dir << "\n  manifest:    " << r.manifest_path
       << "\n  failures:    " << r.failed_path << "\n";
   if (r.pending > 0) out << "  re-run the same command to resume\n";
