@@ -77,11 +77,13 @@ void print_summary(const pipeline::RunReport& r) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f", rtf);
   out << buf;
-  if (rtf >= 1)
-    std::snprintf(buf, sizeof buf, " (%.1fx faster than realtime)", rtf);
-  else if (rtf > 0)
-    std::snprintf(buf, sizeof buf, " (%.1fx slower than realtime)", 1.0 / rtf);
-  if (rtf > 0) out << buf;
+  if (rtf > 0) {
+    if (rtf >= 1)
+      std::snprintf(buf, sizeof buf, " (%.1fx faster than realtime)", rtf);
+    else
+      std::snprintf(buf, sizeof buf, " (%.1fx slower than realtime)", 1.0 / rtf);
+    out << buf;
+  }
   out << "\n  transcripts: " << r.transcripts_dir << "\n  manifest:    " << r.manifest_path
       << "\n  failures:    " << r.failed_path << "\n";
   if (r.pending > 0) out << "  re-run the same command to resume\n";
