@@ -70,8 +70,13 @@ step "configure and build for aarch64 ($arm)"
 # Google Benchmark is not needed here: OpenBLAS is the GEMM library.
 cmake -S . -B "$arm" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
-  "${cuda_args[@]}" -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" ||
-  { cat "$arm/configure.log"; exit 1; }
+  "${cuda_args[@]}" -DVOICEMAN_BUILD_BENCH=OFF >"$arm/configure.log" 2>&1 || {
+  cat "$arm/configure.log"
+  # scripts/test.sh shows the last lines only: the errors again, last.
+  grep -A12 "CMake Error" "$arm/configure.log" | tail -40 >&2 || true
+  echo "aarch64-check: configuring $arm failed (CMake's errors above)" >&2
+  exit 1
+}
 grep "voiceman:" "$arm/configure.log" || true
 # The quick mode builds what it runs: both binaries and the test binaries of the modules
 # below (the others' tests, pipeline and cli above all, are the slowest to compile).

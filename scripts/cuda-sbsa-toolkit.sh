@@ -20,7 +20,14 @@ trap 'echo "cuda-sbsa-toolkit: failed (exit $?) at line $LINENO: $BASH_COMMAND" 
 out=${1:?usage: cuda-sbsa-toolkit.sh DIR}
 nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 [ -x "$nvcc" ] || { echo "cuda-sbsa-toolkit: no nvcc ($nvcc)" >&2; exit 2; }
-cuda=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
+# The toolkit's root as nvcc itself sees it (its _HERE_ is its bin folder): nvcc on PATH
+# may be a wrapper script elsewhere (/usr/local/bin/nvcc running /usr/local/cuda-13.0/bin/nvcc
+# on the CI machine), and that script's folder is not the toolkit's.
+here=$("$nvcc" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ _HERE_=//p' | head -1 || true)
+[ -n "$here" ] && [ -x "$here/nvcc" ] || { echo "cuda-sbsa-toolkit: cannot tell where $nvcc's toolkit is (nvcc --dryrun names no _HERE_)" >&2; exit 2; }
+cuda=$(dirname "$(readlink -f "$here/nvcc")")
+cuda=$(dirname "$cuda")
+nvcc=$cuda/bin/nvcc
 include=$cuda/targets/x86_64-linux/include
 [ -f "$include/cuda_runtime.h" ] || include=$cuda/include
 [ -f "$include/cuda_runtime.h" ] || { echo "cuda-sbsa-toolkit: no cuda_runtime.h under $cuda" >&2; exit 2; }
@@ -39,6 +46,8 @@ fi
 
 lib=$out/targets/sbsa-linux/lib
 stamp=$lib/.nvidia-cuda-runtime-$version
+# A folder laid out from another toolkit is laid out again.
+[ "$(readlink "$out/bin/nvcc" 2>/dev/null)" = "$cuda/bin/nvcc" ] || rm -f "$stamp"
 if [ ! -f "$stamp" ]; then
   rm -rf "$out"
   mkdir -p "$out/bin" "$lib"
