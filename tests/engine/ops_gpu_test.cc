@@ -20,6 +20,7 @@
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/runtime.h"
 #include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/ops/ops_cuda.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 
 namespace voiceman::ops {
@@ -234,6 +235,41 @@ TEST_F(GpuOps, CachedAttention) {
     // The decoder step's form: the index tables already on the device.
     cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got);
     expect_close("cached_attention (device tables)", p, got, want);
+    cuda::cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got,
+                           cuda::CachedAttentionKernel::generic);
+    expect_close("cached_attention (generic kernel)", p, got, want);
+  }
+}
+
+// The vectorised kernel over a cross cache's 1,500 frames (more keys than a block visits
+// at once, and lengths that end mid-step), and head widths that it does not take.
+TEST_F(GpuOps, CachedAttentionLongCachesAndOddHeadWidths) {
+  struct Case {
+    const char* name;
+    int64_t heads, dh, capacity;
+    std::vector<int32_t> index, lengths;
+  };
+  const Case cases[] = {
+      {"20 heads of 64, 1500 frames", 20, 64, 1500, {1, 0, 1, 2}, {1500, 1500, 1499, 65}},
+      {"2 heads of 128", 2, 128, 300, {0, 1}, {300, 33}},
+      {"4 heads of 32", 4, 32, 100, {1, 0}, {100, 1}},
+      {"3 heads of 20 (generic)", 3, 20, 70, {0, 1}, {70, 9}},
+  };
+  for (const auto& c : cases) {
+    for (const auto& p : kPrecisions) {
+      const int64_t d = c.heads * c.dh, slots = 3;
+      const Tensor k = rounded(random_tensor({slots, c.capacity, d}, 31), p.dtype);
+      const Tensor v = rounded(random_tensor({slots, c.capacity, d}, 32), p.dtype);
+      const Tensor q =
+          rounded(random_tensor({static_cast<int64_t>(c.index.size()), d}, 33), p.dtype);
+      Tensor want, got;
+      cached_attention(cpu(), q, k, v, c.index, c.lengths, static_cast<int>(c.heads), want);
+      cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
+                       device_table(c.index), device_table(c.lengths), static_cast<int>(c.heads),
+                       got);
+      SCOPED_TRACE(c.name);
+      expect_close("cached_attention", p, got, want);
+    }
   }
 }
 
@@ -514,11 +550,16 @@ TEST_F(GpuOps, DecoderStepKernelTimes) {
   const double self_ms = time_ms([&] {
     cached_attention(ctx, q, self_k, self_k, index_d, self_d, static_cast<int>(heads), out);
   });
+  const double generic_ms = time_ms([&] {
+    cuda::cached_attention(ctx, q, cross_k, cross_k, index_d, cross_d, static_cast<int>(heads), out,
+                           cuda::CachedAttentionKernel::generic);
+  });
   std::printf(
-      "[perf] step cached_attention fp16 rows %lld: cross (%lld frames) %.3f ms, %.0f GB/s;"
-      " self (%lld) %.3f ms\n",
+      "[perf] step cached_attention fp16 rows %lld: cross (%lld frames) %.3f ms, %.0f GB/s"
+      " (generic kernel %.3f ms); self (%lld) %.3f ms\n",
       static_cast<long long>(rows), static_cast<long long>(frames), cross_ms,
-      2.0 * rows * frames * d * 2 / (cross_ms * 1e6), static_cast<long long>(self_len), self_ms);
+      2.0 * rows * frames * d * 2 / (cross_ms * 1e6), generic_ms, static_cast<long long>(self_len),
+      self_ms);
   double layer_ms = cross_ms + self_ms;
   const int64_t shapes[][2] = {{d, 3 * d}, {d, d}, {d, d}, {d, 4 * d}, {4 * d, d}, {d, d}};
   int seed = 50;

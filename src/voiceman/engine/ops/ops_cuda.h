@@ -29,8 +29,12 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y);
+// The decoder's kernel is picked by head width and alignment (`automatic`); `generic`
+// forces the one-thread-per-key kernel that serves any shape, for timing the two.
+enum class CachedAttentionKernel { automatic, generic };
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out);
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out,
+                      CachedAttentionKernel kernel = CachedAttentionKernel::automatic);
 void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
                   const Tensor& positions, Tensor& cache);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
