@@ -25,8 +25,7 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 # on the CI machine), and that script's folder is not the toolkit's.
 here=$("$nvcc" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ _HERE_=//p' | head -1 || true)
 [ -n "$here" ] && [ -x "$here/nvcc" ] || { echo "cuda-sbsa-toolkit: cannot tell where $nvcc's toolkit is (nvcc --dryrun names no _HERE_)" >&2; exit 2; }
-cuda=$(dirname "$(readlink -f "$here/nvcc")")
-cuda=$(dirname "$cuda")
+cuda=$(dirname "$(dirname "$(readlink -f "$here/nvcc")")")
 nvcc=$cuda/bin/nvcc
 include=$cuda/targets/x86_64-linux/include
 [ -f "$include/cuda_runtime.h" ] || include=$cuda/include

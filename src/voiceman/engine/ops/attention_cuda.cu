@@ -487,10 +487,10 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {
     using T = decltype(tag);
     const int64_t vec = 16 / static_cast<int64_t>(sizeof(T)), lanes = dh / vec;
-    const bool vectorised =
-        kernel == CachedAttentionKernel::automatic && dh % vec == 0 && model % vec == 0 &&
-        (lanes == 4 || lanes == 8 || lanes == 16 || lanes == 32) && aligned16(q.data<char>()) &&
-        aligned16(k.data<char>()) && aligned16(v.data<char>());
+    const bool vectorised = kernel == CachedAttentionKernel::automatic && dh % vec == 0 &&
+                            (lanes == 4 || lanes == 8 || lanes == 16 || lanes == 32) &&
+                            aligned16(q.data<char>()) && aligned16(k.data<char>()) &&
+                            aligned16(v.data<char>());
     if (vectorised) {
       const size_t smem = sizeof(float) * (capacity + (kCachedThreads / 32) * dh);
       check_smem(smem);
