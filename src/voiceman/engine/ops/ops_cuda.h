@@ -23,8 +23,13 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
             int padding, Tensor& y);
 void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
                Tensor& y);
+// Attention without weights in half or bfloat16 with 64-wide heads takes a flash kernel
+// (`automatic`: mma.sync; `wmma`: the earlier WMMA one); other calls, and `materialized`,
+// take cuBLAS with the whole score matrix. The choice is for timing the three.
+enum class AttentionKernel { automatic, wmma, materialized };
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-               int num_heads, bool causal, Tensor& out, Tensor* weights);
+               int num_heads, bool causal, Tensor& out, Tensor* weights,
+               AttentionKernel kernel = AttentionKernel::automatic);
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
