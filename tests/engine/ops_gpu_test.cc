@@ -8,13 +8,13 @@
 // float16 4e-3 and bfloat16 3e-2 (intermediates and outputs rounded to 11 / 8 bits).
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
@@ -26,6 +26,7 @@
 namespace voiceman::ops {
 namespace {
 
+using voiceman::testing::device_table;
 using voiceman::testing::download;
 using voiceman::testing::expect_close;
 using voiceman::testing::gpu;
@@ -180,44 +181,60 @@ struct AttentionCase {
 };
 
 TEST_F(GpuOps, Attention) {
-  // dh 64 without weights takes the flash kernel in half/bfloat16; the others the
-  // materialised cuBLAS path.
+  // dh 64 without weights takes a flash kernel in half/bfloat16 (the mma.sync one, and
+  // here also the WMMA one); the others, and float32, the materialised cuBLAS path.
   const AttentionCase cases[] = {
       {"attention encoder (flash)", 2, 150, 150, 6, 64, false, false},
       {"attention causal prompt", 1, 20, 37, 6, 64, true, false},
-      // Causal over several 64-row blocks and key tiles: the tiles past a block's last
-      // visible key are skipped, and the diagonal tiles masked row by row.
+      // Causal over several blocks and key tiles: the tiles past a block's last visible
+      // key are skipped, and the diagonal tiles masked row by row.
       {"attention causal multi-tile (flash)", 1, 150, 150, 6, 64, true, false},
       {"attention causal 100x200 (flash)", 1, 100, 200, 6, 64, true, false},
+      // A diagonal offset (41) at which a tile is visible in whole to a warp's row 8 but
+      // not to its row 0, so it must still be masked.
+      {"attention causal 100x141 (flash)", 1, 100, 141, 2, 64, true, false},
+      // Encoder length: 12 blocks of 128 queries (the last one part-filled), 24 key tiles.
+      {"attention 1500 frames (flash)", 1, 1500, 1500, 2, 64, false, false},
+      {"attention 130 queries 65 keys (flash)", 1, 130, 65, 2, 64, false, false},
       {"attention no keys", 2, 5, 0, 6, 64, false, false},
       {"attention one query", 3, 1, 70, 4, 64, false, false},
       {"attention with weights", 1, 9, 150, 6, 64, false, true},
       {"attention dh 32", 2, 40, 40, 4, 32, true, false},
   };
+  const std::pair<const char*, cuda::AttentionKernel> kernels[] = {
+      {"", cuda::AttentionKernel::automatic},
+      {" [wmma kernel]", cuda::AttentionKernel::wmma},
+      {" [materialized]", cuda::AttentionKernel::materialized}};
   for (const auto& c : cases) {
     for (const auto& p : kPrecisions) {
       const int64_t d = c.heads * c.dh;
       const Tensor q = rounded(random_tensor({c.batch, c.tq, d}, 18), p.dtype);
       const Tensor k = rounded(random_tensor({c.batch, c.tk, d}, 19), p.dtype);
       const Tensor v = rounded(random_tensor({c.batch, c.tk, d}, 20), p.dtype);
-      Tensor want, got, want_w, got_w;
+      Tensor want, want_w;
       attention(cpu(), q, k, v, static_cast<int>(c.heads), c.causal, want,
                 c.weights ? &want_w : nullptr);
-      attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
-                static_cast<int>(c.heads), c.causal, got, c.weights ? &got_w : nullptr);
-      expect_close(c.name, p, got, want);
-      if (c.weights) {
-        EXPECT_EQ(got_w.dtype(), DType::f32);
-        expect_close("attention weights", p, got_w, want_w);
+      const Tensor qd = upload(q, p.dtype), kd = upload(k, p.dtype), vd = upload(v, p.dtype);
+      for (const auto& [suffix, kernel] : kernels) {
+        Tensor got, got_w;
+        if (*suffix == 0) {  // the op as the models call it
+          attention(gpu(), qd, kd, vd, static_cast<int>(c.heads), c.causal, got,
+                    c.weights ? &got_w : nullptr);
+        } else {
+          got = Tensor(want.shape(), p.dtype, Device::cuda(0));
+          if (c.weights) got_w = Tensor(want_w.shape(), DType::f32, Device::cuda(0));
+          if (!c.tk) got = upload(want, p.dtype);  // the front end writes the zeros
+          cuda::attention(gpu(), qd, kd, vd, static_cast<int>(c.heads), c.causal, got,
+                          c.weights ? &got_w : nullptr, kernel);
+        }
+        expect_close((std::string(c.name) + suffix).c_str(), p, got, want);
+        if (c.weights) {
+          EXPECT_EQ(got_w.dtype(), DType::f32);
+          expect_close((std::string("attention weights") + suffix).c_str(), p, got_w, want_w);
+        }
       }
     }
   }
-}
-
-Tensor device_table(const std::vector<int32_t>& values) {
-  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
-  std::copy(values.begin(), values.end(), t.data<int32_t>());
-  return t.to(Device::cuda(0));
 }
 
 TEST_F(GpuOps, CachedAttention) {
@@ -486,103 +503,6 @@ TEST_F(GpuOps, DownloadsLandInTheStreamsBufferAfterItsWork) {
       EXPECT_EQ(host, first) << "a smaller download reuses the buffer";
     }
   }
-}
-
-// Mean milliseconds of `runs` calls of f on ctx's stream, after one warm-up call.
-template <typename F>
-double mean_ms(const ExecContext& ctx, int runs, F&& f) {
-  f();
-  voiceman::cuda::synchronize(ctx);
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < runs; ++i) f();
-  voiceman::cuda::synchronize(ctx);
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-             .count() /
-         runs;
-}
-
-// Not a parity check: rough throughput of the two encoder hot spots at large-v3 sizes,
-// printed for bench/GPU.md ([perf] lines).
-TEST_F(GpuOps, EncoderKernelThroughput) {
-  const ExecContext ctx = gpu();
-  const int64_t batch = 4, t = 1500, d = 1280, heads = 20;
-  Tensor x = upload(random_tensor({batch * t, d}, 28, 0.5f), DType::f16);
-  const LinearWeight fc1{upload(random_tensor({4 * d, d}, 29, 0.02f), DType::f16),
-                         {},
-                         upload(random_tensor({4 * d}, 30), DType::f16)};
-  const Tensor q = upload(random_tensor({batch, t, d}, 31), DType::f16);
-  Tensor h, out;
-  auto time_ms = [&](auto&& f) { return mean_ms(ctx, 5, f); };
-  const double gemm_ms = time_ms([&] { linear(ctx, x, fc1, h); });
-  const double attn_ms =
-      time_ms([&] { attention(ctx, q, q, q, static_cast<int>(heads), false, out); });
-  const double gemm_tflops = 2.0 * batch * t * d * 4 * d / (gemm_ms * 1e9);
-  const double attn_tflops = 4.0 * batch * heads * t * t * (d / heads) / (attn_ms * 1e9);
-  std::printf("[perf] linear fp16 %lldx%lldx%lld: %.3f ms, %.1f TFLOP/s\n",
-              static_cast<long long>(batch * t), static_cast<long long>(4 * d),
-              static_cast<long long>(d), gemm_ms, gemm_tflops);
-  std::printf("[perf] flash attention fp16 b%lld h%lld t%lld: %.3f ms, %.1f TFLOP/s\n",
-              static_cast<long long>(batch), static_cast<long long>(heads),
-              static_cast<long long>(t), attn_ms, attn_tflops);
-  const auto stats = voiceman::cuda::memory_stats(ctx.device);
-  std::printf("[perf] pool: peak %.0f MiB, reserved %.0f MiB, cap %.0f MiB\n",
-              stats.peak / 1048576.0, stats.reserved / 1048576.0, stats.cap / 1048576.0);
-  EXPECT_GT(gemm_tflops, 0);
-}
-
-// Where a large-v3 decoder step's time goes at batch 16 (one query row per window): the
-// attention over the self cache and over the 1500 encoder frames, and each linear.
-TEST_F(GpuOps, DecoderStepKernelTimes) {
-  const ExecContext ctx = gpu();
-  const int64_t rows = 16, d = 1280, heads = 20, frames = 1500, self_len = 64;
-  auto time_ms = [&](auto&& f) { return mean_ms(ctx, 20, f); };
-  const Tensor q = upload(random_tensor({rows, d}, 41), DType::f16);
-  const Tensor cross_k = upload(random_tensor({rows, frames, d}, 42), DType::f16);
-  const Tensor self_k = upload(random_tensor({rows, 2 * self_len, d}, 43), DType::f16);
-  std::vector<int32_t> index(rows), cross_lengths(rows, frames), self_lengths(rows, self_len);
-  for (int64_t r = 0; r < rows; ++r) index[r] = static_cast<int32_t>(r);
-  const Tensor index_d = device_table(index), cross_d = device_table(cross_lengths),
-               self_d = device_table(self_lengths);
-  Tensor out;
-  const double cross_ms = time_ms([&] {
-    cached_attention(ctx, q, cross_k, cross_k, index_d, cross_d, static_cast<int>(heads), out);
-  });
-  const double self_ms = time_ms([&] {
-    cached_attention(ctx, q, self_k, self_k, index_d, self_d, static_cast<int>(heads), out);
-  });
-  const double generic_ms = time_ms([&] {
-    cuda::cached_attention(ctx, q, cross_k, cross_k, index_d, cross_d, static_cast<int>(heads), out,
-                           cuda::CachedAttentionKernel::generic);
-  });
-  std::printf(
-      "[perf] step cached_attention fp16 rows %lld: cross (%lld frames) %.3f ms, %.0f GB/s"
-      " (generic kernel %.3f ms); self (%lld) %.3f ms\n",
-      static_cast<long long>(rows), static_cast<long long>(frames), cross_ms,
-      2.0 * rows * frames * d * 2 / (cross_ms * 1e6), generic_ms, static_cast<long long>(self_len),
-      self_ms);
-  double layer_ms = cross_ms + self_ms;
-  const int64_t shapes[][2] = {{d, 3 * d}, {d, d}, {d, d}, {d, 4 * d}, {4 * d, d}, {d, d}};
-  int seed = 50;
-  for (const auto& [in, out_features] : shapes) {
-    const LinearWeight w{upload(random_tensor({out_features, in}, seed++, 0.02f), DType::f16),
-                         {},
-                         upload(random_tensor({out_features}, seed++), DType::f16)};
-    const Tensor x = upload(random_tensor({rows, in}, seed++), DType::f16);
-    Tensor y;
-    const double ms = time_ms([&] { linear(ctx, x, w, y); });
-    layer_ms += ms;
-    std::printf("[perf] step linear fp16 %lldx%lldx%lld: %.3f ms, %.0f GB/s\n",
-                static_cast<long long>(rows), static_cast<long long>(out_features),
-                static_cast<long long>(in), ms, 2.0 * in * out_features / (ms * 1e6));
-  }
-  const LinearWeight projection{
-      upload(random_tensor({51866, d}, seed++, 0.02f), DType::f16), {}, {}};
-  const Tensor x = upload(random_tensor({rows, d}, seed++), DType::f16);
-  Tensor logits;
-  const double projection_ms = time_ms([&] { linear(ctx, x, projection, logits); });
-  std::printf("[perf] step: one layer's kernels %.3f ms (x32 = %.1f ms), projection %.3f ms\n",
-              layer_ms, 32 * layer_ms, projection_ms);
-  EXPECT_GT(layer_ms, 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "voiceman/core/device.h"
 #include "voiceman/core/tensor.h"
@@ -55,6 +56,13 @@ inline Tensor rounded(const Tensor& x, DType dtype) {
   ops::cast(ExecContext{}, x, dtype, low);
   ops::cast(ExecContext{}, low, DType::f32, back);
   return back;
+}
+
+// An int32 index table on cuda:0.
+inline Tensor device_table(const std::vector<int32_t>& values) {
+  Tensor t({static_cast<int64_t>(values.size())}, DType::i32);
+  std::copy(values.begin(), values.end(), t.data<int32_t>());
+  return t.to(Device::cuda(0));
 }
 
 // x in dtype on cuda:0.
