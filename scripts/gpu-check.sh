@@ -22,7 +22,8 @@
 #      ([transcript] lines); float16 with decoder steps replayed as CUDA graphs must
 #      match float16 without them on at least 95% of clips as well;
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine (without and
-#      with CUDA graphs) against HF transformers (fp16, SDPA, batched generate) with the
+#      with CUDA graphs; then two engines sharing the GPU) against HF transformers (fp16,
+#      SDPA, batched generate) with the
 #      same batch and forced token count, with GPU utilisation and memory sampled every
 #      second ([bench] lines).
 # Environment: GPU_CHECK_BATCH (16), GPU_CHECK_TOKENS (64), GPU_CHECK_BATCHES (3),
@@ -327,6 +328,19 @@ for arch in $archs; do
     echo "$peer"
     peer_rate=$(sed -nE 's/.*engine=hf-transformers.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$peer")
   fi
+  # Two engines sharing the model on their own threads and streams (voiceman run
+  # --engines-per-device 2): does one's encoder and host work fill the other's gaps?
+  two_rate=""
+  if [ "$(left)" -ge 60 ]; then
+    echo "-- $arch: voiceman, two engines on the GPU"
+    two=$(VOICEMAN_BENCH=1 VOICEMAN_BENCH_ARCH=$arch VOICEMAN_BENCH_BATCH=$batch \
+      VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches VOICEMAN_BENCH_ENGINES=2 \
+      timeout "$(cap 200)" "$build/tests/test_engine_gpu" \
+      --gtest_filter=GpuWhisper.ThroughputOfEnginesSharingAGpu 2>&1 |
+      grep -E '^\[bench\]|Failure|error' || true)
+    echo "$two"
+    two_rate=$(sed -nE 's/.*engine=voiceman.* engines=2 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$two")
+  fi
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   if [ -n "$ours_rate" ] && [ -n "$peer_rate" ]; then
     summary+=("$arch: voiceman $ours_rate vs transformers $peer_rate audio-s/s, ratio $(
@@ -340,6 +354,12 @@ for arch in $archs; do
       "$peer_rate")x transformers")")
   else
     summary+=("$arch: with CUDA graphs ${graphs_rate:-failed}")
+  fi
+  if [ -n "$two_rate" ] && [ -n "$ours_rate" ]; then
+    summary+=("$arch: two engines $two_rate audio-s/s, $(ratio "$two_rate" "$ours_rate")x one$(
+      [ -z "$peer_rate" ] || echo ", $(ratio "$two_rate" "$peer_rate")x transformers")")
+  else
+    summary+=("$arch: two engines ${two_rate:-not run or failed}")
   fi
   if [ "$transcripts_done" = 0 ]; then
     transcript_parity

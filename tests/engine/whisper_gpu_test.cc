@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -382,15 +383,63 @@ class UtilizationSampler {
   uint64_t peak_used_ = 0;
 };
 
+// One benchmark batch: encode, then greedy steps that never stop early. The seconds are
+// the calling thread's (its stream synchronised at the end of each part).
+struct BenchBatch {
+  double encode_s = 0, decode_s = 0;
+  int64_t recorded = 0, replays = 0;
+};
+
+BenchBatch bench_batch(const WhisperModel& model, const ExecContext& ctx, const Tensor& features,
+                       int tokens) {
+  const int batch = static_cast<int>(features.dim(0));
+  const int64_t vocab = model.config().vocab_size;
+  // Prompt: <|startoftranscript|><|en|><|transcribe|><|notimestamps|> (large-v3 ids).
+  const std::vector<std::vector<int32_t>> prompts(batch, {50258, 50259, 50360, 50364});
+  std::vector<int32_t> source(batch), no_sot(batch, -1);
+  for (int i = 0; i < batch; ++i) source[i] = i;
+  BenchBatch out;
+  const auto t0 = std::chrono::steady_clock::now();
+  const Tensor encoded = model.encode(ctx, features);
+  voiceman::cuda::synchronize(ctx);
+  const auto t1 = std::chrono::steady_clock::now();
+  auto session = model.start_decoder(ctx, encoded);
+  std::vector<float> logits, unused;
+  session->start(prompts, source, no_sot, logits, unused);
+  std::vector<int32_t> next(batch);
+  for (int step = 1; step < tokens; ++step) {
+    for (int r = 0; r < batch; ++r) {
+      const float* row = logits.data() + static_cast<size_t>(r) * vocab;
+      next[r] = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+    }
+    keep(logits, session->step(next));
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  out.encode_s = std::chrono::duration<double>(t1 - t0).count();
+  out.decode_s = std::chrono::duration<double>(t2 - t1).count();
+  out.recorded = session->step_graphs().recorded();
+  out.replays = session->step_graphs().replays();
+  return out;
+}
+
+struct BenchSettings {
+  std::string arch = "large-v3", type_name = "float16";
+  int batch = 16, tokens = 64, batches = 3;
+};
+
+BenchSettings bench_settings() {
+  BenchSettings b;
+  if (const char* v = std::getenv("VOICEMAN_BENCH_ARCH")) b.arch = v;
+  if (const char* v = std::getenv("VOICEMAN_BENCH_COMPUTE")) b.type_name = v;
+  b.batch = env_int("VOICEMAN_BENCH_BATCH", b.batch);
+  b.tokens = env_int("VOICEMAN_BENCH_TOKENS", b.tokens);
+  b.batches = env_int("VOICEMAN_BENCH_BATCHES", b.batches);
+  return b;
+}
+
 TEST_F(GpuWhisper, Throughput) {
   if (!std::getenv("VOICEMAN_BENCH")) GTEST_SKIP() << "set VOICEMAN_BENCH=1 (gpu-check.sh does)";
-  const std::string arch =
-      std::getenv("VOICEMAN_BENCH_ARCH") ? std::getenv("VOICEMAN_BENCH_ARCH") : "large-v3";
-  const std::string type_name =
-      std::getenv("VOICEMAN_BENCH_COMPUTE") ? std::getenv("VOICEMAN_BENCH_COMPUTE") : "float16";
-  const int batch = env_int("VOICEMAN_BENCH_BATCH", 16);
-  const int tokens = env_int("VOICEMAN_BENCH_TOKENS", 64);
-  const int batches = env_int("VOICEMAN_BENCH_BATCHES", 3);
+  const BenchSettings b = bench_settings();
   // VOICEMAN_BENCH_GRAPHS: 0 (steps launched one kernel at a time), 1 (steps replayed as
   // CUDA graphs) or both (one model, both measured, one after the other).
   const std::string graphs_env =
@@ -399,66 +448,91 @@ TEST_F(GpuWhisper, Throughput) {
   if (graphs_env == "0" || graphs_env == "both") modes.push_back(false);
   if (graphs_env == "1" || graphs_env == "both") modes.push_back(true);
   ASSERT_FALSE(modes.empty()) << "VOICEMAN_BENCH_GRAPHS must be 0, 1 or both";
-  const WhisperConfig c = bench_config(arch);
+  const WhisperConfig c = bench_config(b.arch);
   // An owned stream, as voiceman run's engines have (graphs need one).
   voiceman::cuda::Stream stream(Device::cuda(0));
   ExecContext ctx = context(Device::cuda(0));
   ctx.stream = stream.get();
-  const auto model = WhisperModel::random(c, parse_compute_type(type_name), ctx.device);
-  const Tensor features = random_features(batch, c.n_mels, 3);
-  // Prompt: <|startoftranscript|><|en|><|transcribe|><|notimestamps|> (large-v3 ids).
-  const std::vector<std::vector<int32_t>> prompts(batch, {50258, 50259, 50360, 50364});
-  std::vector<int32_t> source(batch), no_sot(batch, -1);
-  for (int i = 0; i < batch; ++i) source[i] = i;
+  const auto model = WhisperModel::random(c, parse_compute_type(b.type_name), ctx.device);
+  const Tensor features = random_features(b.batch, c.n_mels, 3);
 
   for (const bool graphs : modes) {
     ctx.cuda_graphs = graphs;
-    double encode_s = 0, decode_s = 0;
-    int64_t recorded = 0, replays = 0;
-    auto run_batch = [&](bool timed) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const Tensor encoded = model->encode(ctx, features);
-      voiceman::cuda::synchronize(ctx);
-      const auto t1 = std::chrono::steady_clock::now();
-      auto session = model->start_decoder(ctx, encoded);
-      std::vector<float> logits, unused;
-      session->start(prompts, source, no_sot, logits, unused);
-      std::vector<int32_t> next(batch);
-      for (int step = 1; step < tokens; ++step) {  // greedy, never stopping early
-        for (int r = 0; r < batch; ++r) {
-          const float* row = logits.data() + static_cast<size_t>(r) * c.vocab_size;
-          next[r] = static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
-        }
-        keep(logits, session->step(next));
-      }
-      const auto t2 = std::chrono::steady_clock::now();
-      if (timed) {
-        encode_s += std::chrono::duration<double>(t1 - t0).count();
-        decode_s += std::chrono::duration<double>(t2 - t1).count();
-        recorded += session->step_graphs().recorded();
-        replays += session->step_graphs().replays();
-      }
-    };
-    run_batch(false);  // warm-up: cuBLAS plans, pool growth
+    bench_batch(*model, ctx, features, b.tokens);  // warm-up: cuBLAS plans, pool growth
     voiceman::cuda::reset_peak(ctx.device);
     UtilizationSampler sampler;
-    for (int i = 0; i < batches; ++i) run_batch(true);
+    BenchBatch sum;
+    for (int i = 0; i < b.batches; ++i) {
+      const BenchBatch one = bench_batch(*model, ctx, features, b.tokens);
+      sum.encode_s += one.encode_s;
+      sum.decode_s += one.decode_s;
+      sum.recorded += one.recorded;
+      sum.replays += one.replays;
+    }
     sampler.stop();
     if (graphs) {
-      EXPECT_GT(replays, 0) << "graphs were asked for but never replayed";
+      EXPECT_GT(sum.replays, 0) << "graphs were asked for but never replayed";
     }
-    const double total = encode_s + decode_s;
-    const double audio = 30.0 * batch * batches;
+    const double audio = 30.0 * b.batch * b.batches;
     const auto stats = voiceman::cuda::memory_stats(ctx.device);
     std::printf(
         "[bench] engine=voiceman arch=%s compute=%s graphs=%d batch=%d tokens=%d batches=%d "
         "encode_s=%.3f decode_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
         "device_peak_used_mib=%.0f gpu_util_mean=%.0f graphs_recorded=%lld replays=%lld\n",
-        arch.c_str(), type_name.c_str(), graphs ? 1 : 0, batch, tokens, batches, encode_s, decode_s,
-        audio / total, stats.peak / 1048576.0, sampler.peak_used() / 1048576.0,
-        sampler.mean_utilization(), static_cast<long long>(recorded),
-        static_cast<long long>(replays));
+        b.arch.c_str(), b.type_name.c_str(), graphs ? 1 : 0, b.batch, b.tokens, b.batches,
+        sum.encode_s, sum.decode_s, audio / (sum.encode_s + sum.decode_s),
+        static_cast<double>(stats.peak) / 1048576.0,
+        static_cast<double>(sampler.peak_used()) / 1048576.0, sampler.mean_utilization(),
+        static_cast<long long>(sum.recorded), static_cast<long long>(sum.replays));
   }
+}
+
+// The same batches on VOICEMAN_BENCH_ENGINES engines (default 2) that share one model,
+// each on its own thread and stream, as `voiceman run --engines-per-device` runs them:
+// one engine's encoder and host work overlap another's decoder steps. Audio seconds per
+// wall-clock second over all engines' batches.
+TEST_F(GpuWhisper, ThroughputOfEnginesSharingAGpu) {
+  if (!std::getenv("VOICEMAN_BENCH")) GTEST_SKIP() << "set VOICEMAN_BENCH=1 (gpu-check.sh does)";
+  const BenchSettings b = bench_settings();
+  const int engines = env_int("VOICEMAN_BENCH_ENGINES", 2);
+  ASSERT_GE(engines, 1);
+  const WhisperConfig c = bench_config(b.arch);
+  const auto model = WhisperModel::random(c, parse_compute_type(b.type_name), Device::cuda(0));
+  const Tensor features = random_features(b.batch, c.n_mels, 3);
+  std::vector<std::unique_ptr<voiceman::cuda::Stream>> streams;
+  std::vector<ExecContext> contexts;
+  for (int e = 0; e < engines; ++e) {
+    streams.push_back(std::make_unique<voiceman::cuda::Stream>(Device::cuda(0)));
+    contexts.push_back(context(Device::cuda(0)));
+    contexts.back().stream = streams.back()->get();
+  }
+  auto on_every_engine = [&](int rounds) {
+    std::vector<std::thread> threads;
+    threads.reserve(engines);
+    for (int e = 0; e < engines; ++e)
+      threads.emplace_back([&, e] {
+        for (int i = 0; i < rounds; ++i) bench_batch(*model, contexts[e], features, b.tokens);
+      });
+    for (auto& t : threads) t.join();
+  };
+  on_every_engine(1);  // warm-up: each engine's cuBLAS plans and pool blocks
+  voiceman::cuda::reset_peak(Device::cuda(0));
+  UtilizationSampler sampler;
+  const auto start = std::chrono::steady_clock::now();
+  on_every_engine(b.batches);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sampler.stop();
+  const double audio = 30.0 * b.batch * b.batches * engines;
+  const auto stats = voiceman::cuda::memory_stats(Device::cuda(0));
+  std::printf(
+      "[bench] engine=voiceman arch=%s compute=%s engines=%d batch=%d tokens=%d batches=%d "
+      "wall_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f device_peak_used_mib=%.0f "
+      "gpu_util_mean=%.0f\n",
+      b.arch.c_str(), b.type_name.c_str(), engines, b.batch, b.tokens, b.batches, wall,
+      audio / wall, static_cast<double>(stats.peak) / 1048576.0,
+      static_cast<double>(sampler.peak_used()) / 1048576.0, sampler.mean_utilization());
+  EXPECT_GT(wall, 0);
 }
 
 }  // namespace
