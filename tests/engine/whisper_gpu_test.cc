@@ -22,6 +22,7 @@
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/decoding/fast_math.h"
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
@@ -404,15 +405,17 @@ BenchBatch bench_batch(const WhisperModel& model, const ExecContext& ctx, const 
   voiceman::cuda::synchronize(ctx);
   const auto t1 = std::chrono::steady_clock::now();
   auto session = model.start_decoder(ctx, encoded);
-  std::vector<float> logits, unused;
-  session->start(prompts, source, no_sot, logits, unused);
+  std::vector<float> first, unused;
+  session->start(prompts, source, no_sot, first, unused);
+  // A step's logits stay readable in the decoder until the next step: no copy. The
+  // argmax is the search's own (vectorised), as a greedy `voiceman run` takes it.
+  std::span<const float> logits = first;
   std::vector<int32_t> next(batch);
   for (int step = 1; step < tokens; ++step) {
-    for (int r = 0; r < batch; ++r) {
-      const float* row = logits.data() + static_cast<size_t>(r) * vocab;
-      next[r] = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
-    }
-    keep(logits, session->step(next));
+    for (int r = 0; r < batch; ++r)
+      next[r] = static_cast<int32_t>(
+          decoding::argmax_index(logits.subspan(static_cast<size_t>(r) * vocab, vocab)));
+    logits = session->step(next);
   }
   const auto t2 = std::chrono::steady_clock::now();
   out.encode_s = std::chrono::duration<double>(t1 - t0).count();
