@@ -23,8 +23,6 @@
 namespace voiceman::primitives::cpu {
 namespace {
 
-using v8 = float __attribute__((vector_size(32)));
-
 constexpr int kRowBlock = 64;  // rows of A per task: a 4-row strip stays in L1
 constexpr int kColBlock = 64;  // rows of B per task: the block stays in L2
 
@@ -40,12 +38,6 @@ void for_each_block(int m, int n, int k, int threads, const Block& block) {
     for (int rb = 0; rb < row_blocks; ++rb)
       block(rb * kRowBlock, std::min(m, (rb + 1) * kRowBlock), cb * kColBlock,
             std::min(n, (cb + 1) * kColBlock));
-}
-
-inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
 }
 
 inline float sum8(v8 v) {

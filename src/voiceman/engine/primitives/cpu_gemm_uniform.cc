@@ -19,21 +19,11 @@
 namespace voiceman::primitives::cpu {
 namespace {
 
-using v8 = float __attribute__((vector_size(32)));
-
 constexpr int kTileRows = 6;   // 6 x 16 accumulators: 12 of the 16 AVX2 registers
 constexpr int kTileCols = 16;  // two 8-float vectors
 constexpr int kDepth = 256;    // k per pass: a tile's rows of B stay in L1
 constexpr int kBlockRows = 8 * kTileRows;
 constexpr int kBlockCols = 4 * kTileCols;
-
-[[gnu::always_inline]] inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-[[gnu::always_inline]] inline void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 
 // c[R x 16] (row stride ldc) = (first ? 0 : c) + a[R x k] * b[k x 16] (row strides lda, ldb).
 // Inlined into each target clone of uniform_block, which compiles it for that clone's ISA.
