@@ -388,6 +388,7 @@ class UtilizationSampler {
 // the calling thread's (its stream synchronised at the end of each part).
 struct BenchBatch {
   double encode_s = 0, decode_s = 0;
+  double argmax_s = 0;  // of decode_s: the host's argmax between steps, the GPU idle
   int64_t recorded = 0, replays = 0;
 };
 
@@ -412,9 +413,11 @@ BenchBatch bench_batch(const WhisperModel& model, const ExecContext& ctx, const 
   std::span<const float> logits = first;
   std::vector<int32_t> next(batch);
   for (int step = 1; step < tokens; ++step) {
+    const auto a0 = std::chrono::steady_clock::now();
     for (int r = 0; r < batch; ++r)
       next[r] = static_cast<int32_t>(
           decoding::argmax_index(logits.subspan(static_cast<size_t>(r) * vocab, vocab)));
+    out.argmax_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
     logits = session->step(next);
   }
   const auto t2 = std::chrono::steady_clock::now();
@@ -469,6 +472,7 @@ TEST_F(GpuWhisper, Throughput) {
       const BenchBatch one = bench_batch(*model, ctx, features, b.tokens);
       sum.encode_s += one.encode_s;
       sum.decode_s += one.decode_s;
+      sum.argmax_s += one.argmax_s;
       sum.recorded += one.recorded;
       sum.replays += one.replays;
     }
@@ -480,10 +484,10 @@ TEST_F(GpuWhisper, Throughput) {
     const auto stats = voiceman::cuda::memory_stats(ctx.device);
     std::printf(
         "[bench] engine=voiceman arch=%s compute=%s graphs=%d batch=%d tokens=%d batches=%d "
-        "encode_s=%.3f decode_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
+        "encode_s=%.3f decode_s=%.3f host_argmax_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
         "device_peak_used_mib=%.0f gpu_util_mean=%.0f graphs_recorded=%lld replays=%lld\n",
         b.arch.c_str(), b.type_name.c_str(), graphs ? 1 : 0, b.batch, b.tokens, b.batches,
-        sum.encode_s, sum.decode_s, audio / (sum.encode_s + sum.decode_s),
+        sum.encode_s, sum.decode_s, sum.argmax_s, audio / (sum.encode_s + sum.decode_s),
         static_cast<double>(stats.peak) / 1048576.0,
         static_cast<double>(sampler.peak_used()) / 1048576.0, sampler.mean_utilization(),
         static_cast<long long>(sum.recorded), static_cast<long long>(sum.replays));
