@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "voiceman/engine/primitives/cuda_mma.cuh"
+#include "voiceman/engine/primitives/cuda_primitives.cuh"
 
 namespace voiceman::ops::cuda::flash {
 
@@ -43,8 +44,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     mma_kernel(const T* q, const T* k, const T* v, T* out, int tq, int tk, int model, bool causal,
                float scale_log2) {
   namespace prim = primitives::cuda;
-  extern __shared__ __align__(128) unsigned char smem[];
-  T* stages = reinterpret_cast<T*>(smem);
+  T* stages = prim::dynamic_shared<T>();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int first = blockIdx.x * kRows;          // the block's first query
   const int row0 = first + warp * 16;            // the warp's

@@ -1,6 +1,7 @@
 #pragma once
 // Device-side building blocks shared by the *_cuda.cu kernels: float conversion for the
-// three activation dtypes, warp/block reductions, and dtype -> C++ type dispatch.
+// three activation dtypes, warp/block reductions (cuda_reductions.cuh), and dtype -> C++
+// type dispatch.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -9,6 +10,7 @@
 
 #include "voiceman/core/errors.h"
 #include "voiceman/core/tensor.h"
+#include "voiceman/engine/primitives/cuda_reductions.cuh"
 
 namespace voiceman::primitives::cuda {
 
@@ -39,34 +41,12 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
-// Reductions over a whole block (blockDim.x a multiple of 32, at most 1024). `scratch`
-// is 32 floats of shared memory; every thread gets the result.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  v = warp_sum(v);
-  __syncthreads();  // scratch may still be read from a previous reduction
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < warps ? scratch[lane] : 0.f;
-  return warp_sum(v);
-}
-__device__ __forceinline__ float block_max(float v, float* scratch) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  v = warp_max(v);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < warps ? scratch[lane] : -INFINITY;
-  return warp_max(v);
+// The block's dynamic shared memory (the launch's third parameter) as T. Kernels in
+// device-only headers take it through here, which tests/support/cuda_emulation replaces.
+template <typename T>
+__device__ __forceinline__ T* dynamic_shared() {
+  extern __shared__ __align__(128) unsigned char voiceman_dynamic_shared[];
+  return reinterpret_cast<T*>(voiceman_dynamic_shared);
 }
 
 inline unsigned grid_for(int64_t n, int threads) {
