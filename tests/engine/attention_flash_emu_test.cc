@@ -7,17 +7,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
-#include <string>
-#include <thread>
 
 #include "cuda_emulation.h"
 #include "voiceman/engine/ops/attention_flash.cuh"
 
 namespace voiceman::ops::cuda::flash {
-
-// The kernel's `extern __shared__` array.
-alignas(128) unsigned char smem[kSmemBytes];
-
 namespace {
 
 namespace emu = voiceman::testing::emulation;
@@ -45,25 +39,13 @@ double relative_error(const Case& c, uint32_t seed) {
   constexpr uint16_t kUnwritten = 0x7e01;
   std::vector<uint16_t> out(out_size + 2 * kGuard, kUnwritten);
   const float scale_log2 = 1.f / 8.f * 1.4426950409f;
-  const unsigned blocks = static_cast<unsigned>((c.tq + kRows - 1) / kRows);
-  for (unsigned z = 0; z < static_cast<unsigned>(c.batch); ++z)
-    for (unsigned y = 0; y < static_cast<unsigned>(c.heads); ++y)
-      for (unsigned x = 0; x < blocks; ++x) {
-        emu::Block block(kThreads, smem);
-        emu::current = &block;
-        std::vector<std::thread> threads;
-        for (unsigned i = 0; i < kThreads; ++i)
-          threads.emplace_back([&, i] {
-            threadIdx = {i, 0, 0};
-            blockIdx = {x, y, z};
-            mma_kernel<T>(
-                reinterpret_cast<const T*>(q.data()), reinterpret_cast<const T*>(k.data()),
-                reinterpret_cast<const T*>(v.data()), reinterpret_cast<T*>(out.data() + kGuard),
-                c.tq, c.tk, static_cast<int>(model), c.causal, scale_log2);
-          });
-        for (auto& thread : threads) thread.join();
-        emu::current = nullptr;
-      }
+  const EmulatedDim3 grid{static_cast<unsigned>((c.tq + kRows - 1) / kRows),
+                          static_cast<unsigned>(c.heads), static_cast<unsigned>(c.batch)};
+  emu::launch(grid, kThreads, kSmemBytes, [&] {
+    mma_kernel<T>(reinterpret_cast<const T*>(q.data()), reinterpret_cast<const T*>(k.data()),
+                  reinterpret_cast<const T*>(v.data()), reinterpret_cast<T*>(out.data() + kGuard),
+                  c.tq, c.tk, static_cast<int>(model), c.causal, scale_log2);
+  });
   for (int64_t i = 0; i < kGuard; ++i)
     if (out[i] != kUnwritten || out[kGuard + out_size + i] != kUnwritten) return 1e9;
 
@@ -113,15 +95,14 @@ TEST(FlashAttentionEmulated, MatchesAFloat64Reference) {
       {2, 129, 1, 1, false},
   };
   for (const Case& c : cases) {
-    const std::string name = "b" + std::to_string(c.batch) + " tq" + std::to_string(c.tq) + " tk" +
-                             std::to_string(c.tk) + " h" + std::to_string(c.heads) +
-                             (c.causal ? " causal" : "");
+    char name[64];
+    std::snprintf(name, sizeof name, "b%d tq%d tk%d h%d%s", c.batch, c.tq, c.tk, c.heads,
+                  c.causal ? " causal" : "");
     // The tolerances of GpuOps.Attention: P and the output are rounded to the dtype.
     const double half = relative_error<__half>(c, 7), bf16 = relative_error<__nv_bfloat16>(c, 8);
     EXPECT_LT(half, 4e-3) << name << " float16";
     EXPECT_LT(bf16, 3e-2) << name << " bfloat16";
-    std::printf("[emulated] flash attention %s: float16 %.2e, bfloat16 %.2e\n", name.c_str(), half,
-                bf16);
+    std::printf("[emulated] flash attention %s: float16 %.2e, bfloat16 %.2e\n", name, half, bf16);
   }
 }
 

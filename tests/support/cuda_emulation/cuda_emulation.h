@@ -2,13 +2,15 @@
 // A CPU emulation of the CUDA features that kernel sources under test use, so their index
 // arithmetic runs in every build: one std::thread per CUDA thread, a barrier per
 // __syncthreads and per warp-wide operation (shuffles here; mma, ldmatrix in
-// voiceman/engine/primitives/cuda_mma.cuh beside this file). One block runs at a time.
-// It checks which values a kernel combines, not its speed or the hardware's rounding.
+// voiceman/engine/primitives/cuda_mma.cuh beside this file). One block runs at a time;
+// `__shared__` arrays become statics that its threads share. It checks which values a
+// kernel combines, not its speed or the hardware's rounding.
 #include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #define __global__
@@ -16,12 +18,16 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n)
-#define __shared__
+#define __shared__ static
 
 struct EmulatedDim3 {
   unsigned x = 0, y = 0, z = 0;
 };
-inline thread_local EmulatedDim3 threadIdx, blockIdx;
+inline thread_local EmulatedDim3 threadIdx, blockIdx, blockDim;
+
+struct uint4 {
+  unsigned x, y, z, w;
+};
 
 // 16-bit storage types; the values go through the conversions below.
 struct __half {
@@ -113,4 +119,42 @@ inline float __shfl_xor_sync(unsigned, float v, int mask) {
   return r;
 }
 
-inline int min(int a, int b) { return a < b ? a : b; }
+template <typename I>
+inline I min(I a, I b) {
+  return a < b ? a : b;
+}
+template <typename I>
+inline I max(I a, I b) {
+  return a < b ? b : a;
+}
+inline float __expf(float x) { return std::exp(x); }
+
+namespace voiceman::testing::emulation {
+
+// Runs kernel() over the grid, one block at a time, each block on `threads` std::threads
+// with `shared_bytes` of dynamic shared memory that starts out as NaNs (0xff bytes).
+template <typename Kernel>
+void launch(EmulatedDim3 grid, unsigned threads, size_t shared_bytes, const Kernel& kernel) {
+  std::vector<unsigned char> memory(shared_bytes + 128);
+  auto* shared = memory.data() + (128 - reinterpret_cast<uintptr_t>(memory.data()) % 128) % 128;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) {
+        std::memset(shared, 0xff, shared_bytes);
+        Block block(static_cast<int>(threads), shared);
+        current = &block;
+        std::vector<std::thread> team;
+        team.reserve(threads);
+        for (unsigned i = 0; i < threads; ++i)
+          team.emplace_back([&, i] {
+            threadIdx = {i, 0, 0};
+            blockIdx = {x, y, z};
+            blockDim = {threads, 1, 1};
+            kernel();
+          });
+        for (auto& t : team) t.join();
+        current = nullptr;
+      }
+}
+
+}  // namespace voiceman::testing::emulation
