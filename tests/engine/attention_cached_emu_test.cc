@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda_emulation.h"
@@ -64,22 +65,15 @@ double relative_error(int64_t dh, int64_t capacity, uint32_t seed) {
   const auto q = make(rows * model), k = make(slots * capacity * model),
              v = make(slots * capacity * model);
   std::vector<T> out(rows * model, store<T>(NAN));
-  switch (lanes) {
-    case 4:
-      run<T, 4>(q, k, v, index, lengths, slots, capacity, model, out);
-      break;
-    case 8:
-      run<T, 8>(q, k, v, index, lengths, slots, capacity, model, out);
-      break;
-    case 16:
-      run<T, 16>(q, k, v, index, lengths, slots, capacity, model, out);
-      break;
-    case 32:
-      run<T, 32>(q, k, v, index, lengths, slots, capacity, model, out);
-      break;
-    default:
-      ADD_FAILURE() << "no kernel for " << lanes << " lanes";
-      return 1e9;
+  // The kernel instance for this lane count, as attention_cuda.cu picks it.
+  auto launch = [&]<int... kLanes>(std::integer_sequence<int, kLanes...>) {
+    return ((lanes == kLanes &&
+             (run<T, kLanes>(q, k, v, index, lengths, slots, capacity, model, out), true)) ||
+            ...);
+  };
+  if (!launch(std::integer_sequence<int, 4, 8, 16, 32>{})) {
+    ADD_FAILURE() << "no kernel for " << lanes << " lanes";
+    return 1e9;
   }
   double worst = 0, top = 0;
   std::vector<double> p(capacity);
