@@ -16,7 +16,6 @@ namespace voiceman::ops::cuda {
 namespace prim = primitives::cuda;
 using cached::cached_attention_vec_kernel;
 using cached::kCachedThreads;
-using voiceman::cuda::check;
 using voiceman::cuda::check_launch;
 using voiceman::cuda::stream_of;
 
