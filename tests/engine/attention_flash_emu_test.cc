@@ -19,6 +19,7 @@ namespace emu = voiceman::testing::emulation;
 struct Case {
   int batch, tq, tk, heads;
   bool causal;
+  bool packed = false;  // q, k, v side by side in one [batch, t, 3 * model] buffer (tq == tk)
 };
 
 // max|kernel - reference| / max|reference|, or a large value for NaNs and stray writes.
@@ -33,18 +34,24 @@ double relative_error(const Case& c, uint32_t seed) {
     for (auto& e : x) e = to_bits(tag, normal(rng));
     return x;
   };
-  const auto q = make(out_size), k = make(int64_t{c.batch} * c.tk * model),
-             v = make(int64_t{c.batch} * c.tk * model);
+  // Where query/key/value row i of item b starts, and the kernel's pitches.
+  const int64_t ld_in = c.packed ? 3 * model : model;
+  const std::vector<uint16_t> qkv = make(c.packed ? int64_t{c.batch} * c.tq * ld_in : 0);
+  const std::vector<uint16_t> q = c.packed ? qkv : make(out_size),
+                              k = c.packed ? qkv : make(int64_t{c.batch} * c.tk * model),
+                              v = c.packed ? qkv : make(int64_t{c.batch} * c.tk * model);
+  const int64_t k_at = c.packed ? model : 0, v_at = c.packed ? 2 * model : 0;
   constexpr int64_t kGuard = 64;  // 128 bytes on each side of the output, never written
   constexpr uint16_t kUnwritten = 0x7e01;
   std::vector<uint16_t> out(out_size + 2 * kGuard, kUnwritten);
   const float scale_log2 = 1.f / 8.f * 1.4426950409f;
   const EmulatedDim3 grid{static_cast<unsigned>((c.tq + kRows - 1) / kRows),
                           static_cast<unsigned>(c.heads), static_cast<unsigned>(c.batch)};
+  const Pitches ld{static_cast<int>(ld_in), static_cast<int>(ld_in), static_cast<int>(model)};
   emu::launch(grid, kThreads, kSmemBytes, [&] {
-    mma_kernel<T>(reinterpret_cast<const T*>(q.data()), reinterpret_cast<const T*>(k.data()),
-                  reinterpret_cast<const T*>(v.data()), reinterpret_cast<T*>(out.data() + kGuard),
-                  c.tq, c.tk, static_cast<int>(model), c.causal, scale_log2);
+    mma_kernel<T>(reinterpret_cast<const T*>(q.data()), reinterpret_cast<const T*>(k.data() + k_at),
+                  reinterpret_cast<const T*>(v.data() + v_at),
+                  reinterpret_cast<T*>(out.data() + kGuard), c.tq, c.tk, ld, c.causal, scale_log2);
   });
   for (int64_t i = 0; i < kGuard; ++i)
     if (out[i] != kUnwritten || out[kGuard + out_size + i] != kUnwritten) return 1e9;
@@ -58,10 +65,11 @@ double relative_error(const Case& c, uint32_t seed) {
     for (int64_t h = 0; h < c.heads; ++h)
       for (int64_t i = 0; i < c.tq; ++i) {
         const int64_t seen = c.causal ? c.tk - c.tq + i + 1 : c.tk;
-        const int64_t qi = (b * c.tq + i) * model + h * kHead;
+        const int64_t qi = (b * c.tq + i) * ld_in + h * kHead;
+        const int64_t oi = (b * c.tq + i) * model + h * kHead;
         double mx = -1e300, sum = 0;
         for (int64_t j = 0; j < seen; ++j) {
-          const int64_t kj = (b * c.tk + j) * model + h * kHead;
+          const int64_t kj = (b * c.tk + j) * ld_in + k_at + h * kHead;
           double dot = 0;
           for (int d = 0; d < kHead; ++d) dot += at(q, qi + d) * at(k, kj + d);
           p[j] = dot / 8.0;
@@ -71,8 +79,8 @@ double relative_error(const Case& c, uint32_t seed) {
         for (int d = 0; d < kHead; ++d) {
           double acc = 0;
           for (int64_t j = 0; j < seen; ++j)
-            acc += p[j] * at(v, (b * c.tk + j) * model + h * kHead + d);
-          const double want = seen > 0 ? acc / sum : 0.0, got = at(out, kGuard + qi + d);
+            acc += p[j] * at(v, (b * c.tk + j) * ld_in + v_at + h * kHead + d);
+          const double want = seen > 0 ? acc / sum : 0.0, got = at(out, kGuard + oi + d);
           if (std::isnan(got)) return 1e9;
           worst = std::max(worst, std::abs(got - want));
           top = std::max(top, std::abs(want));
@@ -93,11 +101,14 @@ TEST(FlashAttentionEmulated, MatchesAFloat64Reference) {
       {1, 130, 65, 1, false},   // a part-filled key tile; a block with 2 queries
       {1, 600, 600, 1, false},  // five blocks, ten key tiles
       {2, 129, 1, 1, false},
+      // The encoder's form: a fused QKV projection read in place.
+      {2, 150, 150, 3, false, true},
+      {1, 70, 70, 2, true, true},
   };
   for (const Case& c : cases) {
     char name[64];
-    std::snprintf(name, sizeof name, "b%d tq%d tk%d h%d%s", c.batch, c.tq, c.tk, c.heads,
-                  c.causal ? " causal" : "");
+    std::snprintf(name, sizeof name, "b%d tq%d tk%d h%d%s%s", c.batch, c.tq, c.tk, c.heads,
+                  c.causal ? " causal" : "", c.packed ? " packed" : "");
     // The tolerances of GpuOps.Attention: P and the output are rounded to the dtype.
     const double half = relative_error<__half>(c, 7), bf16 = relative_error<__nv_bfloat16>(c, 8);
     EXPECT_LT(half, 4e-3) << name << " float16";

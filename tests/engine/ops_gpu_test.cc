@@ -64,6 +64,14 @@ TEST_F(GpuOps, Linear) {
       linear(cpu(), x, cpu_no_bias, want);
       linear(gpu(), upload(x, p.dtype), no_bias, got);
       expect_close("linear without bias", p, got, want);
+      // Onto a residual stream: the GEMM's epilogue adds the old values.
+      for (const LinearWeight* cw : {&w, &cpu_no_bias}) {
+        Tensor residual = rounded(random_tensor({rows, 96}, 4, 2.f), p.dtype);
+        Tensor residual_d = upload(residual, p.dtype);
+        linear_add(cpu(), x, *cw, residual);
+        linear_add(gpu(), upload(x, p.dtype), cw == &w ? wd : no_bias, residual_d);
+        expect_close(cw == &w ? "linear_add" : "linear_add without bias", p, residual_d, residual);
+      }
     }
   }
 }
@@ -87,6 +95,12 @@ TEST_F(GpuOps, LinearInt8MatchesTheCpuScheme) {
       // Same quantisation and exact int32 sums: float32 should agree to rounding.
       const Precision tight{p.dtype, p.dtype == DType::f32 ? 1e-6 : p.tolerance};
       expect_close(n == 96 ? "linear int8 (cuBLAS)" : "linear int8 (fallback)", tight, got, want);
+      Tensor residual = rounded(random_tensor({9, n}, 7, 2.f), p.dtype);
+      Tensor residual_d = upload(residual, p.dtype);
+      linear_add(cpu(), xr, qr, residual);
+      linear_add(gpu(), upload(xr, p.dtype), qd, residual_d);
+      expect_close(n == 96 ? "linear_add int8 (cuBLAS)" : "linear_add int8 (fallback)", tight,
+                   residual_d, residual);
     }
   }
 }
@@ -233,6 +247,27 @@ TEST_F(GpuOps, Attention) {
           expect_close((std::string("attention weights") + suffix).c_str(), p, got_w, want_w);
         }
       }
+    }
+  }
+}
+
+// The encoder's form: Q, K and V read where the fused projection put them (the flash
+// kernel with row pitches), or copied out first (float32, heads other than 64 wide).
+TEST_F(GpuOps, PackedAttention) {
+  const AttentionCase cases[] = {
+      {"packed attention (flash, in place)", 2, 150, 150, 6, 64, false, false},
+      {"packed attention causal (flash, in place)", 1, 70, 70, 2, 64, true, false},
+      {"packed attention 1500 frames (flash, in place)", 1, 1500, 1500, 2, 64, false, false},
+      {"packed attention dh 32 (copied out)", 2, 40, 40, 4, 32, false, false},
+  };
+  for (const auto& c : cases) {
+    for (const auto& p : kPrecisions) {
+      const int64_t d = c.heads * c.dh;
+      const Tensor qkv = rounded(random_tensor({c.batch, c.tq, 3 * d}, 24), p.dtype);
+      Tensor want, got;
+      attention_packed(cpu(), qkv, static_cast<int>(c.heads), c.causal, want);
+      attention_packed(gpu(), upload(qkv, p.dtype), static_cast<int>(c.heads), c.causal, got);
+      expect_close(c.name, p, got, want);
     }
   }
 }

@@ -204,6 +204,21 @@ std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tenso
   return out;
 }
 
+TEST(Ops, LinearAddEqualsLinearThenAdd) {
+  const Tensor x = random_tensor({7, 33}, 1);
+  const LinearWeight w{random_tensor({5, 33}, 2), {}, random_tensor({5}, 3)};
+  Tensor product, want = random_tensor({7, 5}, 4);
+  Tensor got = random_tensor({7, 5}, 4);
+  linear(cpu(), x, w, product);
+  add(cpu(), want, product);
+  linear_add(cpu(), x, w, got);
+  EXPECT_EQ(got.to_vector(), want.to_vector());
+  Tensor wrong = random_tensor({7, 4}, 4);
+  EXPECT_THROW(linear_add(cpu(), x, w, wrong), Error);
+  Tensor empty;
+  EXPECT_THROW(linear_add(cpu(), x, w, empty), Error);
+}
+
 TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {
   for (int64_t tq : {1, 3, 40}) {  // small (< 16 queries) and BLAS paths
     for (bool causal : {false, true}) {
@@ -219,6 +234,28 @@ TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {
       EXPECT_NEAR(row, 1.0, 1e-5);
     }
   }
+}
+
+TEST(Ops, PackedAttentionEqualsAttentionOnTheThreeBlocks) {
+  for (bool causal : {false, true}) {
+    const int64_t batch = 2, t = 30, d = 24;
+    const Tensor qkv = random_tensor({batch, t, 3 * d}, 15);
+    Tensor q({batch, t, d}), k({batch, t, d}), v({batch, t, d});
+    for (int64_t r = 0; r < batch * t; ++r)
+      for (int64_t c = 0; c < d; ++c) {
+        q.data<float>()[r * d + c] = qkv.data<float>()[r * 3 * d + c];
+        k.data<float>()[r * d + c] = qkv.data<float>()[r * 3 * d + d + c];
+        v.data<float>()[r * d + c] = qkv.data<float>()[r * 3 * d + 2 * d + c];
+      }
+    Tensor want, got;
+    attention(cpu(), q, k, v, 4, causal, want);
+    attention_packed(cpu(), qkv, 4, causal, got);
+    ASSERT_EQ(got.shape(), want.shape());
+    EXPECT_EQ(got.to_vector(), want.to_vector()) << "causal " << causal;
+  }
+  Tensor out;
+  EXPECT_THROW(attention_packed(cpu(), random_tensor({1, 4, 25}, 16), 4, false, out), Error);
+  EXPECT_THROW(attention_packed(cpu(), random_tensor({1, 4, 24}, 16), 3, false, out), Error);
 }
 
 TEST(Ops, AttentionWithoutKeysGivesZeros) {

@@ -19,8 +19,7 @@ void FeedForward::forward(const ExecContext& ctx, Tensor& x, Workspace& ws) cons
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, fc1, ws.hidden);
   ops::gelu(ctx, ws.hidden);
-  ops::linear(ctx, ws.hidden, fc2, ws.projected);
-  ops::add(ctx, x, ws.projected);
+  ops::linear_add(ctx, ws.hidden, fc2, x);
 }
 
 void SelfAttention::forward(const ExecContext& ctx, Tensor& x, int64_t batch, bool causal,
@@ -29,24 +28,23 @@ void SelfAttention::forward(const ExecContext& ctx, Tensor& x, int64_t batch, bo
   const int64_t rows = x.dim(0), d = x.dim(1), t = rows / batch;
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, qkv, ws.qkv);
-  take_columns(ctx, ws.qkv, 0, d, ws.q);
-  take_columns(ctx, ws.qkv, d, d, ws.k);
-  take_columns(ctx, ws.qkv, 2 * d, d, ws.v);
   if (k_cache && v_cache) {
+    take_columns(ctx, ws.qkv, 0, d, ws.q);
+    take_columns(ctx, ws.qkv, d, d, ws.k);
+    take_columns(ctx, ws.qkv, 2 * d, d, ws.v);
     // Sequence b's [t, d] keys/values go to the start of cache slot cache_slot + b.
     const int64_t capacity = k_cache->dim(1);
     ops::copy_rows(ctx, ws.k, 0, t * d, *k_cache, cache_slot * capacity * d, capacity * d, batch,
                    t * d);
     ops::copy_rows(ctx, ws.v, 0, t * d, *v_cache, cache_slot * capacity * d, capacity * d, batch,
                    t * d);
+    ops::attention(ctx, ws.q.reshape({batch, t, d}), ws.k.reshape({batch, t, d}),
+                   ws.v.reshape({batch, t, d}), num_heads, causal, ws.context);
+  } else {  // nothing is kept (the encoder): a GPU reads Q, K and V where the projection put them
+    ops::attention_packed(ctx, ws.qkv.reshape({batch, t, 3 * d}), num_heads, causal, ws.context);
   }
-  const Tensor q3 = ws.q.reshape({batch, t, d});
-  const Tensor k3 = ws.k.reshape({batch, t, d});
-  const Tensor v3 = ws.v.reshape({batch, t, d});
-  ops::attention(ctx, q3, k3, v3, num_heads, causal, ws.context);
   ws.context = ws.context.reshape({rows, d});
-  ops::linear(ctx, ws.context, out, ws.projected);
-  ops::add(ctx, x, ws.projected);
+  ops::linear_add(ctx, ws.context, out, x);
 }
 
 void SelfAttention::step(const ExecContext& ctx, Tensor& x, Tensor& k_cache, Tensor& v_cache,
@@ -59,8 +57,7 @@ void SelfAttention::step(const ExecContext& ctx, Tensor& x, Tensor& k_cache, Ten
   ops::cache_append(ctx, ws.qkv, 2 * d, index.positions, v_cache);
   ops::cached_attention(ctx, ws.q, k_cache, v_cache, index.slots, index.visible, num_heads,
                         ws.context);
-  ops::linear(ctx, ws.context, out, ws.projected);
-  ops::add(ctx, x, ws.projected);
+  ops::linear_add(ctx, ws.context, out, x);
 }
 
 void CrossAttention::project_memory(const ExecContext& ctx, const Tensor& memory, Tensor& keys,
@@ -86,8 +83,7 @@ void CrossAttention::forward(const ExecContext& ctx, Tensor& x, const Tensor& ke
   ops::attention(ctx, q3, keys.slice_rows(slot, slot + 1), values.slice_rows(slot, slot + 1),
                  num_heads, false, ws.context, weights);
   ws.context = ws.context.reshape({t, d});
-  ops::linear(ctx, ws.context, out, ws.projected);
-  ops::add(ctx, x, ws.projected);
+  ops::linear_add(ctx, ws.context, out, x);
 }
 
 void CrossAttention::step(const ExecContext& ctx, Tensor& x, const Tensor& keys,
@@ -96,8 +92,7 @@ void CrossAttention::step(const ExecContext& ctx, Tensor& x, const Tensor& keys,
   ops::linear(ctx, ws.normed, q, ws.q);
   ops::cached_attention(ctx, ws.q, keys, values, index.sources, index.frames, num_heads,
                         ws.context);
-  ops::linear(ctx, ws.context, out, ws.projected);
-  ops::add(ctx, x, ws.projected);
+  ops::linear_add(ctx, ws.context, out, x);
 }
 
 void EncoderLayer::forward(const ExecContext& ctx, Tensor& x, int64_t batch, Workspace& ws) const {

@@ -28,7 +28,7 @@ struct StepIndex {
 
 // Scratch tensors reused across calls so steady-state decoding does not allocate.
 struct Workspace {
-  Tensor normed, qkv, q, k, v, context, projected, hidden;
+  Tensor normed, qkv, q, k, v, context, hidden;
 };
 
 // x += fc2(gelu(fc1(ln(x)))), x is [rows, d].

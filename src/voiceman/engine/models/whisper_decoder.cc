@@ -67,7 +67,7 @@ void WhisperDecoder::reserve_step(int64_t rows) {
   step_table_.resize({6 * rows}, DType::i32, dev);
   reorder_table_.resize({12 * rows}, DType::i32, dev);
   for (Tensor* t : {&step_hidden_, &step_positions_, &step_normed_, &step_ws_.normed, &step_ws_.q,
-                    &step_ws_.context, &step_ws_.projected})
+                    &step_ws_.context})
     t->resize({rows, d}, dt, dev);
   step_ws_.qkv.resize({rows, 3 * d}, dt, dev);
   step_ws_.hidden.resize({rows, ffn}, dt, dev);
@@ -82,9 +82,9 @@ StepGraphs::Key WhisperDecoder::step_buffers() const {
   key.push_back(static_cast<uintptr_t>(rows()));
   for (const auto* caches : {&k_cache_, &v_cache_})
     for (const Tensor& cache : *caches) key.push_back(address(cache));
-  for (const Tensor* t : {&step_table_, &step_hidden_, &step_positions_, &step_normed_,
-                          &step_logits_, &step_ws_.normed, &step_ws_.qkv, &step_ws_.q,
-                          &step_ws_.context, &step_ws_.projected, &step_ws_.hidden})
+  for (const Tensor* t :
+       {&step_table_, &step_hidden_, &step_positions_, &step_normed_, &step_logits_,
+        &step_ws_.normed, &step_ws_.qkv, &step_ws_.q, &step_ws_.context, &step_ws_.hidden})
     key.push_back(address(*t));
   // The cache capacity sets the attention kernel's launch shape.
   key.push_back(static_cast<uintptr_t>(k_cache_[0].dim(1)));

@@ -20,6 +20,28 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
 }
 
+void attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                      Tensor& out) {
+  if (qkv.rank() != 3 || qkv.dim(2) % 3 || num_heads <= 0 || (qkv.dim(2) / 3) % num_heads)
+    throw Error("attention_packed: bad shape qkv" + shape_str(qkv.shape()) + " for " +
+                std::to_string(num_heads) + " heads");
+  const int64_t batch = qkv.dim(0), t = qkv.dim(1), model = qkv.dim(2) / 3;
+#ifdef VOICEMAN_CUDA
+  if (!ctx.device.is_cpu() && t > 0) {
+    out.resize({batch, t, model}, qkv.dtype(), ctx.device);
+    if (cuda::attention_packed(ctx, qkv, num_heads, causal, out)) return;
+  }
+#endif
+  const Tensor flat = qkv.reshape({batch * t, 3 * model});
+  Tensor q({batch * t, model}, qkv.dtype(), ctx.device), k(q.shape(), qkv.dtype(), ctx.device),
+      v(q.shape(), qkv.dtype(), ctx.device);
+  copy_rows(ctx, flat, 0, 3 * model, q, 0, model, batch * t, model);
+  copy_rows(ctx, flat, model, 3 * model, k, 0, model, batch * t, model);
+  copy_rows(ctx, flat, 2 * model, 3 * model, v, 0, model, batch * t, model);
+  attention(ctx, q.reshape({batch, t, model}), k.reshape({batch, t, model}),
+            v.reshape({batch, t, model}), num_heads, causal, out);
+}
+
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out) {

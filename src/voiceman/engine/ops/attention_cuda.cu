@@ -194,6 +194,13 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   });
 }
 
+bool attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                      Tensor& out) {
+  enter(ctx, "attention", {&qkv, &out});
+  same_dtype("attention", qkv.dtype(), {&out});
+  return flash_attention_packed(ctx, qkv, num_heads, causal, out);
+}
+
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out,
                       CachedAttentionKernel kernel) {

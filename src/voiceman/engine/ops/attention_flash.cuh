@@ -36,12 +36,18 @@ __device__ __forceinline__ void load_kv(const T* k, const T* v, int ld, int k0, 
   }
 }
 
-// q, k, v, out: [batch, t, model] with head h at columns [64h, 64h + 64). Query i sees
-// keys [0, tk - tq + i] when causal (tq <= tk), all keys otherwise. scale_log2 is the
-// softmax scale times log2(e).
+// Row pitches, in elements: a packed QKV projection is read in place with q_ld = kv_ld =
+// 3 * model, and separate tensors with model.
+struct Pitches {
+  int q, kv, out;
+};
+
+// q [batch, tq, q_ld], k/v [batch, tk, kv_ld], out [batch, tq, out_ld], with head h at
+// columns [64h, 64h + 64) of each row. Query i sees keys [0, tk - tq + i] when causal
+// (tq <= tk), all keys otherwise. scale_log2 is the softmax scale times log2(e).
 template <typename T>
 __global__ void __launch_bounds__(kThreads, 2)
-    mma_kernel(const T* q, const T* k, const T* v, T* out, int tq, int tk, int model, bool causal,
+    mma_kernel(const T* q, const T* k, const T* v, T* out, int tq, int tk, Pitches ld, bool causal,
                float scale_log2) {
   namespace prim = primitives::cuda;
   T* stages = prim::dynamic_shared<T>();
@@ -49,10 +55,10 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int first = blockIdx.x * kRows;          // the block's first query
   const int row0 = first + warp * 16;            // the warp's
   const int rows[2] = {row0 + g, row0 + g + 8};  // this thread's two
-  const int64_t item = (int64_t{blockIdx.z} * tq) * model + blockIdx.y * kHead;
-  const int64_t item_kv = (int64_t{blockIdx.z} * tk) * model + blockIdx.y * kHead;
-  const T* kb = k + item_kv;
-  const T* vb = v + item_kv;
+  const int64_t head = int64_t{blockIdx.y} * kHead;
+  const T* qb = q + int64_t{blockIdx.z} * tq * ld.q + head;
+  const T* kb = k + int64_t{blockIdx.z} * tk * ld.kv + head;
+  const T* vb = v + int64_t{blockIdx.z} * tk * ld.kv + head;
 
   // Keys past the last visible one of the block (of the warp) are not loaded (computed).
   const int block_last = min(first + kRows, tq) - 1, warp_last = min(row0 + 16, tq) - 1;
@@ -67,8 +73,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int row = rows[i % 2], col = c * 16 + (i / 2) * 8 + 2 * t;
-      qf[c][i] =
-          row < tq ? *reinterpret_cast<const uint32_t*>(q + item + int64_t{row} * model + col) : 0u;
+      qf[c][i] = row < tq ? *reinterpret_cast<const uint32_t*>(qb + int64_t{row} * ld.q + col) : 0u;
     }
 
   // Byte offsets of this lane's ldmatrix rows in a stage: K rows n*8 + lane % 8 at head
@@ -81,11 +86,11 @@ __global__ void __launch_bounds__(kThreads, 2)
   float o[kHead / 8][4] = {};                      // output accumulator, rows as C
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {};  // running max (log2 units) and sum
 
-  if (tiles > 0) load_kv(kb, vb, model, 0, tk, stages);
+  if (tiles > 0) load_kv(kb, vb, ld.kv, 0, tk, stages);
   prim::cp_async_commit();
   for (int tile = 0; tile < tiles; ++tile) {
     if (tile + 1 < tiles)
-      load_kv(kb, vb, model, (tile + 1) * kKeys, tk, stages + ((tile + 1) % 2) * kStage);
+      load_kv(kb, vb, ld.kv, (tile + 1) * kKeys, tk, stages + ((tile + 1) % 2) * kStage);
     prim::cp_async_commit();   // an empty group on the last tile keeps the count uniform
     prim::cp_async_wait<1>();  // this thread's copies of `tile` have landed
     __syncthreads();           // and every thread's
@@ -175,10 +180,10 @@ __global__ void __launch_bounds__(kThreads, 2)
   for (int r = 0; r < 2; ++r) {
     if (rows[r] >= tq) continue;
     const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
-    T* ob = out + item + int64_t{rows[r]} * model + 2 * t;
+    T* orow = out + (int64_t{blockIdx.z} * tq + rows[r]) * ld.out + head + 2 * t;
 #pragma unroll
     for (int n = 0; n < kHead / 8; ++n)
-      *reinterpret_cast<uint32_t*>(ob + n * 8) =
+      *reinterpret_cast<uint32_t*>(orow + n * 8) =
           prim::pack2<T>(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
   }
 }

@@ -167,15 +167,14 @@ void wmma_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, co
 }
 
 template <typename T>
-void mma_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                   int num_heads, bool causal, Tensor& out) {
-  const int64_t batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), model = q.dim(2);
+void mma_attention(const ExecContext& ctx, const T* q, const T* k, const T* v, T* out,
+                   int64_t batch, int64_t tq, int64_t tk, int num_heads, flash::Pitches ld,
+                   bool causal) {
   const dim3 grid(static_cast<unsigned>((tq + flash::kRows - 1) / flash::kRows),
                   static_cast<unsigned>(num_heads), static_cast<unsigned>(batch));
   const float scale_log2 = 1.f / std::sqrt(static_cast<float>(flash::kHead)) * 1.4426950409f;
   flash::mma_kernel<T><<<grid, flash::kThreads, flash::kSmemBytes, stream_of(ctx)>>>(
-      q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), static_cast<int>(tq),
-      static_cast<int>(tk), static_cast<int>(model), causal, scale_log2);
+      q, k, v, out, static_cast<int>(tq), static_cast<int>(tk), ld, causal, scale_log2);
   check_launch("flash attention");
 }
 
@@ -198,9 +197,31 @@ void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, c
     } else if (wmma) {
       wmma_attention<T>(ctx, q, k, v, num_heads, causal, out);
     } else {
-      mma_attention<T>(ctx, q, k, v, num_heads, causal, out);
+      const int model = static_cast<int>(q.dim(2));
+      mma_attention<T>(ctx, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), q.dim(0),
+                       q.dim(1), k.dim(1), num_heads, {model, model, model}, causal);
     }
   });
+}
+
+bool flash_attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                            Tensor& out) {
+  const int64_t model = qkv.dim(2) / 3;
+  if (qkv.dtype() == DType::f32 || model / num_heads != flash::kHead || model % 8 ||
+      !aligned16(qkv.data<char>()) || !aligned16(out.data<char>()))
+    return false;
+  prim::with_float_type(qkv.dtype(), "flash attention", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, float>) {
+      // model % 8 keeps the key and value blocks 16-byte aligned, as cp.async needs.
+      const T* base = qkv.data<T>();
+      const int ld = static_cast<int>(3 * model);
+      mma_attention<T>(ctx, base, base + model, base + 2 * model, out.data<T>(), qkv.dim(0),
+                       qkv.dim(1), qkv.dim(1), num_heads, {ld, ld, static_cast<int>(model)},
+                       causal);
+    }
+  });
+  return true;
 }
 
 }  // namespace voiceman::ops::cuda

@@ -12,4 +12,10 @@ bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, 
 void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                      int num_heads, bool causal, Tensor& out, bool wmma);
 
+// Self-attention read in place from a fused projection qkv [batch, t, 3 * model] with the
+// mma.sync kernel. Returns false, having done nothing, when the kernel does not apply
+// (float32, heads not 64 wide, misaligned operands).
+bool flash_attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                            Tensor& out);
+
 }  // namespace voiceman::ops::cuda

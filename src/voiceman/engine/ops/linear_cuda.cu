@@ -36,15 +36,17 @@ __global__ void quantize_rows_kernel(const T* x, int64_t k, int8_t* q, float* sc
     q[blockIdx.x * k + i] = static_cast<int8_t>(__float2int_rn(prim::to_float(row[i]) * scale));
 }
 
-// y = acc / (x_scale[i] * w_scale[j]) (+ bias[j]), the CPU's order of operations.
+// y = acc / (x_scale[i] * w_scale[j]) (+ bias[j]), the CPU's order of operations; with
+// accumulate, that is added to y's old value before rounding.
 template <typename T>
 __global__ void dequantize_kernel(const int32_t* acc, const float* x_scales, const float* w_scales,
-                                  const T* bias, int64_t m, int64_t n, T* y) {
+                                  const T* bias, int64_t m, int64_t n, bool accumulate, T* y) {
   for (int64_t idx = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; idx < m * n;
        idx += int64_t{gridDim.x} * blockDim.x) {
     const int64_t i = idx / n, j = idx % n;
     float v = static_cast<float>(acc[idx]) / (x_scales[i] * w_scales[j]);
     if (bias) v += prim::to_float(bias[j]);
+    if (accumulate) v = prim::to_float(y[idx]) + v;
     y[idx] = prim::from_float<T>(v);
   }
 }
@@ -67,7 +69,8 @@ __global__ void gemm_s8_fallback_kernel(const int8_t* a, const int8_t* b, int32_
 }
 
 template <typename T>
-void linear_int8(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y) {
+void linear_int8(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y,
+                 bool accumulate) {
   const int64_t m = x.dim(0), k = x.dim(1), n = w.out_features();
   Tensor xq({m, k}, DType::i8, ctx.device), xs({m}, DType::f32, ctx.device);
   Tensor acc({m, n}, DType::i32, ctx.device);
@@ -84,7 +87,7 @@ void linear_int8(const ExecContext& ctx, const Tensor& x, const LinearWeight& w,
   }
   dequantize_kernel<T><<<prim::grid_for(m * n, kThreads), kThreads, 0, stream_of(ctx)>>>(
       acc.data<int32_t>(), xs.data<float>(), w.scales.data<float>(),
-      w.bias.empty() ? nullptr : w.bias.data<T>(), m, n, y.data<T>());
+      w.bias.empty() ? nullptr : w.bias.data<T>(), m, n, accumulate, y.data<T>());
   check_launch("linear int8 dequantize");
   // xq, xs and acc go back to the pool now; later users are ordered after these kernels
   // on the same stream (see cuda::deallocate).
@@ -92,7 +95,8 @@ void linear_int8(const ExecContext& ctx, const Tensor& x, const LinearWeight& w,
 
 }  // namespace
 
-void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y) {
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y,
+            bool accumulate) {
   enter(ctx, "linear", {&x, &w.weight, &w.scales, &w.bias, &y});
   same_dtype("linear", x.dtype(), {&w.bias});
   const int64_t m = x.dim(0), k = x.dim(1), n = w.out_features();
@@ -100,13 +104,14 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
   if (w.weight.dtype() == DType::i8) {
     same_dtype("linear", DType::f32, {&w.scales});
     prim::with_float_type(x.dtype(), "linear",
-                          [&](auto tag) { linear_int8<decltype(tag)>(ctx, x, w, y); });
+                          [&](auto tag) { linear_int8<decltype(tag)>(ctx, x, w, y, accumulate); });
     return;
   }
   same_dtype("linear", x.dtype(), {&w.weight});
   const void* bias = w.bias.empty() ? nullptr : w.bias.data<char>();
   if (prim::linear_lt(ctx, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-                      x.data<char>(), w.weight.data<char>(), bias, y.data<char>(), x.dtype()))
+                      x.data<char>(), w.weight.data<char>(), bias, y.data<char>(), x.dtype(),
+                      accumulate))
     return;
   prim::GemmArgs g;
   g.trans_b = true;
@@ -119,6 +124,7 @@ void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tens
   g.ldb = k;
   g.c = y.data<char>();
   g.ldc = n;
+  g.beta = accumulate ? 1.f : 0.f;
   g.ab_type = g.c_type = x.dtype();
   prim::gemm(ctx, g);
   if (!bias) return;

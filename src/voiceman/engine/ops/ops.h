@@ -22,6 +22,11 @@ struct LinearWeight {
 // y[rows, out] = x[rows, in] * W^T + b
 void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
 
+// y[rows, out] += x[rows, in] * W^T + b: a projection onto the residual stream. A GPU adds
+// in the GEMM's epilogue, with no rounding of the product before the sum; the CPU runs
+// linear() and then add().
+void linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+
 // y = (x - mean) / sqrt(var + eps) * gamma + beta, over the last dimension.
 void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                 float eps, Tensor& y);
@@ -57,6 +62,12 @@ void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales
 // keys [0, Tk - Tq + i]. When weights is non-null it receives softmax(QK^T) [B, H, Tq, Tk].
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                int num_heads, bool causal, Tensor& out, Tensor* weights = nullptr);
+
+// Self-attention over a fused projection: qkv [B, T, 3*H*Dh] holds each position's query,
+// key and value side by side -> out [B, T, H*Dh]; equal to attention() on the three column
+// blocks. A GPU's flash kernel reads them in place; elsewhere they are copied out first.
+void attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                      Tensor& out);
 
 // One query per row against a key/value cache: q [rows, H*Dh]; k/v [slots, capacity, H*Dh].
 // Row r attends to the first lengths[r] entries of slot kv_index[r]. This is the decoder's

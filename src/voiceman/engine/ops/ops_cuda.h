@@ -12,7 +12,9 @@
 
 namespace voiceman::ops::cuda {
 
-void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y);
+// accumulate: y += x W^T + b (ops::linear_add), with y's old values in the epilogue.
+void linear(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, Tensor& y,
+            bool accumulate = false);
 void layer_norm(const ExecContext& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                 float eps, Tensor& y);
 void gelu(const ExecContext& ctx, Tensor& x);
@@ -30,6 +32,10 @@ enum class AttentionKernel { automatic, wmma, materialized };
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                int num_heads, bool causal, Tensor& out, Tensor* weights,
                AttentionKernel kernel = AttentionKernel::automatic);
+// ops::attention_packed read in place (the flash kernel's shapes, T > 0). Returns false,
+// having done nothing, where only the separate-tensor form applies.
+bool attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
+                      Tensor& out);
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);

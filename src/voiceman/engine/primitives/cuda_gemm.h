@@ -28,11 +28,12 @@ struct GemmArgs {
 };
 void gemm(const ExecContext& ctx, const GemmArgs& args);
 
-// y[m x n] = x[m x k] * w[n x k]^T (+ bias[n]) in one cuBLASLt call with the bias in the
-// epilogue. x, w, y and bias share a float dtype. Returns false (nothing written) when
-// cuBLASLt offers no algorithm for this problem; the caller then falls back to gemm().
+// y[m x n] = x[m x k] * w[n x k]^T (+ bias[n]) (+ y with accumulate) in one cuBLASLt
+// call with the bias in the epilogue. x, w, y and bias share a float dtype. Returns false
+// (nothing written) when cuBLASLt offers no algorithm for this problem; the caller then
+// falls back to gemm().
 bool linear_lt(const ExecContext& ctx, int m, int n, int k, const void* x, const void* w,
-               const void* bias, void* y, DType dtype);
+               const void* bias, void* y, DType dtype, bool accumulate = false);
 
 // acc[m x n] = a[m x k] * b[n x k]^T in int32 from int8 operands (IMMA tensor cores).
 // Returns false when cuBLAS does not support the shape (k, the leading dimension of both

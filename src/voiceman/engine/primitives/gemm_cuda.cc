@@ -140,7 +140,7 @@ void gemm(const ExecContext& ctx, const GemmArgs& g) {
 }
 
 bool linear_lt(const ExecContext& ctx, int m, int n, int k, const void* x, const void* w,
-               const void* bias, void* y, DType dtype) {
+               const void* bias, void* y, DType dtype, bool accumulate) {
   if (m == 0 || n == 0) return true;
   auto& h = stream_state(ctx);
   LtPlan& p = lt_plan(*h.api, h.lt, h.workspace_bytes, m, n, k, dtype, bias != nullptr,
@@ -150,7 +150,8 @@ bool linear_lt(const ExecContext& ctx, int m, int n, int k, const void* x, const
     check_blas(h.api->cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                      &bias, sizeof bias),
                "Lt bias pointer");
-  const float alpha = 1.f, beta = 0.f;
+  // C and D are both y (in place, one layout): beta 1 adds y's old values.
+  const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
   check_blas(
       h.api->cublasLtMatmul(h.lt, p.desc, &alpha, w, p.w, x, p.x, &beta, y, p.y, y, p.y, &p.algo,
                             h.workspace, h.workspace_bytes, voiceman::cuda::stream_of(ctx)),
