@@ -102,6 +102,31 @@ TEST_F(BatchedRun, AcrossFilesEqualsFileByFile) {
   EXPECT_GT(call.back().at("end").get<double>(), 45.0);
 }
 
+TEST(EnginesPerDevice, AGpuTakesTwoEnginesWhereItsMemoryHoldsThem) {
+  RunOptions o;
+  // Automatic: two on a GPU with room for them, else one; the CPU goes by its threads.
+  EXPECT_EQ(effective_engines_per_device(o, true, 16, /*gpu_room_for_two=*/true), 2);
+  EXPECT_EQ(effective_engines_per_device(o, true, 16, /*gpu_room_for_two=*/false), 1);
+  EXPECT_EQ(effective_engines_per_device(o, false, 16, /*gpu_room_for_two=*/false), 2);
+  o.engines_per_device = 3;  // asked for: taken as it is
+  EXPECT_EQ(effective_engines_per_device(o, true, 16, false), 3);
+  o.engines_per_device = 0;
+  o.mode = RunMode::sequential;
+  EXPECT_EQ(effective_engines_per_device(o, true, 16, true), 1);
+  // Weights and two working sets within 80% of the free memory.
+  const uint64_t gib = uint64_t{1} << 30;
+  EXPECT_TRUE(gpu_room_for_two_engines(4 * gib, 14 * gib, 40 * gib));
+  EXPECT_FALSE(gpu_room_for_two_engines(4 * gib, 15 * gib, 40 * gib));
+  EXPECT_FALSE(gpu_room_for_two_engines(4 * gib, 14 * gib, 0));
+  // Rows per window: the larger of the beams and the fallback's samples.
+  RunOptions rows;
+  rows.transcribe.beam_size = 5;
+  rows.transcribe.best_of = 2;
+  EXPECT_EQ(rows_per_window(rows), 5);
+  rows.transcribe.beam_size = 1;
+  EXPECT_EQ(rows_per_window(rows), 2);
+}
+
 TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
   // The one engine gets the thread each of the two has: oneDNN's float GEMMs round
   // differently with one thread and with two on some CPUs (an AVX2 EPYC here), and int8
@@ -114,7 +139,6 @@ TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
   RunOptions two = fast_options({in_.string()}, root_ / "two-engines");
   two.batch.initial = 2;  // automatic: two engines on the CPU with two threads
   EXPECT_EQ(effective_engines_per_device(two, false, two.threads), 2);
-  EXPECT_EQ(effective_engines_per_device(two, true, two.threads), 1);
   EXPECT_EQ(effective_engines_per_device(two, false, 1), 1);
   LogCapture log;
   const RunReport r = run_quietly(two);

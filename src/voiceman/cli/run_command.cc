@@ -110,7 +110,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   cmd->add_option("--engines-per-device", o.engines_per_device,
                   "Engines per device, each with its own thread and CUDA stream: with 2, one "
                   "batch's encoder runs while another decodes (the engines split --threads). "
-                  "0 = automatic: 2 on the CPU with 2 or more threads, 1 on a GPU")
+                  "0 = automatic: 2 on the CPU with 2 or more threads; on a GPU 2 where its "
+                  "free memory holds them (estimated from the model and batch), else 1")
       ->capture_default_str();
   cmd->add_flag("--cuda-graphs", o.cuda_graphs,
                 "Replay the decoder's steps as CUDA graphs, one launch per step instead of "

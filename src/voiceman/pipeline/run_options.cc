@@ -88,10 +88,21 @@ std::string run_mode_name(RunMode mode) {
   return mode == RunMode::batched ? "batched" : "sequential";
 }
 
-int effective_engines_per_device(const RunOptions& o, bool gpu, int threads) {
+int effective_engines_per_device(const RunOptions& o, bool gpu, int threads,
+                                 bool gpu_room_for_two) {
   if (o.engines_per_device > 0) return o.engines_per_device;
-  if (o.mode == RunMode::sequential || gpu) return 1;
+  if (o.mode == RunMode::sequential) return 1;
+  if (gpu) return gpu_room_for_two ? 2 : 1;
   return threads >= 2 ? 2 : 1;
+}
+
+bool gpu_room_for_two_engines(uint64_t weight_bytes, uint64_t engine_bytes, uint64_t free_bytes) {
+  return static_cast<double>(weight_bytes + 2 * engine_bytes) <=
+         0.8 * static_cast<double>(free_bytes);
+}
+
+int rows_per_window(const RunOptions& o) {
+  return std::max({1, o.transcribe.beam_size, o.transcribe.best_of});
 }
 
 scheduler::BatchSizeOptions effective_batch_options(const RunOptions& o, bool gpu) {

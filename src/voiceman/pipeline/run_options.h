@@ -1,6 +1,7 @@
 #pragma once
 // Everything `voiceman run` can be told, in one plain struct validated in one place.
 // Every field is honoured by the pipeline and recorded in the manifest.
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -111,9 +112,18 @@ scheduler::BatchSizeOptions effective_batch_options(const RunOptions& options, b
 
 // engines_per_device with 0 resolved: on the CPU 2 when the engine has at least 2 threads
 // (the decoder's small GEMMs scale poorly over threads: 110-file corpus, 2 cores, 60 s with
-// one engine, 40 s with two, the same transcripts), else 1; on a GPU 1 until a GPU run
-// measures the overlap. Sequential mode: 1.
-int effective_engines_per_device(const RunOptions& options, bool gpu, int threads);
+// one engine, 40 s with two, the same transcripts), else 1. On a GPU 2 where
+// `gpu_room_for_two` (gpu_room_for_two_engines), else 1: one engine's encoder and host
+// scoring fill the other's gaps (H200, tiny.en float16, 57 clips: 1.27 s against 1.96 s,
+// the same words). Sequential mode: 1.
+int effective_engines_per_device(const RunOptions& options, bool gpu, int threads,
+                                 bool gpu_room_for_two = false);
+
+// Whether `free_bytes` of a device hold the weights and two engines' working sets (run
+// setup estimates them at the initial batch and rows_per_window) within 80%.
+bool gpu_room_for_two_engines(uint64_t weight_bytes, uint64_t engine_bytes, uint64_t free_bytes);
+// The decoder rows one window may hold: beams at temperature 0, samples at a fallback.
+int rows_per_window(const RunOptions& options);
 
 // Every option in effect, for the manifest.
 nlohmann::ordered_json to_json(const RunOptions& options);

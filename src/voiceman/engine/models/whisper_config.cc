@@ -66,4 +66,30 @@ WhisperConfig WhisperConfig::load(const std::filesystem::path& dir, const ModelF
   return c;
 }
 
+uint64_t estimated_weight_bytes(const WhisperConfig& c, size_t matrix_bytes,
+                                size_t activation_bytes) {
+  const uint64_t d = c.d_model, square = d * d;
+  // Encoder layer: QKV 3d^2, output d^2, FFN 8d^2. Decoder layer: those and cross
+  // attention's query, key/value and output (4d^2).
+  const uint64_t matrices = c.encoder_layers * 12 * square + c.decoder_layers * 16 * square;
+  const uint64_t other = uint64_t(c.n_mels) * d * 3 + square * 3 +                  // convolutions
+                         (uint64_t(c.audio_frames) + c.max_target_positions) * d +  // positions
+                         uint64_t(c.vocab_size) * d;  // token embeddings
+  return matrices * matrix_bytes + other * activation_bytes;
+}
+
+uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes, int windows,
+                                int rows_per_window) {
+  const uint64_t d = c.d_model, w = static_cast<uint64_t>(windows),
+                 rows = w * static_cast<uint64_t>(rows_per_window);
+  const uint64_t cross = uint64_t(c.decoder_layers) * w * c.audio_frames * d * 2;
+  const uint64_t self = uint64_t(c.decoder_layers) * rows * c.max_target_positions * d * 2;
+  // x, normed, the QKV projection (3d), context and the FFN's hidden layer (4d); the
+  // convolutions' input and output at twice the frames; the float32 features.
+  const uint64_t encoder = w * c.audio_frames * d * 10 + w * 2 * c.audio_frames * d * 2;
+  const uint64_t features = w * c.n_mels * 2 * c.audio_frames * 4;
+  const uint64_t logits = rows * c.vocab_size * (activation_bytes + 4);
+  return (cross + self + encoder) * activation_bytes + features + logits;
+}
+
 }  // namespace voiceman::models

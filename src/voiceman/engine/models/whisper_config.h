@@ -1,6 +1,7 @@
 #pragma once
 // Hyper-parameters of a Whisper model folder: read from model.bin's shapes and scalars and
 // from config.json (alignment heads, language ids, suppressed tokens).
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <utility>
@@ -29,5 +30,17 @@ struct WhisperConfig {
   // Reads config.json and checks it against the weights' shapes.
   static WhisperConfig load(const std::filesystem::path& dir, const ModelFile& file);
 };
+
+// Upper estimates of device memory in bytes, for choosing how many engines share a device.
+// The weights: every matrix at `matrix_bytes` per element (1 for int8), the embeddings and
+// convolutions at `activation_bytes`; biases and norms are left out (under 0.1%).
+uint64_t estimated_weight_bytes(const WhisperConfig& c, size_t matrix_bytes,
+                                size_t activation_bytes);
+// What one engine holds beside the shared weights at `windows` windows of `rows_per_window`
+// decoder rows (beams or samples): every decoder layer's cross keys and values, the self
+// caches at full length (max_target_positions), the encoder's activations at once, and the
+// step's logits in the activation dtype and as float32.
+uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes, int windows,
+                                int rows_per_window);
 
 }  // namespace voiceman::models
