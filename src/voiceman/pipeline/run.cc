@@ -281,7 +281,7 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
 }
 
 void Run::fail(size_t index, const std::exception_ptr& error, const std::string& stage,
-               std::optional<manifest::FileDigest> before) {
+               const std::optional<manifest::FileDigest>& before) {
   const ErrorClass cls = classify(error);
   InputRecord& rec = records_[index];
   ++attempts_[index];

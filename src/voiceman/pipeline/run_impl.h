@@ -107,7 +107,7 @@ class Run {
   void finish(Prepared& p, Transcript transcript, double engine_s,
               std::vector<manifest::EngineRecord> engines);
   void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
-            std::optional<manifest::FileDigest> before);
+            const std::optional<manifest::FileDigest>& before);
   void complete(size_t index, bool resumed);
   std::optional<size_t> take_due_retry();
   // Waits for the first retry to fall due, for at most `max_wait_s`.
