@@ -127,6 +127,36 @@ TEST(EnginesPerDevice, AGpuTakesTwoEnginesWhereItsMemoryHoldsThem) {
   EXPECT_EQ(rows_per_window(rows), 2);
 }
 
+TEST(EnginesPerDevice, EveryGpuOfTheRunMustHoldTwoEngines) {
+  // Large-v3 in float16 at the GPU defaults (20 windows, beam 5): about 3.1 GB of weights
+  // and 13.4 GB per engine, so 30 GB for two, within 80% of a device's free memory.
+  models::WhisperConfig v3;
+  v3.n_mels = 128;
+  v3.d_model = 1280;
+  v3.encoder_layers = v3.decoder_layers = 32;
+  v3.vocab_size = 51866;
+  const RunOptions o;
+  const uint64_t gib = uint64_t{1} << 30;
+  cuda::GpuProbe probe;  // simulated readings: two cards, 79 and 23 GiB free
+  probe.devices.resize(2);
+  probe.devices[0].index = 0;
+  probe.devices[0].memory_free = 79 * gib;
+  probe.devices[1].index = 1;
+  probe.devices[1].memory_free = 23 * gib;
+  EXPECT_TRUE(room_for_two_engines(o, v3, 2, 2, probe, {Device::cuda(0)}));
+  EXPECT_FALSE(room_for_two_engines(o, v3, 2, 2, probe, {Device::cuda(1)}));
+  EXPECT_FALSE(room_for_two_engines(o, v3, 2, 2, probe, {Device::cuda(0), Device::cuda(1)}));
+  EXPECT_FALSE(room_for_two_engines(o, v3, 2, 2, probe, {Device::cuda(2)}));  // not probed
+  // Turbo's four decoder layers fit two engines on the smaller card.
+  models::WhisperConfig turbo = v3;
+  turbo.decoder_layers = 4;
+  EXPECT_TRUE(room_for_two_engines(o, turbo, 2, 2, probe, {Device::cuda(0), Device::cuda(1)}));
+  // Larger batches need more: 64 windows of large-v3 do not fit two on the larger card.
+  RunOptions large = o;
+  large.batch.initial = 64;
+  EXPECT_FALSE(room_for_two_engines(large, v3, 2, 2, probe, {Device::cuda(0)}));
+}
+
 TEST_F(BatchedRun, TwoEnginesShareTheBatchesAndWriteWhatOneEngineWrites) {
   // The one engine gets the thread each of the two has: oneDNN's float GEMMs round
   // differently with one thread and with two on some CPUs (an AVX2 EPYC here), and int8

@@ -76,30 +76,6 @@ void check_resume(journal::Journal& journal, const RunOptions& options,
   journal.set_meta(kSettingsKey, now);
 }
 
-// Whether every device of the run has room for a second engine beside the first
-// (effective_engines_per_device), from the estimates of whisper_config.h and the memory
-// each device had free before the weights were loaded.
-bool room_for_two_engines(const RunOptions& options, const models::WhisperModel& model,
-                          models::ComputeType compute, const cuda::GpuProbe& probe,
-                          const std::vector<Device>& devices) {
-  const size_t activation = dtype_size(model.dtype());
-  const uint64_t weights = models::estimated_weight_bytes(
-      model.config(), models::is_int8(compute) ? 1 : activation, activation);
-  const uint64_t engine = models::estimated_engine_bytes(
-      model.config(), activation, effective_batch_options(options, true).initial,
-      rows_per_window(options));
-  for (const Device device : devices) {
-    const cuda::GpuInfo* info = probe.find(device.index);
-    if (!info || !gpu_room_for_two_engines(weights, engine, info->memory_free)) {
-      log::info("one engine per GPU: two would need about ", (weights + 2 * engine) >> 20,
-                " MiB with the weights, over 80% of the ", info ? info->memory_free >> 20 : 0,
-                " MiB free on ", device.str());
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 DeviceChoice select_devices(const std::string& requested) {
@@ -129,6 +105,25 @@ DeviceChoice select_devices(const std::string& requested) {
     c.devices = {Device::cuda(index)};
   }
   return c;
+}
+
+bool room_for_two_engines(const RunOptions& options, const models::WhisperConfig& config,
+                          size_t activation_bytes, size_t matrix_bytes, const cuda::GpuProbe& probe,
+                          const std::vector<Device>& devices) {
+  const uint64_t weights = models::estimated_weight_bytes(config, matrix_bytes, activation_bytes);
+  const uint64_t engine = models::estimated_engine_bytes(
+      config, activation_bytes, effective_batch_options(options, true).initial,
+      rows_per_window(options));
+  for (const Device device : devices) {
+    const cuda::GpuInfo* info = probe.find(device.index);
+    if (!info || !gpu_room_for_two_engines(weights, engine, info->memory_free)) {
+      log::info("one engine per GPU: two would need about ", (weights + 2 * engine) >> 20,
+                " MiB with the weights, over 80% of the ", info ? info->memory_free >> 20 : 0,
+                " MiB free on ", device.str());
+      return false;
+    }
+  }
+  return true;
 }
 
 Device select_device(const std::string& requested) {
@@ -219,9 +214,11 @@ RunSetup prepare_run(const RunOptions& options) {
     m.options["device_fallback"] = s.gpu_probe.reason;
   m.options["threads_effective"] = ctx.threads;
   const bool gpu = !ctx.device.is_cpu();
-  const bool room_for_two = gpu && options.engines_per_device == 0 &&
-                            options.mode == RunMode::batched &&
-                            room_for_two_engines(options, *model, compute, s.gpu_probe, s.devices);
+  const bool room_for_two =
+      gpu && options.engines_per_device == 0 && options.mode == RunMode::batched &&
+      room_for_two_engines(options, model->config(), dtype_size(model->dtype()),
+                           models::is_int8(compute) ? 1 : dtype_size(model->dtype()), s.gpu_probe,
+                           s.devices);
   s.engines_per_device = effective_engines_per_device(options, gpu, ctx.threads, room_for_two);
   m.options["engines_per_device_effective"] = s.engines_per_device;
   m.options["cuda_graphs_effective"] = ctx.cuda_graphs;

@@ -11,6 +11,7 @@
 #include "voiceman/asr/transcriber.h"
 #include "voiceman/distribute/job_board.h"
 #include "voiceman/engine/cuda/device_probe.h"
+#include "voiceman/engine/models/whisper_config.h"
 #include "voiceman/journal/journal.h"
 #include "voiceman/manifest/manifest.h"
 #include "voiceman/pipeline/discovery.h"
@@ -48,6 +49,13 @@ struct DeviceChoice {
 // every GPU, cuda:N that one (ConfigError when there is no such GPU but others). Without a
 // usable GPU every request falls back to the CPU: with a warning, or a note for auto.
 DeviceChoice select_devices(const std::string& requested);
+// Whether every device has room for a second engine beside the first
+// (effective_engines_per_device): the memory it had free before the weights were loaded
+// against the estimates of whisper_config.h at the run's initial batch and rows per
+// window. Logs the numbers when it does not.
+bool room_for_two_engines(const RunOptions& options, const models::WhisperConfig& config,
+                          size_t activation_bytes, size_t matrix_bytes, const cuda::GpuProbe& probe,
+                          const std::vector<Device>& devices);
 // The first of select_devices(requested).devices.
 Device select_device(const std::string& requested);
 
