@@ -4,6 +4,7 @@
 #include <mma.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <type_traits>
 
 #include "voiceman/engine/cuda/cuda_internal.h"
@@ -178,14 +179,21 @@ void mma_attention(const ExecContext& ctx, const T* q, const T* k, const T* v, T
   check_launch("flash attention");
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+// Half or bfloat16, 64-wide heads, rows of whole 16-byte pieces and every operand 16-byte
+// aligned (cp.async's copies). Both forms, separate and packed, ask this.
+bool kernel_applies(DType dtype, int64_t model, int num_heads,
+                    std::initializer_list<const void*> operands) {
+  if (dtype == DType::f32 || model / num_heads != flash::kHead || model % 8) return false;
+  for (const void* p : operands)
+    if (reinterpret_cast<uintptr_t>(p) % 16) return false;
+  return true;
+}
 
 }  // namespace
 
 bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
-  const int64_t model = q.dim(2);
-  return q.dtype() != DType::f32 && model / num_heads == flash::kHead && model % 8 == 0 &&
-         aligned16(q.data<char>()) && aligned16(k.data<char>()) && aligned16(v.data<char>());
+  return kernel_applies(q.dtype(), q.dim(2), num_heads,
+                        {q.data<char>(), k.data<char>(), v.data<char>()});
 }
 
 void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
@@ -207,8 +215,7 @@ void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, c
 bool flash_attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
                             Tensor& out) {
   const int64_t model = qkv.dim(2) / 3;
-  if (qkv.dtype() == DType::f32 || model / num_heads != flash::kHead || model % 8 ||
-      !aligned16(qkv.data<char>()) || !aligned16(out.data<char>()))
+  if (!kernel_applies(qkv.dtype(), model, num_heads, {qkv.data<char>(), out.data<char>()}))
     return false;
   prim::with_float_type(qkv.dtype(), "flash attention", [&](auto tag) {
     using T = decltype(tag);
