@@ -212,38 +212,51 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   const float scale = 1.f / std::sqrt(static_cast<float>(dh));
   // The default limit covers static and dynamic shared memory together (block_sum's
   // 32-float scratch is static).
-  auto check_smem = [&](size_t smem) {
-    if (smem + 32 * sizeof(float) > 48 * 1024)
+  auto check_smem = [&](size_t smem, size_t limit = 48 * 1024 - 32 * sizeof(float)) {
+    if (smem > limit)
       throw Error("cached_attention: a cache of " + std::to_string(capacity) +
                   " positions exceeds the kernel's shared memory");
   };
   prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {
     using T = decltype(tag);
     const int64_t vec = 16 / static_cast<int64_t>(sizeof(T)), lanes = dh / vec;
-    const bool vectorised = kernel == CachedAttentionKernel::automatic && dh % vec == 0 &&
+    const bool vectorised = kernel != CachedAttentionKernel::generic && dh % vec == 0 &&
                             (lanes == 4 || lanes == 8 || lanes == 16 || lanes == 32) &&
                             aligned16(q.data<char>()) && aligned16(k.data<char>()) &&
                             aligned16(v.data<char>());
     if (vectorised) {
-      const size_t smem = sizeof(float) * (capacity + (kCachedThreads / 32) * dh);
-      check_smem(smem);
+      // More rows than slots: some share one (a window's beams over its cross keys and
+      // values), and a block takes a run of them, reading the slot once.
+      const int fit = cached::cached_max_rows(capacity, dh);
+      const bool grouped = kernel == CachedAttentionKernel::automatic && rows > k.dim(0) && fit > 1;
+      const int max_rows = grouped ? fit : 1;
+      const size_t smem = cached::cached_shared_bytes(capacity, dh, max_rows);
+      check_smem(smem, cached::kCachedSharedLimit);
       auto launch = [&](auto kernel_fn) {
         kernel_fn<<<grid, kCachedThreads, smem, stream_of(ctx)>>>(
             q.data<T>(), k.data<T>(), v.data<T>(), kv_index.data<int32_t>(),
-            lengths.data<int32_t>(), k.dim(0), capacity, model, scale, out.data<T>());
+            lengths.data<int32_t>(), rows, k.dim(0), capacity, model, scale, max_rows,
+            out.data<T>());
+      };
+      auto launch_rows = [&]<int kLanes>() {
+        if (grouped) {
+          launch(cached_attention_vec_kernel<T, kLanes, cached::kCachedMaxRows>);
+        } else {
+          launch(cached_attention_vec_kernel<T, kLanes, 1>);
+        }
       };
       switch (lanes) {
         case 4:
-          launch(cached_attention_vec_kernel<T, 4>);
+          launch_rows.template operator()<4>();
           break;
         case 8:
-          launch(cached_attention_vec_kernel<T, 8>);
+          launch_rows.template operator()<8>();
           break;
         case 16:
-          launch(cached_attention_vec_kernel<T, 16>);
+          launch_rows.template operator()<16>();
           break;
         default:
-          launch(cached_attention_vec_kernel<T, 32>);
+          launch_rows.template operator()<32>();
           break;
       }
       return;

@@ -40,9 +40,10 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out);
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y);
-// The decoder's kernel is picked by head width and alignment (`automatic`); `generic`
-// forces the one-thread-per-key kernel that serves any shape, for timing the two.
-enum class CachedAttentionKernel { automatic, generic };
+// The decoder's kernel is picked by head width and alignment (`automatic`); `one_row`
+// keeps one block per row where rows share a slot, and `generic` forces the
+// one-thread-per-key kernel that serves any shape: for timing and testing them.
+enum class CachedAttentionKernel { automatic, one_row, generic };
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out,
                       CachedAttentionKernel kernel = CachedAttentionKernel::automatic);
