@@ -162,6 +162,29 @@ TEST_F(GpuKernelTimes, DecoderStep) {
       static_cast<long long>(rows), static_cast<long long>(frames), cross_ms,
       2.0 * rows * frames * d * 2 / (cross_ms * 1e6), generic_ms, static_cast<long long>(self_len),
       self_ms);
+  // Beam search: 20 windows x 5 beams, the beams of a window next to each other. One block
+  // reads a window's keys and values for its five beams, or (one_row) each beam's block
+  // reads them again.
+  {
+    const int64_t windows = 20, beams = 5, beam_rows = windows * beams;
+    const Tensor bq = upload(random_tensor({beam_rows, d}, 44), DType::f16);
+    const Tensor bk = upload(random_tensor({windows, frames, d}, 45), DType::f16);
+    std::vector<int32_t> bindex(beam_rows), blengths(beam_rows, frames);
+    for (int64_t r = 0; r < beam_rows; ++r) bindex[r] = static_cast<int32_t>(r / beams);
+    const Tensor bindex_d = device_table(bindex), blengths_d = device_table(blengths);
+    const double grouped_ms = time_ms([&] {
+      cached_attention(ctx, bq, bk, bk, bindex_d, blengths_d, static_cast<int>(heads), out);
+    });
+    const double one_row_ms = time_ms([&] {
+      cuda::cached_attention(ctx, bq, bk, bk, bindex_d, blengths_d, static_cast<int>(heads), out,
+                             cuda::CachedAttentionKernel::one_row);
+    });
+    std::printf(
+        "[perf] step cached_attention fp16 beams: %lld windows x %lld beams, cross: %.3f ms, "
+        "%.0f GB/s of keys and values read once (a block per row: %.3f ms)\n",
+        static_cast<long long>(windows), static_cast<long long>(beams), grouped_ms,
+        2.0 * windows * frames * d * 2 / (grouped_ms * 1e6), one_row_ms);
+  }
   double layer_ms = cross_ms + self_ms;
   const int64_t shapes[][2] = {{d, 3 * d}, {d, d}, {d, d}, {d, 4 * d}, {4 * d, d}, {d, d}};
   int seed = 50;

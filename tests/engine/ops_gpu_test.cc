@@ -294,7 +294,8 @@ TEST_F(GpuOps, CachedAttention) {
 }
 
 // The vectorised kernel over a cross cache's 1,500 frames (more keys than a block visits
-// at once, and lengths that end mid-step), and head widths that it does not take.
+// at once, and lengths that end mid-step), head widths that it does not take, and beams
+// that share a slot.
 TEST_F(GpuOps, CachedAttentionLongCachesAndOddHeadWidths) {
   struct Case {
     const char* name;
@@ -306,6 +307,16 @@ TEST_F(GpuOps, CachedAttentionLongCachesAndOddHeadWidths) {
       {"2 heads of 128", 2, 128, 300, {0, 1}, {300, 33}},
       {"4 heads of 32", 4, 32, 100, {1, 0}, {100, 1}},
       {"3 heads of 20 (generic)", 3, 20, 70, {0, 1}, {70, 9}},
+      // More rows than slots: runs of beams share a block (a run longer than a block takes,
+      // one split by its lengths, one with nothing visible).
+      {"beams: 20 heads of 64, 1500 frames",
+       20,
+       64,
+       1500,
+       {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2},
+       {1500, 1500, 1500, 1500, 1500, 700, 700, 700, 700, 700, 700, 700, 700, 700, 700, 1500, 9, 0,
+        0}},
+      {"beams: 4 heads of 32", 4, 32, 100, {2, 2, 2, 0, 0, 1, 1}, {100, 100, 100, 3, 3, 50, 50}},
   };
   for (const auto& c : cases) {
     for (const auto& p : kPrecisions) {
@@ -321,6 +332,13 @@ TEST_F(GpuOps, CachedAttentionLongCachesAndOddHeadWidths) {
                        got);
       SCOPED_TRACE(c.name);
       expect_close("cached_attention", p, got, want);
+      if (c.index.size() > static_cast<size_t>(slots)) {  // and one block per row
+        cuda::cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
+                               device_table(c.index), device_table(c.lengths),
+                               static_cast<int>(c.heads), got,
+                               cuda::CachedAttentionKernel::one_row);
+        expect_close("cached_attention (one block per row)", p, got, want);
+      }
     }
   }
 }
