@@ -73,16 +73,17 @@ void CrossAttention::project_memory(const ExecContext& ctx, const Tensor& memory
   values = v2.reshape({batch, frames, d});
 }
 
-void CrossAttention::forward(const ExecContext& ctx, Tensor& x, const Tensor& keys,
-                             const Tensor& values, int64_t slot, Workspace& ws,
+void CrossAttention::forward(const ExecContext& ctx, Tensor& x, int64_t batch, const Tensor& keys,
+                             const Tensor& values, int64_t first_slot, Workspace& ws,
                              Tensor* weights) const {
-  const int64_t t = x.dim(0), d = x.dim(1);
+  const int64_t rows = x.dim(0), d = x.dim(1), t = rows / batch;
   ln.forward(ctx, x, ws.normed);
   ops::linear(ctx, ws.normed, q, ws.q);
-  const Tensor q3 = ws.q.reshape({1, t, d});
-  ops::attention(ctx, q3, keys.slice_rows(slot, slot + 1), values.slice_rows(slot, slot + 1),
-                 num_heads, false, ws.context, weights);
-  ws.context = ws.context.reshape({t, d});
+  const Tensor q3 = ws.q.reshape({batch, t, d});
+  ops::attention(ctx, q3, keys.slice_rows(first_slot, first_slot + batch),
+                 values.slice_rows(first_slot, first_slot + batch), num_heads, false, ws.context,
+                 weights);
+  ws.context = ws.context.reshape({rows, d});
   ops::linear_add(ctx, ws.context, out, x);
 }
 

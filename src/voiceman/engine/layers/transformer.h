@@ -65,10 +65,12 @@ struct CrossAttention {
   // Projects encoder states [batch, frames, d] to keys and values [batch, frames, d].
   void project_memory(const ExecContext& ctx, const Tensor& memory, Tensor& keys,
                       Tensor& values) const;
-  // Sequence form: x [t, d] of one sequence attending to keys/values slot `slot`.
-  // When weights is given it receives the attention probabilities [heads, t, frames].
-  void forward(const ExecContext& ctx, Tensor& x, const Tensor& keys, const Tensor& values,
-               int64_t slot, Workspace& ws, Tensor* weights = nullptr) const;
+  // Sequence form: x [batch * t, d] holds `batch` sequences of length t, sequence b
+  // attending to keys/values slot `first_slot + b`. When weights is given it receives the
+  // attention probabilities [batch, heads, t, frames].
+  void forward(const ExecContext& ctx, Tensor& x, int64_t batch, const Tensor& keys,
+               const Tensor& values, int64_t first_slot, Workspace& ws,
+               Tensor* weights = nullptr) const;
   // Step form: row r attends to all frames of slot index.sources[r].
   void step(const ExecContext& ctx, Tensor& x, const Tensor& keys, const Tensor& values,
             const StepIndex& index, Workspace& ws) const;

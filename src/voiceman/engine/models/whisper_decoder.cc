@@ -91,32 +91,46 @@ StepGraphs::Key WhisperDecoder::step_buffers() const {
   return key;
 }
 
-void WhisperDecoder::copy_hidden_row(int64_t from, Tensor& dst, int64_t to) {
+void WhisperDecoder::copy_hidden_rows(int64_t from, int64_t pitch, int64_t count, Tensor& dst,
+                                      int64_t to) {
   const int64_t d = model_.config().d_model;
-  ops::copy_rows(ctx_, hidden_, from * d, d, dst, to * d, d, 1, d);
+  ops::copy_rows(ctx_, hidden_, from * d, pitch * d, dst, to * d, d, count, d);
 }
 
-void WhisperDecoder::run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
-                                  std::vector<Tensor>* alignment_weights) {
+void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
+                                   std::span<const int32_t> tokens, int64_t first_slot,
+                                   std::vector<Tensor>* alignment_weights) {
   const auto& c = model_.config();
-  const int64_t t = static_cast<int64_t>(tokens.size()), d = c.d_model;
+  const int64_t rows = static_cast<int64_t>(tokens.size()), t = rows / batch;
+  if (batch < 1 || t * batch != rows || t < 1)
+    throw Error("decoder: sequences of unequal or zero length");
   if (t > c.max_target_positions)
     throw Error("decoder: sequence longer than the model's positions");
+  if (first_source < 0 || first_source + batch > windows_)
+    throw Error("decoder: source window out of range");
   ops::embedding(ctx_, model_.embeddings_, model_.embedding_scales_, tokens, hidden_);
-  Tensor positions = model_.decoder_positions_.slice_rows(0, t);
-  ops::add(ctx_, hidden_, positions);
+  if (batch == 1) {
+    ops::add(ctx_, hidden_, model_.decoder_positions_.slice_rows(0, t));
+  } else {
+    // Every sequence starts at position 0: gather the position rows, one run per sequence.
+    std::vector<int32_t> ids(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) ids[static_cast<size_t>(r)] = static_cast<int32_t>(r % t);
+    ops::embedding(ctx_, model_.decoder_positions_, ids, positions_);
+    ops::add(ctx_, hidden_, positions_);
+  }
   for (int l = 0; l < c.decoder_layers; ++l) {
     const auto& layer = model_.decoder_layers_[l];
-    if (slot >= 0) {
-      layer.self_attention.forward(ctx_, hidden_, 1, true, ws_, &k_cache_[l], &v_cache_[l], slot);
+    if (first_slot >= 0) {
+      layer.self_attention.forward(ctx_, hidden_, batch, true, ws_, &k_cache_[l], &v_cache_[l],
+                                   first_slot);
     } else {
-      layer.self_attention.forward(ctx_, hidden_, 1, true, ws_);
+      layer.self_attention.forward(ctx_, hidden_, batch, true, ws_);
     }
     Tensor* weights = alignment_weights ? &(*alignment_weights)[l] : nullptr;
-    layer.cross_attention.forward(ctx_, hidden_, cross_k_[l], cross_v_[l], source, ws_, weights);
+    layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source, ws_,
+                                  weights);
     layer.ffn.forward(ctx_, hidden_, ws_);
   }
-  (void)d;
 }
 
 void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& logits) {
@@ -168,18 +182,29 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
   sources_.assign(source.begin(), source.end());
   ensure_capacity(n, longest + 1);
   // Rows: the last position of every prompt, then the SOT position of those that ask.
+  // Runs of prompts of one length over consecutive windows (a batch's windows, whose
+  // prompts differ at most in their tokens) go through the decoder together.
   Tensor last({n, d}, model_.dtype(), model_.device());
   std::vector<int64_t> sot_rows;
   Tensor sot_hidden({n, d}, model_.dtype(), model_.device());
-  for (int64_t i = 0; i < n; ++i) {
-    run_sequence(source[i], prompts[i], i, nullptr);
-    const int64_t t = static_cast<int64_t>(prompts[i].size());
-    copy_hidden_row(t - 1, last, i);
-    if (sot_index[i] >= 0 && sot_index[i] < t) {
-      copy_hidden_row(sot_index[i], sot_hidden, static_cast<int64_t>(sot_rows.size()));
-      sot_rows.push_back(i);
+  std::vector<int32_t> tokens;
+  for (int64_t i0 = 0, i1 = 0; i0 < n; i0 = i1) {
+    const size_t t = prompts[i0].size();
+    for (i1 = i0 + 1; i1 < n && prompts[i1].size() == t && source[i1] == source[i1 - 1] + 1;) ++i1;
+    tokens.clear();
+    for (int64_t i = i0; i < i1; ++i)
+      tokens.insert(tokens.end(), prompts[i].begin(), prompts[i].end());
+    const auto len = static_cast<int64_t>(t);
+    run_sequences(i1 - i0, source[i0], tokens, i0, nullptr);
+    copy_hidden_rows(len - 1, len, i1 - i0, last, i0);
+    for (int64_t i = i0; i < i1; ++i) {
+      if (sot_index[i] >= 0 && sot_index[i] < len) {
+        copy_hidden_rows((i - i0) * len + sot_index[i], 1, 1, sot_hidden,
+                         static_cast<int64_t>(sot_rows.size()));
+        sot_rows.push_back(i);
+      }
+      lengths_[i] = static_cast<int32_t>(len);
     }
-    lengths_[i] = static_cast<int32_t>(t);
   }
   logits_for(last, last_logits);
   if (!sot_rows.empty()) {
@@ -317,15 +342,12 @@ std::span<const float> WhisperDecoder::step(std::span<const int32_t> tokens) {
 
 std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
                                                                std::span<const int32_t> lang_ids) {
-  const int64_t vocab = vocab_size(), d = model_.config().d_model;
-  Tensor rows({windows_, d}, model_.dtype(), model_.device());
-  const int32_t prompt[1] = {sot};
-  for (int64_t w = 0; w < windows_; ++w) {
-    run_sequence(static_cast<int32_t>(w), prompt, -1, nullptr);
-    copy_hidden_row(0, rows, w);
-  }
+  const int64_t vocab = vocab_size();
+  // Every window's one-token sequence in one pass: hidden_ is [windows, d].
+  const std::vector<int32_t> prompts(static_cast<size_t>(windows_), sot);
+  run_sequences(windows_, 0, prompts, -1, nullptr);
   std::vector<float> logits;
-  logits_for(rows, logits);
+  logits_for(hidden_, logits);
   std::vector<std::vector<float>> probs(windows_);
   for (int64_t w = 0; w < windows_; ++w) {
     // Softmax over the language tokens only, as CTranslate2's detect_language does.
@@ -345,7 +367,7 @@ AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> seq
   const int64_t t = static_cast<int64_t>(sequence.size());
   if (source < 0 || source >= windows_) throw Error("align: source window out of range");
   std::vector<Tensor> weights(c.decoder_layers);
-  run_sequence(source, sequence, -1, &weights);
+  run_sequences(1, source, sequence, -1, &weights);
   const int64_t frames = cross_k_[0].dim(1);
   AlignmentData out;
   out.weights = Tensor({static_cast<int64_t>(c.alignment_heads.size()), t, frames});

@@ -45,10 +45,13 @@ class WhisperDecoder final : public decoding::StepModel {
   const StepGraphs& step_graphs() const { return graphs_; }
 
  private:
-  // Runs one sequence through the decoder (writing its cache slot when slot >= 0) and
-  // leaves the final hidden states [t, d] in hidden_.
-  void run_sequence(int32_t source, std::span<const int32_t> tokens, int64_t slot,
-                    std::vector<Tensor>* alignment_weights);
+  // Runs `batch` sequences of one length t (tokens holds them one after another) through
+  // the decoder, sequence b against window first_source + b and, when first_slot >= 0,
+  // into cache slot first_slot + b; leaves the final hidden states [batch * t, d] in
+  // hidden_. One pass for a batch's prompts instead of one per prompt: the launches of a
+  // GPU pass do not grow with the batch.
+  void run_sequences(int64_t batch, int32_t first_source, std::span<const int32_t> tokens,
+                     int64_t first_slot, std::vector<Tensor>* alignment_weights);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
   // Logits [rows, vocab] as float32 host memory, valid until the next call: a CPU
   // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
@@ -66,8 +69,9 @@ class WhisperDecoder final : public decoding::StepModel {
   void step_body(const ExecContext& ctx);
   // Copies a host table into the front of a device (or host) int32 buffer, on ctx_'s stream.
   void upload_table(const void* host, size_t bytes, Tensor& table);
-  // Copies row `from` of hidden_ to row `to` of dst (same device and dtype).
-  void copy_hidden_row(int64_t from, Tensor& dst, int64_t to);
+  // Copies rows from, from + pitch, ... (count of them) of hidden_ to rows to, to + 1, ...
+  // of dst (same device and dtype).
+  void copy_hidden_rows(int64_t from, int64_t pitch, int64_t count, Tensor& dst, int64_t to);
 
   const WhisperModel& model_;
   ExecContext ctx_;
