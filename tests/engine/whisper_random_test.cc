@@ -1,6 +1,7 @@
 // Random-weight Whisper models (the GPU benchmark's and parity tests' models) on the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <span>
@@ -181,6 +182,59 @@ TEST(RandomWhisper, PromptsOfABatchRunTogetherAsTheyWouldAlone) {
     auto alone = model->start_decoder(ctx, encoded.slice_rows(w, w + 1));
     const auto want = alone->language_probs(1, langs);
     EXPECT_LT(max_abs_diff(probs[w], want[0]), 1e-6) << "window " << w;
+  }
+}
+
+// align() keeps the alignment heads' cross-attention (only their layers compute it) and
+// p(token | prefix) for each token: the heads against a config that lists every head, the
+// probabilities against start()'s logits for each prefix.
+TEST(RandomWhisper, AlignmentKeepsItsHeadsAndEachTokensProbability) {
+  WhisperConfig every = tiny_config(), some = tiny_config();
+  for (int l = 0; l < 2; ++l)
+    for (int h = 0; h < 2; ++h) every.alignment_heads.emplace_back(l, h);
+  some.alignment_heads = {{1, 1}, {0, 0}, {1, 0}};
+  const auto all = WhisperModel::random(every, ComputeType::float32, Device::cpu(), 4);
+  const auto part = WhisperModel::random(some, ComputeType::float32, Device::cpu(), 4);
+  ExecContext ctx;
+  Tensor features({2, 16, 3000});
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor encoded = all->encode(ctx, features);
+  const std::vector<int32_t> seq = {1, 2, 3, 40, 50, 60, 7};
+  const AlignmentData want = all->start_decoder(ctx, encoded)->align(1, seq);
+  const AlignmentData got = part->start_decoder(ctx, encoded)->align(1, seq);
+  const int64_t t = 7, frames = 1500, plane = t * frames;
+  ASSERT_EQ(want.weights.shape(), (std::vector<int64_t>{4, t, frames}));
+  ASSERT_EQ(got.weights.shape(), (std::vector<int64_t>{3, t, frames}));
+  const float* w = want.weights.data<float>();
+  for (size_t i = 0; i < some.alignment_heads.size(); ++i) {
+    const auto [layer, head] = some.alignment_heads[i];
+    const float* g = got.weights.data<float>() + static_cast<int64_t>(i) * plane;
+    EXPECT_TRUE(std::equal(g, g + plane, w + (layer * 2 + head) * plane)) << "head " << i;
+  }
+  for (int64_t r = 0; r < 4 * t; ++r) {
+    double sum = 0;
+    for (int64_t f = 0; f < frames; ++f) sum += w[r * frames + f];
+    EXPECT_NEAR(sum, 1.0, 1e-4) << "row " << r;
+  }
+  // Every listed head is its own: a plane taken from the wrong head or layer would repeat.
+  for (int64_t a = 0; a < 4; ++a)
+    for (int64_t b = a + 1; b < 4; ++b)
+      EXPECT_FALSE(std::equal(w + a * plane, w + (a + 1) * plane, w + b * plane)) << a << ", " << b;
+
+  ASSERT_EQ(got.token_probs.size(), seq.size());
+  EXPECT_EQ(got.token_probs[0], 1.f);
+  for (size_t i = 1; i < seq.size(); ++i) {
+    auto session = part->start_decoder(ctx, encoded);
+    std::vector<float> logits, sot;
+    session->start({std::vector<int32_t>(seq.begin(), seq.begin() + std::ptrdiff_t(i))},
+                   std::vector<int32_t>{1}, std::vector<int32_t>{-1}, logits, sot);
+    const double mx = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (float v : logits) sum += std::exp(v - mx);
+    const double p = std::exp(logits[size_t(seq[i])] - mx) / sum;
+    EXPECT_NEAR(got.token_probs[i], p, 1e-5 * p + 1e-7) << "token " << i;
   }
 }
 

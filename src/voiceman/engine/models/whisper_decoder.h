@@ -49,9 +49,13 @@ class WhisperDecoder final : public decoding::StepModel {
   // the decoder, sequence b against window first_source + b and, when first_slot >= 0,
   // into cache slot first_slot + b; leaves the final hidden states [batch * t, d] in
   // hidden_. One pass for a batch's prompts instead of one per prompt: the launches of a
-  // GPU pass do not grow with the batch.
+  // GPU pass do not grow with the batch. weights, when given, holds one pointer per layer:
+  // a layer's non-null one receives its cross-attention probabilities.
   void run_sequences(int64_t batch, int32_t first_source, std::span<const int32_t> tokens,
-                     int64_t first_slot, std::vector<Tensor>* alignment_weights);
+                     int64_t first_slot, std::span<Tensor* const> weights);
+  // p(sequence[i] | sequence[<i]) for i >= 1 (1 for i = 0), from the hidden states that
+  // run_sequences left for that one sequence.
+  std::vector<float> token_probabilities(std::span<const int32_t> sequence);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
   // Logits [rows, vocab] as float32 host memory, valid until the next call: a CPU
   // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
