@@ -146,6 +146,25 @@ TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
     expect_close("alignment weights", type.c_str(), db.weights.to_vector(), da.weights.to_vector(),
                  mc.tolerance);
     expect_close("token probs", type.c_str(), db.token_probs, da.token_probs, mc.tolerance);
+
+    // A batch's prompts of one length in one pass, and several windows' alignments in one
+    // padded pass (the GPU's way), against the CPU running each alignment alone.
+    auto a2 = cpu_model->start_decoder(cpu, enc_cpu);
+    auto b2 = gpu_model->start_decoder(gpu, enc_gpu);
+    const std::vector<int32_t> both = {0, 1};
+    a2->start({{1, 2, 3}, {4, 5, 6}}, both, both, la, sa);
+    b2->start({{1, 2, 3}, {4, 5, 6}}, both, both, lb, sb);
+    expect_close("batched prompt logits", type.c_str(), lb, la, mc.tolerance);
+    expect_close("batched sot logits", type.c_str(), sb, sa, mc.tolerance);
+    std::vector<AlignRequest> requests = {{0, {1, 2, 3, 4, 5}}, {1, {}}};
+    for (int32_t i = 0; i < 40; ++i) requests[1].sequence.push_back(6 + i);
+    const auto ra = a2->align(requests, false), rb = b2->align(requests, true);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      expect_close("padded alignment weights", type.c_str(), rb[i].weights.to_vector(),
+                   ra[i].weights.to_vector(), mc.tolerance);
+      expect_close("padded token probs", type.c_str(), rb[i].token_probs, ra[i].token_probs,
+                   mc.tolerance);
+    }
   }
 }
 

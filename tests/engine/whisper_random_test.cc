@@ -238,6 +238,42 @@ TEST(RandomWhisper, AlignmentKeepsItsHeadsAndEachTokensProbability) {
   }
 }
 
+// Several windows' alignments in one padded pass (what a GPU runs) give what each gives
+// alone (what a CPU runs): padding stays out of the real positions, and each sequence
+// gets its own planes and probabilities.
+TEST(RandomWhisper, AlignmentsOfSeveralWindowsTogetherMatchEachAlone) {
+  WhisperConfig config = tiny_config();
+  config.alignment_heads = {{1, 1}, {0, 0}, {1, 0}};
+  const auto model = WhisperModel::random(config, ComputeType::float32, Device::cpu(), 4);
+  ExecContext ctx;
+  Tensor features({3, 16, 3000});
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist;
+  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor encoded = model->encode(ctx, features);
+  std::vector<AlignRequest> requests = {
+      {0, {1, 2, 3, 4, 5}}, {1, {}}, {2, {9, 8, 7, 6, 5, 4, 3, 2, 1}}, {0, {50}}, {1, {60, 61}}};
+  for (int32_t i = 0; i < 20; ++i) requests[1].sequence.push_back(10 + i);  // >= 16 tokens
+  auto session = model->start_decoder(ctx, encoded);
+  const auto together = session->align(requests, true);
+  const auto alone = session->align(requests, false);
+  ASSERT_EQ(together.size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto t = static_cast<int64_t>(requests[i].sequence.size());
+    ASSERT_EQ(together[i].weights.shape(), (std::vector<int64_t>{3, t, 1500})) << i;
+    ASSERT_EQ(alone[i].weights.shape(), together[i].weights.shape()) << i;
+    const auto n = static_cast<size_t>(together[i].weights.numel());
+    EXPECT_LT(
+        max_abs_diff({together[i].weights.data<float>(), n}, {alone[i].weights.data<float>(), n}),
+        1e-6)
+        << "request " << i;
+    EXPECT_LT(max_abs_diff(together[i].token_probs, alone[i].token_probs), 1e-6) << "request " << i;
+    // Alone is the one-sequence align().
+    const AlignmentData single = session->align(requests[i].source, requests[i].sequence);
+    EXPECT_LT(max_abs_diff(single.token_probs, alone[i].token_probs), 1e-7) << "request " << i;
+  }
+}
+
 TEST(RandomWhisper, StepBuffersMoveOnlyWhenTheCacheGrows) {
   const auto model = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
   ExecContext ctx;

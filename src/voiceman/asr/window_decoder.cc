@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <optional>
 
@@ -159,6 +160,10 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
 
   const auto policy = fallback_policy(options_);
   std::vector<WindowResult> out(n);
+  // The kept windows' splits first; their word alignments then go to the model together.
+  std::vector<std::optional<decoding::SplitResult>> splits(n);
+  std::vector<models::AlignRequest> requests;
+  std::vector<size_t> request_of(n, SIZE_MAX);
   for (size_t i = 0; i < n; ++i) {
     const WindowRequest& w = windows[i];
     WindowResult& r = out[i];
@@ -170,20 +175,37 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
       continue;
     }
     const double time_offset = w.time_offset.value_or(w.seek * kTimePerFrame);
-    auto split = decoding::split_segments_by_timestamps(
+    splits[i] = decoding::split_segments_by_timestamps(
         d.tokens, specials_.timestamp_begin, specials_.eot, time_offset, w.segment_size,
         w.segment_duration.value_or(w.segment_size * kTimePerFrame), w.seek, decode_text);
-    r.next_seek = split.seek;
+    r.next_seek = splits[i]->seek;
+    if (options_.word_timestamps && has_text_tokens(splits[i]->segments, specials_.eot)) {
+      request_of[i] = requests.size();
+      requests.push_back({static_cast<int32_t>(i), alignment_sequence(w, splits[i]->segments)});
+    }
+  }
+  // A GPU aligns runs of windows in one padded pass; a CPU spares itself the padding.
+  const auto alignments = session->align(requests, !ctx_.device.is_cpu());
+
+  for (size_t i = 0; i < n; ++i) {
+    if (!splits[i]) continue;
+    const WindowRequest& w = windows[i];
+    WindowResult& r = out[i];
+    const Decoded& d = attempts[i][selectors[i].chosen()];
+    auto& split = *splits[i];
+    const double time_offset = w.time_offset.value_or(w.seek * kTimePerFrame);
+    std::vector<decoding::WordTiming> alignment;
+    if (request_of[i] != SIZE_MAX)
+      alignment = words_from_alignment(alignments[request_of[i]], w, split.segments);
     std::vector<std::vector<decoding::WordTiming>> words(split.segments.size());
     if (options_.word_timestamps && w.defer_word_timestamps) {
       PendingWordTimes pending;
       pending.time_offset = w.seek * kTimePerFrame;
-      if (!split.segments.empty())
-        pending.alignment = align_words(*session, static_cast<int32_t>(i), w, split.segments);
+      pending.alignment = std::move(alignment);
       pending.segments = split.segments;
       r.pending_words = std::move(pending);
     } else if (options_.word_timestamps && !split.segments.empty()) {
-      words = word_timings(*session, static_cast<int32_t>(i), w, time_offset, split.segments);
+      words = word_timings(std::move(alignment), w, time_offset, split.segments);
       // faster-whisper moves seek to the last word's end unless a single timestamp ended
       // the window, and carries that end as the last speech time.
       std::optional<double> last_end;
@@ -216,13 +238,13 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
 }
 
 std::vector<std::vector<decoding::WordTiming>> WindowDecoder::word_timings(
-    models::WhisperDecoder& session, int32_t source, const WindowRequest& w, double time_offset,
+    std::vector<decoding::WordTiming> alignment, const WindowRequest& w, double time_offset,
     std::vector<decoding::SegmentTokens>& segments) const {
   if (!has_text_tokens(segments, specials_.eot))
     return std::vector<std::vector<decoding::WordTiming>>(segments.size());
   auto timed = decoding::add_word_timestamps(
-      segments, align_words(session, source, w, segments), time_offset, specials_.eot,
-      w.last_speech_timestamp, options_.prepend_punctuations, options_.append_punctuations);
+      segments, std::move(alignment), time_offset, specials_.eot, w.last_speech_timestamp,
+      options_.prepend_punctuations, options_.append_punctuations);
   return std::move(timed.words);
 }
 
@@ -242,20 +264,25 @@ double finish_word_timestamps(std::vector<Segment>& segments, PendingWordTimes p
   return timed.last_speech_timestamp;
 }
 
-std::vector<decoding::WordTiming> WindowDecoder::align_words(
-    models::WhisperDecoder& session, int32_t source, const WindowRequest& w,
-    const std::vector<decoding::SegmentTokens>& segments) const {
+std::vector<int32_t> WindowDecoder::alignment_sequence(
+    const WindowRequest& w, const std::vector<decoding::SegmentTokens>& segments) const {
   // Text tokens of the whole window, aligned at once.
+  std::vector<int32_t> sequence = w.sot_seq;
+  sequence.push_back(specials_.no_timestamps);
+  for (const auto& s : segments)
+    for (int32_t t : s.tokens)
+      if (t < specials_.eot) sequence.push_back(t);
+  sequence.push_back(specials_.eot);
+  return sequence;
+}
+
+std::vector<decoding::WordTiming> WindowDecoder::words_from_alignment(
+    const models::AlignmentData& data, const WindowRequest& w,
+    const std::vector<decoding::SegmentTokens>& segments) const {
   std::vector<int32_t> text_tokens;
   for (const auto& s : segments)
     for (int32_t t : s.tokens)
       if (t < specials_.eot) text_tokens.push_back(t);
-  if (text_tokens.empty()) return {};
-  std::vector<int32_t> sequence = w.sot_seq;
-  sequence.push_back(specials_.no_timestamps);
-  sequence.insert(sequence.end(), text_tokens.begin(), text_tokens.end());
-  sequence.push_back(specials_.eot);
-  const auto data = session.align(source, sequence);
   const int frames = w.segment_size / 2;
   const int heads = static_cast<int>(data.weights.dim(0));
   const int tokens = static_cast<int>(data.weights.dim(1));

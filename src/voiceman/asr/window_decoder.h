@@ -14,6 +14,7 @@
 #include "voiceman/decoding/alignment.h"
 #include "voiceman/decoding/segments.h"
 #include "voiceman/decoding/special_tokens.h"
+#include "voiceman/engine/models/whisper_decoder.h"
 #include "voiceman/engine/models/whisper_model.h"
 #include "voiceman/tokenizer/tokenizer.h"
 
@@ -69,14 +70,18 @@ class WindowDecoder {
                                    const std::vector<WindowRequest>& windows) const;
 
  private:
-  // Word timings per segment of one window, as faster-whisper's add_word_timestamps
-  // (segment start/end are snapped to their words in place).
+  // Word timings per segment of one window from its alignment, as faster-whisper's
+  // add_word_timestamps (segment start/end are snapped to their words in place).
   std::vector<std::vector<decoding::WordTiming>> word_timings(
-      models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
-      double time_offset, std::vector<decoding::SegmentTokens>& segments) const;
+      std::vector<decoding::WordTiming> alignment, const WindowRequest& window, double time_offset,
+      std::vector<decoding::SegmentTokens>& segments) const;
+  // The sequence whose cross-attention aligns the window's text tokens: its SOT sequence,
+  // <|notimestamps|>, the text tokens of every segment and <|endoftext|>.
+  std::vector<int32_t> alignment_sequence(
+      const WindowRequest& window, const std::vector<decoding::SegmentTokens>& segments) const;
   // find_alignment over the window's text tokens (before the word post-processing).
-  std::vector<decoding::WordTiming> align_words(
-      models::WhisperDecoder& session, int32_t source, const WindowRequest& window,
+  std::vector<decoding::WordTiming> words_from_alignment(
+      const models::AlignmentData& data, const WindowRequest& window,
       const std::vector<decoding::SegmentTokens>& segments) const;
 
   const models::WhisperModel& model_;

@@ -99,7 +99,7 @@ void WhisperDecoder::copy_hidden_rows(int64_t from, int64_t pitch, int64_t count
 
 void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
                                    std::span<const int32_t> tokens, int64_t first_slot,
-                                   std::span<Tensor* const> weights) {
+                                   const WeightsSink* sink) {
   const auto& c = model_.config();
   const int64_t rows = static_cast<int64_t>(tokens.size()), t = rows / batch;
   if (batch < 1 || t * batch != rows || t < 1)
@@ -126,8 +126,15 @@ void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
     } else {
       layer.self_attention.forward(ctx_, hidden_, batch, true, ws_);
     }
-    layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source, ws_,
-                                  weights.empty() ? nullptr : weights[l]);
+    if (sink && sink->layers[l]) {
+      Tensor weights;
+      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source,
+                                    ws_, &weights);
+      sink->take(l, weights);
+    } else {
+      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source,
+                                    ws_);
+    }
     layer.ffn.forward(ctx_, hidden_, ws_);
   }
 }
@@ -194,7 +201,7 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
     for (int64_t i = i0; i < i1; ++i)
       tokens.insert(tokens.end(), prompts[i].begin(), prompts[i].end());
     const auto len = static_cast<int64_t>(t);
-    run_sequences(i1 - i0, source[i0], tokens, i0, {});
+    run_sequences(i1 - i0, source[i0], tokens, i0, nullptr);
     copy_hidden_rows(len - 1, len, i1 - i0, last, i0);
     for (int64_t i = i0; i < i1; ++i) {
       if (sot_index[i] >= 0 && sot_index[i] < len) {
@@ -344,7 +351,7 @@ std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
   const int64_t vocab = vocab_size();
   // Every window's one-token sequence in one pass: hidden_ is [windows, d].
   const std::vector<int32_t> prompts(static_cast<size_t>(windows_), sot);
-  run_sequences(windows_, 0, prompts, -1, {});
+  run_sequences(windows_, 0, prompts, -1, nullptr);
   std::vector<float> logits;
   logits_for(hidden_, logits);
   std::vector<std::vector<float>> probs(windows_);
@@ -358,60 +365,6 @@ std::vector<std::vector<float>> WhisperDecoder::language_probs(int32_t sot,
     for (int32_t id : lang_ids)
       probs[w].push_back(static_cast<float>(std::exp(row[id] - mx) / sum));
   }
-  return probs;
-}
-
-AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> sequence) {
-  const auto& c = model_.config();
-  const int64_t t = static_cast<int64_t>(sequence.size());
-  if (source < 0 || source >= windows_) throw Error("align: source window out of range");
-  if (t < 1) throw Error("align: empty sequence");
-  // Attention weights only from the layers that hold an alignment head (the others keep
-  // the fused kernels), and only the heads' rows leave the device: large-v3's 10 heads
-  // in 10 layers are 0.6 MB at 100 tokens, the layers' 20 heads each would be 120 MB.
-  std::vector<Tensor> weights(c.decoder_layers);
-  std::vector<Tensor*> wanted(c.decoder_layers, nullptr);
-  for (const auto& [layer, head] : c.alignment_heads) wanted[layer] = &weights[layer];
-  run_sequences(1, source, sequence, -1, wanted);
-  const int64_t frames = cross_k_[0].dim(1), plane = t * frames;
-  const auto heads = static_cast<int64_t>(c.alignment_heads.size());
-  Tensor picked({heads, t, frames}, DType::f32, model_.device());
-  for (int64_t i = 0; i < heads; ++i) {
-    const auto [layer, head] = c.alignment_heads[i];
-    // weights[layer] is [1, heads, t, frames], float32 on the model's device.
-    ops::copy_rows(ctx_, weights[layer], head * plane, plane, picked, i * plane, plane, 1, plane);
-  }
-  AlignmentData out;
-  out.weights = picked.device().is_cpu() ? std::move(picked) : picked.to(Device::cpu(), ctx_);
-  out.token_probs = token_probabilities(sequence);
-  return out;
-}
-
-std::vector<float> WhisperDecoder::token_probabilities(std::span<const int32_t> sequence) {
-  // p(sequence[i] | sequence[<i]) from the logits of hidden_'s row i - 1: a softmax over
-  // the vocabulary where the logits are, then one value per token leaves the device (not
-  // t rows of 51,866 logits).
-  const int64_t t = static_cast<int64_t>(sequence.size()), vocab = vocab_size();
-  std::vector<float> probs(static_cast<size_t>(t), 1.f);
-  if (t < 2) return probs;
-  model_.decoder_norm_.forward(ctx_, hidden_.slice_rows(0, t - 1), normed_);
-  Tensor logits;
-  ops::linear(ctx_, normed_, model_.projection_, logits);
-  if (logits.dtype() != DType::f32) {
-    ops::cast(ctx_, logits, DType::f32, logits_f32_);
-    logits = logits_f32_;
-  }
-  ops::softmax(ctx_, logits);
-  std::vector<int64_t> from(static_cast<size_t>(t - 1)), to(from.size()), widths(from.size(), 1);
-  for (int64_t i = 1; i < t; ++i) {
-    if (sequence[i] < 0 || sequence[i] >= vocab) throw Error("align: token out of range");
-    from[static_cast<size_t>(i - 1)] = (i - 1) * vocab + sequence[i];
-    to[static_cast<size_t>(i - 1)] = i - 1;
-  }
-  Tensor chosen({t - 1}, DType::f32, logits.device());
-  ops::copy_runs(ctx_, logits, from, chosen, to, widths);
-  if (!chosen.device().is_cpu()) chosen = chosen.to(Device::cpu(), ctx_);
-  std::copy_n(chosen.data<float>(), t - 1, probs.begin() + 1);
   return probs;
 }
 

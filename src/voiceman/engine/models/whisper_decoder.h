@@ -2,6 +2,7 @@
 // A decoding session over a batch of encoded windows: per-row key/value caches that grow
 // on demand, cross-attention keys/values computed once per window.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,12 @@ namespace voiceman::models {
 struct AlignmentData {
   Tensor weights;                  // [alignment heads, sequence length, frames] attention probs
   std::vector<float> token_probs;  // token_probs[i] = p(seq[i] | seq[<i]); token_probs[0] = 1
+};
+
+// One sequence to align against window `source`.
+struct AlignRequest {
+  int32_t source = 0;
+  std::vector<int32_t> sequence;
 };
 
 class WhisperDecoder final : public decoding::StepModel {
@@ -36,6 +43,11 @@ class WhisperDecoder final : public decoding::StepModel {
   // Runs the whole sequence against window `source` and returns the alignment heads'
   // cross-attention and the per-token probabilities. Does not touch the session's rows.
   AlignmentData align(int32_t source, std::span<const int32_t> sequence);
+  // The same for several sequences, in order. With `together`, requests over consecutive
+  // windows go through one pass, padded to the longest: a GPU's launches then do not grow
+  // with the count. Without, each runs alone, which spares a CPU the padding's work. The
+  // results agree either way (causal attention keeps padding out of the real positions).
+  std::vector<AlignmentData> align(std::span<const AlignRequest> requests, bool together);
 
   // Every buffer a step reads or writes besides the weights and encoder states, and the
   // row count: a recorded step is replayed only while these are unchanged. With
@@ -45,17 +57,24 @@ class WhisperDecoder final : public decoding::StepModel {
   const StepGraphs& step_graphs() const { return graphs_; }
 
  private:
+  // Receives a layer's cross-attention probabilities [batch, heads, t, frames] (float32, on
+  // the model's device) for the layers it asks for, while they are valid.
+  struct WeightsSink {
+    std::vector<char> layers;  // layers[l] != 0: layer l's are wanted
+    std::function<void(int layer, const Tensor& weights)> take;
+  };
   // Runs `batch` sequences of one length t (tokens holds them one after another) through
   // the decoder, sequence b against window first_source + b and, when first_slot >= 0,
   // into cache slot first_slot + b; leaves the final hidden states [batch * t, d] in
   // hidden_. One pass for a batch's prompts instead of one per prompt: the launches of a
-  // GPU pass do not grow with the batch. weights, when given, holds one pointer per layer:
-  // a layer's non-null one receives its cross-attention probabilities.
+  // GPU pass do not grow with the batch.
   void run_sequences(int64_t batch, int32_t first_source, std::span<const int32_t> tokens,
-                     int64_t first_slot, std::span<Tensor* const> weights);
-  // p(sequence[i] | sequence[<i]) for i >= 1 (1 for i = 0), from the hidden states that
-  // run_sequences left for that one sequence.
-  std::vector<float> token_probabilities(std::span<const int32_t> sequence);
+                     int64_t first_slot, const WeightsSink* sink);
+  // align() for requests over consecutive windows, padded to t_max tokens, in one pass.
+  void align_run(std::span<const AlignRequest> run, int64_t t_max, std::span<AlignmentData> out);
+  // out[b].token_probs from the hidden states align_run's pass left (rows b * t_max + i).
+  void token_probabilities(std::span<const AlignRequest> run, int64_t t_max,
+                           std::span<AlignmentData> out);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
   // Logits [rows, vocab] as float32 host memory, valid until the next call: a CPU
   // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
