@@ -84,6 +84,15 @@ double reference_error(const std::vector<T>& q, const std::vector<T>& k, const s
   return worst / top;
 }
 
+// n standard normal values stored as T.
+template <typename T>
+std::vector<T> normal_values(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<T> x(static_cast<size_t>(n));
+  for (auto& e : x) e = store<T>(normal(rng));
+  return x;
+}
+
 // max|kernel - reference| / max|reference| for one head width.
 template <typename T>
 double relative_error(int64_t dh, int64_t capacity, uint32_t seed) {
@@ -94,14 +103,9 @@ double relative_error(int64_t dh, int64_t capacity, uint32_t seed) {
   const std::vector<int32_t> index = {2, 0, 1, 2, 0, 1};
   const int64_t rows = static_cast<int64_t>(lengths.size());
   std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  auto make = [&](int64_t n) {
-    std::vector<T> x(n);
-    for (auto& e : x) e = store<T>(normal(rng));
-    return x;
-  };
-  const auto q = make(rows * model), k = make(slots * capacity * model),
-             v = make(slots * capacity * model);
+  const auto q = normal_values<T>(rows * model, rng),
+             k = normal_values<T>(slots * capacity * model, rng),
+             v = normal_values<T>(slots * capacity * model, rng);
   std::vector<T> out(rows * model, store<T>(NAN));
   // The kernel instance for this lane count, as attention_cuda.cu picks it.
   auto launch = [&]<int... kLanes>(std::integer_sequence<int, kLanes...>) {
@@ -150,14 +154,9 @@ void check_runs(const char* name, int64_t capacity, double tolerance) {
                                         65, 65, 65, 65, 33, 5,  0,  0,  c};
   const int64_t rows = static_cast<int64_t>(index.size());
   std::mt19937 rng(static_cast<uint32_t>(capacity + kDh));
-  std::normal_distribution<float> normal(0.f, 1.f);
-  auto make = [&](int64_t n) {
-    std::vector<T> x(n);
-    for (auto& e : x) e = store<T>(normal(rng));
-    return x;
-  };
-  const auto q = make(rows * model), k = make(slots * capacity * model),
-             v = make(slots * capacity * model);
+  const auto q = normal_values<T>(rows * model, rng),
+             k = normal_values<T>(slots * capacity * model, rng),
+             v = normal_values<T>(slots * capacity * model, rng);
   const int fit = cached_max_rows(capacity, kDh);
   ASSERT_GE(fit, 3) << name;
   std::vector<T> alone(rows * model, store<T>(NAN));

@@ -31,12 +31,18 @@ WhisperConfig tiny_config() {
   return c;
 }
 
-std::vector<float> run(const WhisperModel& model) {
-  ExecContext ctx;
-  Tensor features({1, 16, 3000});
-  std::mt19937 rng(1);
+// Normal log-mel-like features for `windows` windows of tiny_config's 16 mels.
+Tensor random_features(int64_t windows, uint32_t seed) {
+  Tensor features({windows, 16, 3000});
+  std::mt19937 rng(seed);
   std::normal_distribution<float> dist;
   for (float& v : features.span<float>()) v = dist(rng);
+  return features;
+}
+
+std::vector<float> run(const WhisperModel& model) {
+  ExecContext ctx;
+  const Tensor features = random_features(1, 1);
   const Tensor encoded = model.encode(ctx, features);
   auto session = model.start_decoder(ctx, encoded);
   std::vector<float> logits, sot;
@@ -84,10 +90,7 @@ TEST(RandomWhisper, StepBuffersStayInPlaceThroughReorders) {
   ExecContext ctx;
   // Keeps the buffers in place; with no CUDA device the steps still run directly.
   ctx.cuda_graphs = true;
-  Tensor features({2, 16, 3000});
-  std::mt19937 rng(3);
-  std::normal_distribution<float> dist;
-  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor features = random_features(2, 3);
   const Tensor encoded = model->encode(ctx, features);
   auto session = model->start_decoder(ctx, encoded);
   std::vector<float> logits, sot;
@@ -141,10 +144,7 @@ double max_abs_diff(std::span<const float> a, std::span<const float> b) {
 TEST(RandomWhisper, PromptsOfABatchRunTogetherAsTheyWouldAlone) {
   const auto model = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
   ExecContext ctx;
-  Tensor features({4, 16, 3000});
-  std::mt19937 rng(5);
-  std::normal_distribution<float> dist;
-  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor features = random_features(4, 5);
   const Tensor encoded = model->encode(ctx, features);
   // Rows 0-2: one run (three windows in order, one length); row 3 another length; row 4
   // goes back to window 1; row 5 repeats window 2 (not the next window after row 4's).
@@ -196,10 +196,7 @@ TEST(RandomWhisper, AlignmentKeepsItsHeadsAndEachTokensProbability) {
   const auto all = WhisperModel::random(every, ComputeType::float32, Device::cpu(), 4);
   const auto part = WhisperModel::random(some, ComputeType::float32, Device::cpu(), 4);
   ExecContext ctx;
-  Tensor features({2, 16, 3000});
-  std::mt19937 rng(7);
-  std::normal_distribution<float> dist;
-  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor features = random_features(2, 7);
   const Tensor encoded = all->encode(ctx, features);
   const std::vector<int32_t> seq = {1, 2, 3, 40, 50, 60, 7};
   const AlignmentData want = all->start_decoder(ctx, encoded)->align(1, seq);
@@ -246,10 +243,7 @@ TEST(RandomWhisper, AlignmentsOfSeveralWindowsTogetherMatchEachAlone) {
   config.alignment_heads = {{1, 1}, {0, 0}, {1, 0}};
   const auto model = WhisperModel::random(config, ComputeType::float32, Device::cpu(), 4);
   ExecContext ctx;
-  Tensor features({3, 16, 3000});
-  std::mt19937 rng(9);
-  std::normal_distribution<float> dist;
-  for (float& v : features.span<float>()) v = dist(rng);
+  const Tensor features = random_features(3, 9);
   const Tensor encoded = model->encode(ctx, features);
   std::vector<AlignRequest> requests = {
       {0, {1, 2, 3, 4, 5}}, {1, {}}, {2, {9, 8, 7, 6, 5, 4, 3, 2, 1}}, {0, {50}}, {1, {60, 61}}};
