@@ -31,6 +31,16 @@ decoding::FallbackPolicy fallback_policy(const TranscribeOptions& o) {
   return p;
 }
 
+// The window's text tokens, every segment's in order (timestamps and specials dropped).
+std::vector<int32_t> text_tokens_of(const std::vector<decoding::SegmentTokens>& segments,
+                                    int32_t eot) {
+  std::vector<int32_t> text;
+  for (const auto& s : segments)
+    for (int32_t t : s.tokens)
+      if (t < eot) text.push_back(t);
+  return text;
+}
+
 bool has_text_tokens(const std::vector<decoding::SegmentTokens>& segments, int32_t eot) {
   for (const auto& s : segments)
     for (int32_t t : s.tokens)
@@ -269,9 +279,8 @@ std::vector<int32_t> WindowDecoder::alignment_sequence(
   // Text tokens of the whole window, aligned at once.
   std::vector<int32_t> sequence = w.sot_seq;
   sequence.push_back(specials_.no_timestamps);
-  for (const auto& s : segments)
-    for (int32_t t : s.tokens)
-      if (t < specials_.eot) sequence.push_back(t);
+  const auto text = text_tokens_of(segments, specials_.eot);
+  sequence.insert(sequence.end(), text.begin(), text.end());
   sequence.push_back(specials_.eot);
   return sequence;
 }
@@ -279,10 +288,7 @@ std::vector<int32_t> WindowDecoder::alignment_sequence(
 std::vector<decoding::WordTiming> WindowDecoder::words_from_alignment(
     const models::AlignmentData& data, const WindowRequest& w,
     const std::vector<decoding::SegmentTokens>& segments) const {
-  std::vector<int32_t> text_tokens;
-  for (const auto& s : segments)
-    for (int32_t t : s.tokens)
-      if (t < specials_.eot) text_tokens.push_back(t);
+  const std::vector<int32_t> text_tokens = text_tokens_of(segments, specials_.eot);
   const int frames = w.segment_size / 2;
   const int heads = static_cast<int>(data.weights.dim(0));
   const int tokens = static_cast<int>(data.weights.dim(1));

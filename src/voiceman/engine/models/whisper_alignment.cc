@@ -129,12 +129,9 @@ void WhisperDecoder::token_probabilities(std::span<const AlignRequest> run, int6
   for (int64_t r0 = 0; r0 < rows; r0 += kLogitRows) {
     const int64_t r1 = std::min(rows, r0 + kLogitRows);
     model_.decoder_norm_.forward(ctx_, gathered.slice_rows(r0, r1), normed_);
-    Tensor logits;
-    ops::linear(ctx_, normed_, model_.projection_, logits);
-    if (logits.dtype() != DType::f32) {
-      ops::cast(ctx_, logits, DType::f32, logits_f32_);
-      logits = logits_f32_;
-    }
+    Tensor projected;
+    ops::linear(ctx_, normed_, model_.projection_, projected);
+    Tensor logits = float32_logits(projected);  // shares its storage: softmaxed in place
     ops::softmax(ctx_, logits);
     from.clear();
     to.clear();

@@ -126,15 +126,11 @@ void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
     } else {
       layer.self_attention.forward(ctx_, hidden_, batch, true, ws_);
     }
-    if (sink && sink->layers[l]) {
-      Tensor weights;
-      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source,
-                                    ws_, &weights);
-      sink->take(l, weights);
-    } else {
-      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source,
-                                    ws_);
-    }
+    const bool wanted = sink && sink->layers[l];
+    Tensor weights;
+    layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source, ws_,
+                                  wanted ? &weights : nullptr);
+    if (wanted) sink->take(l, weights);
     layer.ffn.forward(ctx_, hidden_, ws_);
   }
 }
@@ -146,14 +142,16 @@ void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& l
   download_logits(out, logits);
 }
 
+const Tensor& WhisperDecoder::float32_logits(const Tensor& logits) {
+  if (logits.dtype() == DType::f32) return logits;
+  ops::cast(ctx_, logits, DType::f32, logits_f32_);
+  return logits_f32_;
+}
+
 std::span<const float> WhisperDecoder::host_logits(const Tensor& logits) {
   // A GPU casts to float32 itself: the host does not convert 100 rows x 51,866 halves per
   // step on one thread.
-  const Tensor* src = &logits;
-  if (logits.dtype() != DType::f32) {
-    ops::cast(ctx_, logits, DType::f32, logits_f32_);
-    src = &logits_f32_;
-  }
+  const Tensor* src = &float32_logits(logits);
   const size_t count = static_cast<size_t>(src->numel());
   if (src->device().is_cpu()) return {src->data<float>(), count};
 #ifdef VOICEMAN_CUDA

@@ -80,6 +80,8 @@ class WhisperDecoder final : public decoding::StepModel {
   // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
   // memory, which no other download on this engine's thread and stream comes between.
   std::span<const float> host_logits(const Tensor& logits);
+  // The logits themselves when float32, else their float32 cast in logits_f32_.
+  const Tensor& float32_logits(const Tensor& logits);
   // The same, copied into `logits`.
   void download_logits(const Tensor& device_logits, std::vector<float>& logits);
   // Grows the caches (and, with them, the step buffers); existing entries are kept.
