@@ -138,43 +138,53 @@ double max_abs_diff(std::span<const float> a, std::span<const float> b) {
   return diff;
 }
 
-// start() runs prompts of one length over consecutive windows as one batch: each row's
-// logits, SOT logits, cache and next step must be what that prompt gives alone, and so must
-// each window's language probabilities.
+// start() runs prompts over consecutive windows as one batch, of one length or padded to
+// the longest: each row's logits, SOT logits, cache and next two steps must be what that
+// prompt gives alone, and so must each window's language probabilities.
 TEST(RandomWhisper, PromptsOfABatchRunTogetherAsTheyWouldAlone) {
   const auto model = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
   ExecContext ctx;
   const Tensor features = random_features(4, 5);
   const Tensor encoded = model->encode(ctx, features);
-  // Rows 0-2: one run (three windows in order, one length); row 3 another length; row 4
-  // goes back to window 1; row 5 repeats window 2 (not the next window after row 4's).
+  // Rows 0-2: one run (three windows in order, one length); row 3 the next window, another
+  // length (padded into rows 0-2's run, or a run of its own); row 4 goes back to window 1;
+  // row 5 is the next window with a longer prompt (rows 3 and 4 padded to its length).
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4, 5, 6}, {7, 8, 9},
-                                                     {1, 2},    {3, 4},    {5, 6}};
-  const std::vector<int32_t> sources = {0, 1, 2, 3, 1, 3};
-  const std::vector<int32_t> sot_index = {0, 1, -1, 0, 5, 1};
+                                                     {1, 2},    {3, 4},    {5, 6, 7, 8, 9}};
+  const std::vector<int32_t> sources = {0, 1, 2, 3, 1, 2};
+  const std::vector<int32_t> sot_index = {0, 1, -1, 0, 5, 3};
   const std::vector<int32_t> next = {10, 11, 12, 13, 14, 15};
   const size_t vocab = 100;
-  auto session = model->start_decoder(ctx, encoded);
-  std::vector<float> last, sot, stepped;
-  session->start(prompts, sources, sot_index, last, sot);
-  keep(stepped, session->step(next));
-  ASSERT_EQ(last.size(), prompts.size() * vocab);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    auto alone = model->start_decoder(ctx, encoded);
-    std::vector<float> want_last, want_sot, want_step;
-    alone->start({prompts[i]}, std::vector<int32_t>{sources[i]}, std::vector<int32_t>{sot_index[i]},
-                 want_last, want_sot);
-    keep(want_step, alone->step(std::vector<int32_t>{next[i]}));
-    auto row = [&](const std::vector<float>& v) {
-      return std::span<const float>(v).subspan(i * vocab, vocab);
-    };
-    EXPECT_LT(max_abs_diff(row(last), want_last), 1e-5) << "row " << i;
-    EXPECT_LT(max_abs_diff(row(stepped), want_step), 1e-5) << "row " << i;
-    if (sot_index[i] >= 0 && sot_index[i] < static_cast<int32_t>(prompts[i].size())) {
-      ASSERT_EQ(want_sot.size(), vocab);
-      EXPECT_LT(max_abs_diff(row(sot), want_sot), 1e-5) << "row " << i;
+  for (const bool pad : {false, true}) {
+    SCOPED_TRACE(pad ? "padded" : "runs of one length");
+    auto session = model->start_decoder(ctx, encoded);
+    session->pad_prompts(pad);
+    std::vector<float> last, sot, stepped, again;
+    session->start(prompts, sources, sot_index, last, sot);
+    keep(stepped, session->step(next));
+    // A second step reads past where the padding was cached.
+    keep(again, session->step(next));
+    ASSERT_EQ(last.size(), prompts.size() * vocab);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      auto alone = model->start_decoder(ctx, encoded);
+      std::vector<float> want_last, want_sot, want_step, want_again;
+      alone->start({prompts[i]}, std::vector<int32_t>{sources[i]},
+                   std::vector<int32_t>{sot_index[i]}, want_last, want_sot);
+      keep(want_step, alone->step(std::vector<int32_t>{next[i]}));
+      keep(want_again, alone->step(std::vector<int32_t>{next[i]}));
+      auto row = [&](const std::vector<float>& v) {
+        return std::span<const float>(v).subspan(i * vocab, vocab);
+      };
+      EXPECT_LT(max_abs_diff(row(last), want_last), 1e-5) << "row " << i;
+      EXPECT_LT(max_abs_diff(row(stepped), want_step), 1e-5) << "row " << i;
+      EXPECT_LT(max_abs_diff(row(again), want_again), 1e-5) << "row " << i;
+      if (sot_index[i] >= 0 && sot_index[i] < static_cast<int32_t>(prompts[i].size())) {
+        ASSERT_EQ(want_sot.size(), vocab);
+        EXPECT_LT(max_abs_diff(row(sot), want_sot), 1e-5) << "row " << i;
+      }
     }
   }
+  auto session = model->start_decoder(ctx, encoded);
   const std::vector<int32_t> langs = {20, 21, 22, 23, 24};
   const auto probs = session->language_probs(1, langs);
   ASSERT_EQ(probs.size(), 4u);

@@ -20,7 +20,11 @@ constexpr uintptr_t kReorderKey = ~uintptr_t{0};
 
 WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx,
                                const Tensor& encoded)
-    : model_(model), ctx_(ctx), windows_(encoded.dim(0)), graphs_(ctx, model.step_graphs_failed_) {
+    : model_(model),
+      ctx_(ctx),
+      windows_(encoded.dim(0)),
+      pad_prompts_(!ctx.device.is_cpu()),
+      graphs_(ctx, model.step_graphs_failed_) {
   const auto& c = model.config();
   if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
     throw Error("decoder: encoder states must be [batch, frames, " + std::to_string(c.d_model) +
@@ -89,12 +93,6 @@ StepGraphs::Key WhisperDecoder::step_buffers() const {
   // The cache capacity sets the attention kernel's launch shape.
   key.push_back(static_cast<uintptr_t>(k_cache_[0].dim(1)));
   return key;
-}
-
-void WhisperDecoder::copy_hidden_rows(int64_t from, int64_t pitch, int64_t count, Tensor& dst,
-                                      int64_t to) {
-  const int64_t d = model_.config().d_model;
-  ops::copy_rows(ctx_, hidden_, from * d, pitch * d, dst, to * d, d, count, d);
 }
 
 void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
@@ -186,29 +184,53 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
   sources_.assign(source.begin(), source.end());
   ensure_capacity(n, longest + 1);
   // Rows: the last position of every prompt, then the SOT position of those that ask.
-  // Runs of prompts of one length over consecutive windows (a batch's windows, whose
-  // prompts differ at most in their tokens) go through the decoder together.
+  // Runs of prompts over consecutive windows (a batch's windows) go through the decoder
+  // together. Without padding a run's prompts share one length (chunk mode's always do);
+  // with it, each is padded with its last token to the run's longest (seek mode's previous
+  // text differs per window). Causal attention keeps the padding out of the real
+  // positions, and a row's later steps overwrite its cached padding.
   Tensor last({n, d}, model_.dtype(), model_.device());
   std::vector<int64_t> sot_rows;
   Tensor sot_hidden({n, d}, model_.dtype(), model_.device());
   std::vector<int32_t> tokens;
+  std::vector<int64_t> from, to, widths;
+  auto gather = [&](Tensor& dst) {
+    ops::copy_runs(ctx_, hidden_, from, dst, to, widths);
+    from.clear();
+    to.clear();
+    widths.clear();
+  };
+  auto take = [&](int64_t row, int64_t dst_row) {
+    from.push_back(row * d);
+    to.push_back(dst_row * d);
+    widths.push_back(d);
+  };
   for (int64_t i0 = 0, i1 = 0; i0 < n; i0 = i1) {
-    const size_t t = prompts[i0].size();
-    for (i1 = i0 + 1; i1 < n && prompts[i1].size() == t && source[i1] == source[i1 - 1] + 1;) ++i1;
+    size_t t = prompts[i0].size();
+    for (i1 = i0 + 1; i1 < n && source[i1] == source[i1 - 1] + 1 &&
+                      (pad_prompts_ || prompts[i1].size() == t);
+         ++i1)
+      t = std::max(t, prompts[i1].size());
     tokens.clear();
-    for (int64_t i = i0; i < i1; ++i)
-      tokens.insert(tokens.end(), prompts[i].begin(), prompts[i].end());
-    const auto len = static_cast<int64_t>(t);
-    run_sequences(i1 - i0, source[i0], tokens, i0, nullptr);
-    copy_hidden_rows(len - 1, len, i1 - i0, last, i0);
     for (int64_t i = i0; i < i1; ++i) {
-      if (sot_index[i] >= 0 && sot_index[i] < len) {
-        copy_hidden_rows((i - i0) * len + sot_index[i], 1, 1, sot_hidden,
-                         static_cast<int64_t>(sot_rows.size()));
-        sot_rows.push_back(i);
-      }
+      tokens.insert(tokens.end(), prompts[i].begin(), prompts[i].end());
+      tokens.insert(tokens.end(), t - prompts[i].size(), prompts[i].back());
+    }
+    const auto t_run = static_cast<int64_t>(t);
+    run_sequences(i1 - i0, source[i0], tokens, i0, nullptr);
+    for (int64_t i = i0; i < i1; ++i) {
+      const auto len = static_cast<int64_t>(prompts[i].size());
+      take((i - i0) * t_run + len - 1, i);
       lengths_[i] = static_cast<int32_t>(len);
     }
+    gather(last);
+    for (int64_t i = i0; i < i1; ++i) {
+      if (sot_index[i] >= 0 && sot_index[i] < lengths_[i]) {
+        take((i - i0) * t_run + sot_index[i], static_cast<int64_t>(sot_rows.size()));
+        sot_rows.push_back(i);
+      }
+    }
+    if (!from.empty()) gather(sot_hidden);
   }
   logits_for(last, last_logits);
   if (!sot_rows.empty()) {

@@ -34,6 +34,10 @@ class WhisperDecoder final : public decoding::StepModel {
              std::span<const int32_t> sot_index, std::vector<float>& last_logits,
              std::vector<float>& sot_logits) override;
   void select_rows(std::span<const int32_t> src) override;
+  // Whether start() pads prompts of different lengths over consecutive windows into one
+  // pass. On by default on a GPU, where a pass's launches then do not grow with the
+  // windows; off on a CPU, which the padding would cost work. Rows come out alike.
+  void pad_prompts(bool on) { pad_prompts_ = on; }
   std::span<const float> step(std::span<const int32_t> tokens) override;
 
   // Probabilities of the language tokens after <|startoftranscript|>, per window:
@@ -94,13 +98,11 @@ class WhisperDecoder final : public decoding::StepModel {
   void step_body(const ExecContext& ctx);
   // Copies a host table into the front of a device (or host) int32 buffer, on ctx_'s stream.
   void upload_table(const void* host, size_t bytes, Tensor& table);
-  // Copies rows from, from + pitch, ... (count of them) of hidden_ to rows to, to + 1, ...
-  // of dst (same device and dtype).
-  void copy_hidden_rows(int64_t from, int64_t pitch, int64_t count, Tensor& dst, int64_t to);
 
   const WhisperModel& model_;
   ExecContext ctx_;
   int64_t windows_ = 0;
+  bool pad_prompts_ = false;
   std::vector<Tensor> cross_k_, cross_v_;  // per layer [windows, frames, d]
   std::vector<Tensor> k_cache_, v_cache_;  // per layer [row capacity, length capacity, d]
   std::vector<int32_t> lengths_;           // tokens already in each row's cache
