@@ -27,7 +27,7 @@ void attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, 
                 std::to_string(num_heads) + " heads");
   const int64_t batch = qkv.dim(0), t = qkv.dim(1), model = qkv.dim(2) / 3;
 #ifdef VOICEMAN_CUDA
-  if (!ctx.device.is_cpu() && t > 0) {
+  if (!ctx.device.is_cpu() && batch > 0 && t > 0) {  // a grid of 0 blocks is no launch
     out.resize({batch, t, model}, qkv.dtype(), ctx.device);
     if (cuda::attention_packed(ctx, qkv, num_heads, causal, out)) return;
   }

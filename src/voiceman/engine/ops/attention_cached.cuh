@@ -38,8 +38,12 @@ struct Vec16 {
 // cross attention) can go to one block, which reads the slot's keys and values once for
 // all of them: at most kCachedMaxRows, and at most what the shared memory holds.
 constexpr int kCachedMaxRows = 8;
-// The default limit covers static shared memory too: block_sum's scratch, the rows' 1 / sums.
-constexpr size_t kCachedSharedLimit = 48 * 1024 - (32 + kCachedMaxRows) * sizeof(float);
+// The default 48 KB a block may have covers static shared memory too: block_sum's scratch
+// and the rows' 1 / sums (160 bytes), which the dynamic array's 128-byte alignment rounds
+// up to 256 (ptxas reports 256 for every instance, on sm_80 to sm_121). The launch checks
+// the compiled kernel's own figure against this.
+constexpr size_t kCachedStaticShared = 256;
+constexpr size_t kCachedSharedLimit = 48 * 1024 - kCachedStaticShared;
 
 // A row's scores and, once they are spent, its partial sums: the larger of the two.
 __host__ __device__ constexpr int64_t cached_row_stride(int64_t capacity, int64_t dh) {

@@ -170,6 +170,23 @@ __global__ void embedding_kernel(const T* table, const int32_t* ids, int64_t row
   }
 }
 
+// The vectorised cached kernel's rows-per-block fit assumes kCachedStaticShared bytes of
+// static shared memory; a compiler that laid it out larger would make some cache lengths
+// fail to launch. Checked once per instance, against the kernel as compiled.
+template <typename T, int kLanes, int kRows>
+void check_static_shared() {
+  static const size_t bytes = [] {
+    cudaFuncAttributes a{};
+    voiceman::cuda::check(cudaFuncGetAttributes(&a, cached_attention_vec_kernel<T, kLanes, kRows>),
+                          "cached_attention attributes");
+    return a.sharedSizeBytes;
+  }();
+  if (bytes > cached::kCachedStaticShared)
+    throw Error("cached_attention: the kernel has " + std::to_string(bytes) +
+                " bytes of static shared memory, more than the " +
+                std::to_string(cached::kCachedStaticShared) + " its launches allow for");
+}
+
 // Host index arrays go up in one copy on the kernel's stream.
 Tensor upload(const ExecContext& ctx, std::initializer_list<std::span<const int32_t>> parts) {
   std::vector<int32_t> host;
@@ -240,8 +257,10 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
       };
       auto launch_rows = [&]<int kLanes>() {
         if (grouped) {
+          check_static_shared<T, kLanes, cached::kCachedMaxRows>();
           launch(cached_attention_vec_kernel<T, kLanes, cached::kCachedMaxRows>);
         } else {
+          check_static_shared<T, kLanes, 1>();
           launch(cached_attention_vec_kernel<T, kLanes, 1>);
         }
       };

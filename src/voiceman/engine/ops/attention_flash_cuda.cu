@@ -183,7 +183,7 @@ void mma_attention(const ExecContext& ctx, const T* q, const T* k, const T* v, T
 // aligned (cp.async's copies). Both forms, separate and packed, ask this.
 bool kernel_applies(DType dtype, int64_t model, int num_heads,
                     std::initializer_list<const void*> operands) {
-  if (dtype == DType::f32 || model / num_heads != flash::kHead || model % 8) return false;
+  if (dtype == DType::f32 || model != int64_t{num_heads} * flash::kHead || model % 8) return false;
   for (const void* p : operands)
     if (reinterpret_cast<uintptr_t>(p) % 16) return false;
   return true;
@@ -215,6 +215,7 @@ void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, c
 bool flash_attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, bool causal,
                             Tensor& out) {
   const int64_t model = qkv.dim(2) / 3;
+  if (qkv.numel() == 0) return true;  // nothing to attend; a grid of 0 blocks is no launch
   if (!kernel_applies(qkv.dtype(), model, num_heads, {qkv.data<char>(), out.data<char>()}))
     return false;
   prim::with_float_type(qkv.dtype(), "flash attention", [&](auto tag) {
