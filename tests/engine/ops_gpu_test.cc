@@ -217,6 +217,7 @@ TEST_F(GpuOps, Attention) {
   };
   const std::pair<const char*, cuda::AttentionKernel> kernels[] = {
       {"", cuda::AttentionKernel::automatic},
+      {" [mma.sync, one block per SM]", cuda::AttentionKernel::mma_one_block},
       {" [wmma kernel]", cuda::AttentionKernel::wmma},
       {" [materialized]", cuda::AttentionKernel::materialized}};
   for (const auto& c : cases) {

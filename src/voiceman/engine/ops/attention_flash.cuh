@@ -45,8 +45,10 @@ struct Pitches {
 // q [batch, tq, q_ld], k/v [batch, tk, kv_ld], out [batch, tq, out_ld], with head h at
 // columns [64h, 64h + 64) of each row. Query i sees keys [0, tk - tq + i] when causal
 // (tq <= tk), all keys otherwise. scale_log2 is the softmax scale times log2(e).
-template <typename T>
-__global__ void __launch_bounds__(kThreads, 2)
+// kMinBlocks 2 holds the kernel to 128 registers so two blocks share an SM (ptxas spills a
+// few bytes); 1 lets it take what it needs.
+template <typename T, int kMinBlocks = 2>
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
     mma_kernel(const T* q, const T* k, const T* v, T* out, int tq, int tk, Pitches ld, bool causal,
                float scale_log2) {
   namespace prim = primitives::cuda;

@@ -167,14 +167,14 @@ void wmma_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, co
   check_launch("flash attention");
 }
 
-template <typename T>
+template <typename T, int kMinBlocks = 2>
 void mma_attention(const ExecContext& ctx, const T* q, const T* k, const T* v, T* out,
                    int64_t batch, int64_t tq, int64_t tk, int num_heads, flash::Pitches ld,
                    bool causal) {
   const dim3 grid(static_cast<unsigned>((tq + flash::kRows - 1) / flash::kRows),
                   static_cast<unsigned>(num_heads), static_cast<unsigned>(batch));
   const float scale_log2 = 1.f / std::sqrt(static_cast<float>(flash::kHead)) * 1.4426950409f;
-  flash::mma_kernel<T><<<grid, flash::kThreads, flash::kSmemBytes, stream_of(ctx)>>>(
+  flash::mma_kernel<T, kMinBlocks><<<grid, flash::kThreads, flash::kSmemBytes, stream_of(ctx)>>>(
       q, k, v, out, static_cast<int>(tq), static_cast<int>(tk), ld, causal, scale_log2);
   check_launch("flash attention");
 }
@@ -197,17 +197,23 @@ bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, 
 }
 
 void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                     int num_heads, bool causal, Tensor& out, bool wmma) {
+                     int num_heads, bool causal, Tensor& out, AttentionKernel kernel) {
   prim::with_float_type(q.dtype(), "flash attention", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float>) {
       throw Error("flash attention: float32 takes the materialised path");
-    } else if (wmma) {
+    } else if (kernel == AttentionKernel::wmma) {
       wmma_attention<T>(ctx, q, k, v, num_heads, causal, out);
     } else {
       const int model = static_cast<int>(q.dim(2));
-      mma_attention<T>(ctx, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), q.dim(0),
-                       q.dim(1), k.dim(1), num_heads, {model, model, model}, causal);
+      const flash::Pitches ld{model, model, model};
+      if (kernel == AttentionKernel::mma_one_block) {
+        mma_attention<T, 1>(ctx, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), q.dim(0),
+                            q.dim(1), k.dim(1), num_heads, ld, causal);
+      } else {
+        mma_attention<T>(ctx, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), q.dim(0),
+                         q.dim(1), k.dim(1), num_heads, ld, causal);
+      }
     }
   });
 }

@@ -26,9 +26,11 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
 void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
                Tensor& y);
 // Attention without weights in half or bfloat16 with 64-wide heads takes a flash kernel
-// (`automatic`: mma.sync; `wmma`: the earlier WMMA one); other calls, and `materialized`,
-// take cuBLAS with the whole score matrix. The choice is for timing the three.
-enum class AttentionKernel { automatic, wmma, materialized };
+// (`automatic`: mma.sync, held to 128 registers so two blocks share an SM, which spills a
+// few; `mma_one_block`: the same without that bound, no spills, one block per SM; `wmma`:
+// the earlier WMMA one); other calls, and `materialized`, take cuBLAS with the whole score
+// matrix. The choice is for timing them.
+enum class AttentionKernel { automatic, mma_one_block, wmma, materialized };
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                int num_heads, bool causal, Tensor& out, Tensor* weights,
                AttentionKernel kernel = AttentionKernel::automatic);
