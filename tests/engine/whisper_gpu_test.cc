@@ -380,7 +380,7 @@ class UtilizationSampler {
     if (samples_.empty()) return -1;
     double sum = 0;
     for (int u : samples_) sum += u;
-    return sum / samples_.size();
+    return sum / static_cast<double>(samples_.size());
   }
   uint64_t peak_used() const { return peak_used_; }
 

@@ -79,7 +79,7 @@ std::pair<std::string, float> WindowDecoder::detect_language(const Tensor& encod
     const size_t best =
         static_cast<size_t>(std::max_element(window.begin(), window.end()) - window.begin());
     if (window[best] > threshold) return {codes[best], window[best]};
-    if (!votes.count(codes[best])) order.push_back(codes[best]);
+    if (!votes.contains(codes[best])) order.push_back(codes[best]);
     votes[codes[best]].push_back(window[best]);
   }
   // Majority vote; the first language seen wins ties (Python's max keeps the first).
