@@ -39,8 +39,20 @@ TEST(RedisUrl, ParsesTcpAndUnixAddresses) {
   a = parse_redis_url("unix:///run/redis.sock?db=3");
   EXPECT_EQ(a.socket_path, "/run/redis.sock");
   EXPECT_EQ(a.db, 3);
+  EXPECT_TRUE(a.password.empty());
+  // The password ends at the "@/" that starts the path; the path may hold '@' too.
+  a = parse_redis_url("unix://:p@ss:w/rd@/run/r@dis.sock?db=2");
+  EXPECT_EQ(a.password, "p@ss:w/rd");
+  EXPECT_EQ(a.socket_path, "/run/r@dis.sock");
+  EXPECT_EQ(a.db, 2);
+  EXPECT_EQ(a.display, "unix://:***@/run/r@dis.sock?db=2");
+  a = parse_redis_url("unix:///run/r@dis.sock");
+  EXPECT_EQ(a.socket_path, "/run/r@dis.sock");
+  EXPECT_TRUE(a.password.empty());
+  EXPECT_EQ(a.display, "unix:///run/r@dis.sock");
   for (const char* bad : {"http://host", "redis://", "redis://host:99999", "redis://host:x",
-                          "redis://user:pw@host", "unix://relative.sock", "redis://host/db"})
+                          "redis://user:pw@host", "unix://relative.sock", "redis://host/db",
+                          "unix://user:pw@/run/redis.sock", "unix://:pw/run/redis.sock"})
     EXPECT_THROW(parse_redis_url(bad), ConfigError) << bad;
 }
 
@@ -247,6 +259,22 @@ TEST(JobBoardTcp, AuthenticatesAndSelectsTheDatabase) {
   EXPECT_THROW(JobBoard(JobOptions{"redis://:wrong@" + at, "tcp", 60}, "w", "i", "s", 1),
                ConfigError);
   EXPECT_THROW(JobBoard(JobOptions{"redis://" + at, "tcp", 60}, "w", "i", "s", 1), ConfigError);
+}
+
+// Over a Unix socket, with a password (unix://:PASSWORD@/PATH), on a server of its own.
+TEST(JobBoardUnix, AuthenticatesOverASocket) {
+  voiceman::testing::RedisServer server(0, "s3cret");
+  if (server.url().empty()) GTEST_SKIP() << "no redis-server";
+  const std::string url = server.url();
+  ASSERT_TRUE(url.starts_with("unix://:s3cret@/")) << url;
+  const std::string path = url.substr(std::string("unix://:s3cret@").size());
+  JobBoard board(JobOptions{url + "?db=4", "sock", 60}, "w", "i", "s", 1);
+  EXPECT_EQ(board.claim("a.wav").state, State::claimed);
+  RedisClient db4(parse_redis_url(url + "?db=4"), 5);
+  EXPECT_EQ(db4.command({"EXISTS", JobBoard::claim_key("sock", "a.wav")}).integer, 1);
+  EXPECT_THROW(JobBoard(JobOptions{"unix://:wrong@" + path, "sock", 60}, "w", "i", "s", 1),
+               ConfigError);
+  EXPECT_THROW(JobBoard(JobOptions{"unix://" + path, "sock", 60}, "w", "i", "s", 1), ConfigError);
 }
 
 TEST(JobBoardUnreachable, NamesTheServer) {

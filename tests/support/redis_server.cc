@@ -46,9 +46,9 @@ RedisServer::RedisServer(int tcp_port, const std::string& password) {
   for (int i = 0; i < 300; ++i) {
     std::string out;
     if (run_shell(cli + auth + " ping", &out) == 0 && out.find("PONG") != std::string::npos) {
-      url_ = tcp_port == 0 ? "unix://" + socket
-                           : "redis://" + (password.empty() ? "" : ":" + password + "@") +
-                                 "127.0.0.1:" + std::to_string(tcp_port);
+      url_ = tcp_port == 0 ? "unix://" : "redis://";
+      if (!password.empty()) url_.append(":").append(password).append("@");
+      url_ += tcp_port == 0 ? socket : "127.0.0.1:" + std::to_string(tcp_port);
       return;
     }
     int status = 0;

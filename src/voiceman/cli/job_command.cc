@@ -52,8 +52,9 @@ CLI::App* add_job_command(CLI::App& app, JobArgs& args) {
           "0, then the others take its recordings) and those no worker has started.\n\n") +
       exit_codes_help());
   cmd->fallthrough();
-  cmd->add_option("--redis", args.redis_url,
-                  "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH, as given to run")
+  cmd->add_option(
+         "--redis", args.redis_url,
+         "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix://[:PASSWORD@]/PATH, as given to run")
       ->required();
   cmd->add_option("--job", args.name, "The job's name, as given to run")->required();
   cmd->add_flag("--json", args.json, "Print the status as JSON");

@@ -211,7 +211,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                 "Follow symlinks that point outside the input folders");
   cmd->add_option("--redis", o.job.redis_url,
                   "Share the recordings with other workers through this Redis server: "
-                  "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH (with --job)");
+                  "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix://[:PASSWORD@]/PATH (with --job)");
   cmd->add_option("--job", o.job.name,
                   "Name of the shared run: every worker gives the same INPUTs, options and "
                   "job name, each its own OUT");

@@ -54,6 +54,12 @@ RedisReply copy_reply(const redisReply* r) {
   return out;
 }
 
+// unix://:PASSWORD@/PATH: the password ends at the "@/" that starts the absolute path
+// (a socket path may hold '@' itself). npos when there is no password.
+size_t unix_password_end(std::string_view after_scheme) {
+  return after_scheme.starts_with(':') ? after_scheme.find("@/") : std::string_view::npos;
+}
+
 }  // namespace
 
 RedisAddress parse_redis_url(const std::string& url) {
@@ -62,6 +68,13 @@ RedisAddress parse_redis_url(const std::string& url) {
   std::string_view rest = url;
   if (rest.starts_with("unix://")) {
     rest.remove_prefix(7);
+    if (const size_t at = unix_password_end(rest); at != std::string_view::npos) {
+      a.password = std::string(rest.substr(1, at - 1));
+      rest.remove_prefix(at + 1);
+    } else if (rest.find('@') != std::string_view::npos && !rest.starts_with('/')) {
+      throw ConfigError("--redis " + a.display +
+                        ": only a password (unix://:PASSWORD@/PATH) is supported, not a user name");
+    }
     const size_t q = rest.find('?');
     a.socket_path = std::string(rest.substr(0, q));
     if (q != std::string_view::npos) {
@@ -76,7 +89,8 @@ RedisAddress parse_redis_url(const std::string& url) {
   }
   if (!rest.starts_with("redis://"))
     throw ConfigError("--redis " + a.display +
-                      ": expected redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH");
+                      ": expected redis://[:PASSWORD@]HOST[:PORT][/DB] or "
+                      "unix://[:PASSWORD@]/PATH[?db=N]");
   rest.remove_prefix(8);
   const size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
@@ -111,6 +125,10 @@ RedisAddress parse_redis_url(const std::string& url) {
 }
 
 std::string redact_redis_url(const std::string& url) {
+  if (url.starts_with("unix://")) {
+    const size_t at = unix_password_end(std::string_view(url).substr(7));
+    return at == std::string::npos ? url : "unix://:***" + url.substr(7 + at);
+  }
   const size_t scheme = url.find("://");
   const size_t at = url.rfind('@');
   if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;

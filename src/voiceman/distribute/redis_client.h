@@ -12,7 +12,8 @@ struct redisContext;
 
 namespace voiceman::distribute {
 
-// Where the server is: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?db=N].
+// Where the server is: redis://[:PASSWORD@]HOST[:PORT][/DB] or
+// unix://[:PASSWORD@]/PATH[?db=N].
 struct RedisAddress {
   std::string host;  // empty for a Unix socket
   int port = 6379;
