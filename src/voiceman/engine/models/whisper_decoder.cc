@@ -207,8 +207,8 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
   };
   for (int64_t i0 = 0, i1 = 0; i0 < n; i0 = i1) {
     size_t t = prompts[i0].size();
-    for (i1 = i0 + 1; i1 < n && source[i1] == source[i1 - 1] + 1 &&
-                      (pad_prompts_ || prompts[i1].size() == t);
+    for (i1 = i0 + 1;
+         i1 < n && source[i1] == source[i1 - 1] + 1 && (pad_prompts_ || prompts[i1].size() == t);
          ++i1)
       t = std::max(t, prompts[i1].size());
     tokens.clear();
