@@ -265,7 +265,7 @@ TEST(JobBoardTcp, AuthenticatesAndSelectsTheDatabase) {
 TEST(JobBoardUnix, AuthenticatesOverASocket) {
   voiceman::testing::RedisServer server(0, "s3cret");
   if (server.url().empty()) GTEST_SKIP() << "no redis-server";
-  const std::string url = server.url();
+  const std::string& url = server.url();
   ASSERT_TRUE(url.starts_with("unix://:s3cret@/")) << url;
   const std::string path = url.substr(std::string("unix://:s3cret@").size());
   JobBoard board(JobOptions{url + "?db=4", "sock", 60}, "w", "i", "s", 1);
