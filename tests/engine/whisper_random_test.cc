@@ -158,7 +158,7 @@ TEST(RandomWhisper, PromptsOfABatchRunTogetherAsTheyWouldAlone) {
   for (const bool pad : {false, true}) {
     SCOPED_TRACE(pad ? "padded" : "runs of one length");
     auto session = model->start_decoder(ctx, encoded);
-    session->pad_prompts(pad);
+    session->pad_runs(pad);
     std::vector<float> last, sot, stepped, again;
     session->start(prompts, sources, sot_index, last, sot);
     keep(stepped, session->step(next));
@@ -259,8 +259,10 @@ TEST(RandomWhisper, AlignmentsOfSeveralWindowsTogetherMatchEachAlone) {
       {0, {1, 2, 3, 4, 5}}, {1, {}}, {2, {9, 8, 7, 6, 5, 4, 3, 2, 1}}, {0, {50}}, {1, {60, 61}}};
   for (int32_t i = 0; i < 20; ++i) requests[1].sequence.push_back(10 + i);  // >= 16 tokens
   auto session = model->start_decoder(ctx, encoded);
-  const auto together = session->align(requests, true);
-  const auto alone = session->align(requests, false);
+  session->pad_runs(true);
+  const auto together = session->align(requests);
+  session->pad_runs(false);
+  const auto alone = session->align(requests);
   ASSERT_EQ(together.size(), requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto t = static_cast<int64_t>(requests[i].sequence.size());

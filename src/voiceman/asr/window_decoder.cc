@@ -194,8 +194,8 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
       requests.push_back({static_cast<int32_t>(i), alignment_sequence(w, splits[i]->segments)});
     }
   }
-  // A GPU aligns runs of windows in one padded pass; a CPU spares itself the padding.
-  const auto alignments = session->align(requests, !ctx_.device.is_cpu());
+  // A GPU aligns runs of windows in one padded pass (WhisperDecoder::pad_runs).
+  const auto alignments = session->align(requests);
 
   for (size_t i = 0; i < n; ++i) {
     if (!splits[i]) continue;

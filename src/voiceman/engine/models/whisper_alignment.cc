@@ -21,11 +21,10 @@ constexpr int64_t kLogitRows = 512;
 AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> sequence) {
   const std::array<AlignRequest, 1> one = {
       AlignRequest{source, std::vector<int32_t>(sequence.begin(), sequence.end())}};
-  return std::move(align(one, false).front());
+  return std::move(align(one).front());
 }
 
-std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> requests,
-                                                 bool together) {
+std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> requests) {
   const auto& c = model_.config();
   for (const auto& r : requests) {
     if (r.source < 0 || r.source >= windows_) throw Error("align: source window out of range");
@@ -39,7 +38,7 @@ std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> r
   for (size_t i0 = 0, i1 = 0; i0 < requests.size(); i0 = i1) {
     size_t longest = requests[i0].sequence.size();
     for (i1 = i0 + 1;
-         together && i1 < requests.size() && requests[i1].source == requests[i1 - 1].source + 1;
+         pad_runs_ && i1 < requests.size() && requests[i1].source == requests[i1 - 1].source + 1;
          ++i1) {
       const size_t t = std::max(longest, requests[i1].sequence.size());
       if ((i1 - i0 + 1) * t * layer_bytes > kWeightsBudget) break;

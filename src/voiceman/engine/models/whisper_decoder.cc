@@ -23,7 +23,7 @@ WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx
     : model_(model),
       ctx_(ctx),
       windows_(encoded.dim(0)),
-      pad_prompts_(!ctx.device.is_cpu()),
+      pad_runs_(!ctx.device.is_cpu()),
       graphs_(ctx, model.step_graphs_failed_) {
   const auto& c = model.config();
   if (encoded.rank() != 3 || encoded.dim(2) != c.d_model)
@@ -208,8 +208,7 @@ void WhisperDecoder::start(const std::vector<std::vector<int32_t>>& prompts,
   for (int64_t i0 = 0, i1 = 0; i0 < n; i0 = i1) {
     size_t t = prompts[i0].size();
     for (i1 = i0 + 1;
-         i1 < n && source[i1] == source[i1 - 1] + 1 && (pad_prompts_ || prompts[i1].size() == t);
-         ++i1)
+         i1 < n && source[i1] == source[i1 - 1] + 1 && (pad_runs_ || prompts[i1].size() == t); ++i1)
       t = std::max(t, prompts[i1].size());
     tokens.clear();
     for (int64_t i = i0; i < i1; ++i) {

@@ -34,10 +34,12 @@ class WhisperDecoder final : public decoding::StepModel {
              std::span<const int32_t> sot_index, std::vector<float>& last_logits,
              std::vector<float>& sot_logits) override;
   void select_rows(std::span<const int32_t> src) override;
-  // Whether start() pads prompts of different lengths over consecutive windows into one
-  // pass. On by default on a GPU, where a pass's launches then do not grow with the
-  // windows; off on a CPU, which the padding would cost work. Rows come out alike.
-  void pad_prompts(bool on) { pad_prompts_ = on; }
+  // Whether start() and align() pad sequences over consecutive windows to the longest and
+  // run them in one pass. On by default on a GPU, where a pass's launches then do not grow
+  // with the windows; off on a CPU, which the padding would cost work (start() then joins
+  // only prompts of one length, align() runs each sequence alone). Results come out alike:
+  // causal attention keeps the padding out of the real positions.
+  void pad_runs(bool on) { pad_runs_ = on; }
   std::span<const float> step(std::span<const int32_t> tokens) override;
 
   // Probabilities of the language tokens after <|startoftranscript|>, per window:
@@ -47,11 +49,9 @@ class WhisperDecoder final : public decoding::StepModel {
   // Runs the whole sequence against window `source` and returns the alignment heads'
   // cross-attention and the per-token probabilities. Does not touch the session's rows.
   AlignmentData align(int32_t source, std::span<const int32_t> sequence);
-  // The same for several sequences, in order. With `together`, requests over consecutive
-  // windows go through one pass, padded to the longest: a GPU's launches then do not grow
-  // with the count. Without, each runs alone, which spares a CPU the padding's work. The
-  // results agree either way (causal attention keeps padding out of the real positions).
-  std::vector<AlignmentData> align(std::span<const AlignRequest> requests, bool together);
+  // The same for several sequences, in order; requests over consecutive windows go
+  // through one padded pass where pad_runs is on.
+  std::vector<AlignmentData> align(std::span<const AlignRequest> requests);
 
   // Every buffer a step reads or writes besides the weights and encoder states, and the
   // row count: a recorded step is replayed only while these are unchanged. With
@@ -102,7 +102,7 @@ class WhisperDecoder final : public decoding::StepModel {
   const WhisperModel& model_;
   ExecContext ctx_;
   int64_t windows_ = 0;
-  bool pad_prompts_ = false;
+  bool pad_runs_ = false;
   std::vector<Tensor> cross_k_, cross_v_;  // per layer [windows, frames, d]
   std::vector<Tensor> k_cache_, v_cache_;  // per layer [row capacity, length capacity, d]
   std::vector<int32_t> lengths_;           // tokens already in each row's cache
