@@ -150,8 +150,10 @@ TEST_F(GpuKernelTimes, DecoderStep) {
   Tensor out;
   // One kernel's time over keys = values = kv; automatic is the kernel the models take.
   using Kernel = cuda::CachedAttentionKernel;
+  // cuda::cached_attention writes into out as it finds it (the front end would size it).
   auto attention_ms = [&](const Tensor& queries, const Tensor& kv, const Tensor& slots,
                           const Tensor& visible, Kernel kernel) {
+    out.resize(queries.shape(), queries.dtype(), ctx.device);
     return time_ms([&] {
       cuda::cached_attention(ctx, queries, kv, kv, slots, visible, static_cast<int>(heads), out,
                              kernel);
@@ -166,6 +168,36 @@ TEST_F(GpuKernelTimes, DecoderStep) {
       static_cast<long long>(rows), static_cast<long long>(frames), cross_ms,
       2.0 * rows * frames * d * 2 / (cross_ms * 1e6), generic_ms, static_cast<long long>(self_len),
       self_ms);
+  // The same cross attention over int8 keys and values (QuantizedCache): half the bytes,
+  // and a scale per position and head. GB/s counts the data and the scales.
+  auto int8_cache = [&](int64_t slots, uint32_t seed) {
+    Tensor x = upload(random_tensor({slots * frames, d}, seed), DType::f16);
+    QuantizedCache c;
+    quantize_heads(ctx, x, static_cast<int>(heads), c);
+    return QuantizedCache{c.data.reshape({slots, frames, d}),
+                          c.scales.reshape({slots, frames, heads})};
+  };
+  auto int8_ms = [&](const Tensor& queries, const QuantizedCache& kv, const Tensor& slots,
+                     const Tensor& visible, Kernel kernel) {
+    out.resize(queries.shape(), queries.dtype(), ctx.device);
+    return time_ms([&] {
+      cuda::cached_attention(ctx, queries, kv, kv, slots, visible, static_cast<int>(heads), out,
+                             kernel);
+    });
+  };
+  auto int8_bytes = [&](int64_t slots) {
+    return 2.0 * static_cast<double>(slots * frames) * static_cast<double>(d + 4 * heads);
+  };
+  {
+    const QuantizedCache cross_q = int8_cache(rows, 46);
+    const double int8_cross_ms = int8_ms(q, cross_q, index_d, cross_d, Kernel::automatic);
+    const double int8_generic_ms = int8_ms(q, cross_q, index_d, cross_d, Kernel::generic);
+    std::printf(
+        "[perf] step cached_attention int8 cross rows %lld (%lld frames): %.3f ms, %.0f GB/s"
+        " (fp16 %.3f ms; generic kernel %.3f ms)\n",
+        static_cast<long long>(rows), static_cast<long long>(frames), int8_cross_ms,
+        int8_bytes(rows) / (int8_cross_ms * 1e6), cross_ms, int8_generic_ms);
+  }
   // Beam search: 20 windows x 5 beams, the beams of a window next to each other. One block
   // reads a window's keys and values for its five beams, or (one_row) each beam's block
   // reads them again.
@@ -183,6 +215,15 @@ TEST_F(GpuKernelTimes, DecoderStep) {
         "%.0f GB/s of keys and values read once (a block per row: %.3f ms)\n",
         static_cast<long long>(windows), static_cast<long long>(beams), grouped_ms,
         2.0 * windows * frames * d * 2 / (grouped_ms * 1e6), one_row_ms);
+    const QuantizedCache bq8 = int8_cache(windows, 47);
+    const double int8_grouped_ms = int8_ms(bq, bq8, bindex_d, blengths_d, Kernel::automatic);
+    const double int8_one_row_ms = int8_ms(bq, bq8, bindex_d, blengths_d, Kernel::one_row);
+    std::printf(
+        "[perf] step cached_attention int8 cross beams: %lld windows x %lld beams: %.3f ms, "
+        "%.0f GB/s of keys, values and scales read once (a block per row: %.3f ms; fp16 %.3f "
+        "ms)\n",
+        static_cast<long long>(windows), static_cast<long long>(beams), int8_grouped_ms,
+        int8_bytes(windows) / (int8_grouped_ms * 1e6), int8_one_row_ms, grouped_ms);
   }
   double layer_ms = cross_ms + self_ms;
   const int64_t shapes[][2] = {{d, 3 * d}, {d, d}, {d, d}, {d, 4 * d}, {4 * d, d}, {d, d}};

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -106,6 +107,36 @@ inline void expect_close(const char* what, double tolerance, const std::string& 
 inline void expect_close(const char* what, const Precision& p, const Tensor& got_device,
                          const Tensor& want) {
   expect_close(what, p.tolerance, dtype_name(p.dtype), download(got_device), want);
+}
+
+// The CPU's cached_attention (k and v Tensors or QuantizedCaches), which takes only rows
+// with keys to see; a row with nothing visible gets zeros, as on the GPU.
+template <typename Cache>
+Tensor cpu_cached_attention(const Tensor& q, const Cache& k, const Cache& v,
+                            const std::vector<int32_t>& index, const std::vector<int32_t>& lengths,
+                            int heads) {
+  const int64_t model = q.dim(1);
+  std::vector<int64_t> kept;
+  std::vector<int32_t> kept_index, kept_lengths;
+  for (size_t r = 0; r < lengths.size(); ++r)
+    if (lengths[r] > 0) {
+      kept.push_back(static_cast<int64_t>(r));
+      kept_index.push_back(index[r]);
+      kept_lengths.push_back(lengths[r]);
+    }
+  Tensor want = Tensor::zeros(q.shape());
+  if (kept.empty()) return want;
+  Tensor sub({static_cast<int64_t>(kept.size()), model}), part;
+  for (size_t i = 0; i < kept.size(); ++i)
+    std::memcpy(sub.data<float>() + i * model, q.data<float>() + kept[i] * model,
+                sizeof(float) * model);
+  ExecContext cpu;
+  cpu.threads = 2;
+  ops::cached_attention(cpu, sub, k, v, kept_index, kept_lengths, heads, part);
+  for (size_t i = 0; i < kept.size(); ++i)
+    std::memcpy(want.data<float>() + kept[i] * model, part.data<float>() + i * model,
+                sizeof(float) * model);
+  return want;
 }
 
 }  // namespace voiceman::testing

@@ -80,6 +80,60 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 
 namespace {
 
+void check_quantized(const Tensor& q, const QuantizedCache& k, const QuantizedCache& v,
+                     int num_heads) {
+  auto bad = [&](const std::string& why) {
+    throw Error("cached_attention: " + why + " (q" + shape_str(q.shape()) + ", k" +
+                shape_str(k.data.shape()) + ", k scales" + shape_str(k.scales.shape()) + ")");
+  };
+  if (q.rank() != 2 || num_heads <= 0 || q.dim(1) % num_heads) bad("bad query shape");
+  for (const QuantizedCache* c : {&k, &v}) {
+    if (c->data.dtype() != DType::i8 || c->scales.dtype() != DType::f32)
+      bad("an int8 cache needs int8 data and float32 scales");
+    if (c->data.rank() != 3 || c->data.dim(2) != q.dim(1) || c->data.shape() != k.data.shape())
+      bad("keys and values must both be [slots, capacity, " + std::to_string(q.dim(1)) + "]");
+    if (c->scales.rank() != 3 || c->scales.dim(0) != c->data.dim(0) ||
+        c->scales.dim(1) != c->data.dim(1) || c->scales.dim(2) != num_heads)
+      bad("scales must be [slots, capacity, " + std::to_string(num_heads) + "]");
+  }
+}
+
+}  // namespace
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out) {
+  check_quantized(q, k, v, num_heads);
+  if (static_cast<int64_t>(kv_index.size()) != q.dim(0) || lengths.size() != kv_index.size())
+    throw Error("cached_attention: one slot and one length per query row");
+  for (size_t r = 0; r < kv_index.size(); ++r)
+    if (kv_index[r] < 0 || kv_index[r] >= k.data.dim(0) || lengths[r] <= 0 ||
+        lengths[r] > k.data.dim(1))
+      throw Error("cached_attention: row " + std::to_string(r) + " out of range");
+  out.resize(q.shape(), q.dtype(), ctx.device);
+  VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
+                      int num_heads, Tensor& out) {
+  const int64_t rows = q.rank() == 2 ? q.dim(0) : 0;
+  check_index_table(ctx, "cached_attention", kv_index, rows);
+  check_index_table(ctx, "cached_attention", lengths, rows);
+  if (ctx.device.is_cpu())
+    return cached_attention(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
+                            num_heads, out);
+  check_quantized(q, k, v, num_heads);
+  out.resize(q.shape(), q.dtype(), ctx.device);
+#ifdef VOICEMAN_CUDA
+  cuda::cached_attention(ctx, q, k, v, kv_index, lengths, num_heads, out);
+#else
+  no_backend(ctx, "cached_attention");
+#endif
+}
+
+namespace {
+
 // A float table has no scales; an int8 one (the CPU only) has one float32 scale per row.
 // The CPU's tables are float32 or int8.
 void check_table(const ExecContext& ctx, const Tensor& table, const Tensor& scales) {

@@ -105,13 +105,27 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   }
 }
 
-void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
-                      int num_heads, Tensor& out) {
-  const int64_t rows = q.dim(0), model = q.dim(1), capacity = k.dim(1);
+namespace {
+
+// One (slot, head)'s keys and values as the GEMMs read them: `len` rows `ld` floats apart.
+struct KvRows {
+  const float* k;
+  const float* v;
+  int ld;
+};
+
+// Groups the rows that read the same cache entries (same slot and length: the beams of one
+// window) and, per (group, head), runs scores = Q K^T and out = P V as two small GEMMs.
+// Keys and values are read once for all the group's queries, and the GEMM vectorises over
+// keys instead of reducing each dh-long dot product on its own. fetch(slot, head, len,
+// kbuf, vbuf) gives the keys and values, in place or written to the thread's buffers.
+template <typename Fetch>
+void cached_attention_groups(const ExecContext& ctx, const Tensor& q,
+                             std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                             int num_heads, int64_t capacity, Tensor& out, const Fetch& fetch) {
+  const int64_t rows = q.dim(0), model = q.dim(1);
   const int64_t dh = model / num_heads;
   const float scale = 1.f / std::sqrt(static_cast<float>(dh));
-  // Groups of rows reading the same cache entries (same slot, same length).
   std::vector<std::vector<int64_t>> groups;
   {
     std::vector<int64_t> order(static_cast<size_t>(rows));
@@ -131,14 +145,12 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   const int64_t pairs = static_cast<int64_t>(groups.size()) * num_heads;
   int64_t work = 0;
   for (int32_t len : lengths) work += len;
-    // Per (group, head): scores = Q K^T and out = P V as two small GEMMs. Keys and values
-    // are read once for all the group's queries (the beams of one window), and the GEMM
-    // vectorises over keys instead of reducing each dh-long dot product on its own.
 #pragma omp parallel num_threads(ctx.threads) if (work * model > 65536)
   {
     std::vector<float> scores(widest * static_cast<size_t>(capacity));
     std::vector<float> qbuf(widest * static_cast<size_t>(dh));
     std::vector<float> obuf(widest * static_cast<size_t>(dh));
+    std::vector<float> kbuf, vbuf;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < pairs; ++p) {
       const auto& grp = groups[static_cast<size_t>(p / num_heads)];
@@ -148,19 +160,58 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
       for (int i = 0; i < g; ++i)
         std::memcpy(qbuf.data() + i * dh, q.data<float>() + grp[i] * model + h * dh,
                     sizeof(float) * dh);
-      const int64_t base = kv_index[grp.front()] * capacity * model + h * dh;
+      const KvRows kv = fetch(int64_t{kv_index[grp.front()]}, h, len, kbuf, vbuf);
       prim::sgemm(false, true, g, len, static_cast<int>(dh), scale, qbuf.data(),
-                  static_cast<int>(dh), k.data<float>() + base, static_cast<int>(model), 0.f,
-                  scores.data(), len, 1);
+                  static_cast<int>(dh), kv.k, kv.ld, 0.f, scores.data(), len, 1);
       softmax_rows(scores.data(), g, len, /*causal=*/false);
-      prim::sgemm(false, false, g, static_cast<int>(dh), len, 1.f, scores.data(), len,
-                  v.data<float>() + base, static_cast<int>(model), 0.f, obuf.data(),
-                  static_cast<int>(dh), 1);
+      prim::sgemm(false, false, g, static_cast<int>(dh), len, 1.f, scores.data(), len, kv.v, kv.ld,
+                  0.f, obuf.data(), static_cast<int>(dh), 1);
       for (int i = 0; i < g; ++i)
         std::memcpy(out.data<float>() + grp[i] * model + h * dh, obuf.data() + i * dh,
                     sizeof(float) * dh);
     }
   }
+}
+
+// An int8 cache's first len entries of (slot, head), as float rows of dh in buf.
+void dequantize_rows(const QuantizedCache& c, int64_t slot, int64_t h, int64_t dh, int len,
+                     std::vector<float>& buf) {
+  const int64_t capacity = c.data.dim(1), model = c.data.dim(2), heads = c.scales.dim(2);
+  buf.resize(static_cast<size_t>(len) * static_cast<size_t>(dh));
+  const int8_t* data = c.data.data<int8_t>() + slot * capacity * model + h * dh;
+  const float* scales = c.scales.data<float>() + slot * capacity * heads + h;
+  for (int64_t j = 0; j < len; ++j) {
+    const float scale = scales[j * heads];
+    for (int64_t i = 0; i < dh; ++i)
+      buf[static_cast<size_t>(j * dh + i)] = static_cast<float>(data[j * model + i]) * scale;
+  }
+}
+
+}  // namespace
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out) {
+  const int64_t capacity = k.dim(1), model = q.dim(1), dh = model / num_heads;
+  cached_attention_groups(
+      ctx, q, kv_index, lengths, num_heads, capacity, out,
+      [&](int64_t slot, int64_t h, int, auto&, auto&) {
+        const int64_t base = slot * capacity * model + h * dh;
+        return KvRows{k.data<float>() + base, v.data<float>() + base, static_cast<int>(model)};
+      });
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out) {
+  const int64_t dh = q.dim(1) / num_heads;
+  cached_attention_groups(
+      ctx, q, kv_index, lengths, num_heads, k.data.dim(1), out,
+      [&](int64_t slot, int64_t h, int len, std::vector<float>& kbuf, std::vector<float>& vbuf) {
+        dequantize_rows(k, slot, h, dh, len, kbuf);
+        dequantize_rows(v, slot, h, dh, len, vbuf);
+        return KvRows{kbuf.data(), vbuf.data(), static_cast<int>(dh)};
+      });
 }
 
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,

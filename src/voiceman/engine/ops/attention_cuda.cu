@@ -1,7 +1,9 @@
 // Attention on CUDA: the flash kernels (attention_flash_cuda.cu) for half/bfloat16 with
 // 64-wide heads, a cuBLAS path that materialises the probabilities (float32, or when the
-// caller asks for them), and the decoder's one-query attention over a cache.
+// caller asks for them), and the decoder's one-query attention over a cache (its keys and
+// values in the activation dtype, or int8 with scales).
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "voiceman/engine/cuda/cuda_internal.h"
@@ -99,11 +101,14 @@ void materialized_attention(const ExecContext& ctx, const Tensor& q, const Tenso
 }
 
 // ---- Decoder step attention: one block per (row, head), scores for the row's keys in
-// shared memory, then the weighted sum of values with the block split over keys.
-template <typename T>
-__global__ void cached_attention_kernel(const T* q, const T* k, const T* v, const int32_t* kv_index,
+// shared memory, then the weighted sum of values with the block split over keys. KV is T,
+// or int8_t with scales [slots, capacity, heads] (as in the vectorised kernel).
+template <typename T, typename KV>
+__global__ void cached_attention_kernel(const T* q, const KV* k, const KV* v, const float* k_scales,
+                                        const float* v_scales, const int32_t* kv_index,
                                         const int32_t* lengths, int64_t slots, int64_t capacity,
                                         int64_t model, int64_t dh, float scale, T* out) {
+  constexpr bool kScaled = std::is_same_v<KV, int8_t>;
   extern __shared__ float shared[];
   __shared__ float scratch[32];
   const int64_t r = blockIdx.x, h = blockIdx.y;
@@ -120,21 +125,24 @@ __global__ void cached_attention_kernel(const T* q, const T* k, const T* v, cons
   float* partial = scores + capacity;  // blockDim.x
   const T* qr = q + r * model + h * dh;
   const int64_t base = slot * capacity * model + h * dh;
+  const int64_t heads = model / dh, scale_base = slot * capacity * heads + h;
   for (int64_t d = threadIdx.x; d < dh; d += blockDim.x) qv[d] = prim::to_float(qr[d]) * scale;
   __syncthreads();
   float mx = -INFINITY;
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
-    const T* kr = k + base + j * model;
+    const KV* kr = k + base + j * model;
     float acc = 0.f;
     for (int64_t d = 0; d < dh; ++d) acc += qv[d] * prim::to_float(kr[d]);
+    if constexpr (kScaled) acc *= k_scales[scale_base + j * heads];
     scores[j] = acc;
     mx = fmaxf(mx, acc);
   }
   mx = prim::block_max(mx, scratch);
   float sum = 0.f;
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
-    scores[j] = __expf(scores[j] - mx);
-    sum += scores[j];
+    const float p = __expf(scores[j] - mx);
+    sum += p;
+    scores[j] = kScaled ? p * v_scales[scale_base + j * heads] : p;  // the value's weight
   }
   const float inv = 1.f / prim::block_sum(sum, scratch);  // also orders the score writes
   // Groups of `width` threads each sum a strided subset of the keys for `width` value
@@ -173,12 +181,13 @@ __global__ void embedding_kernel(const T* table, const int32_t* ids, int64_t row
 // The vectorised cached kernel's rows-per-block fit assumes kCachedStaticShared bytes of
 // static shared memory; a compiler that laid it out larger would make some cache lengths
 // fail to launch. Checked once per instance, against the kernel as compiled.
-template <typename T, int kLanes, int kRows>
+template <typename T, typename KV, int kLanes, int kRows>
 void check_static_shared() {
   static const size_t bytes = [] {
     cudaFuncAttributes a{};
-    voiceman::cuda::check(cudaFuncGetAttributes(&a, cached_attention_vec_kernel<T, kLanes, kRows>),
-                          "cached_attention attributes");
+    voiceman::cuda::check(
+        cudaFuncGetAttributes(&a, cached_attention_vec_kernel<T, KV, kLanes, kRows>),
+        "cached_attention attributes");
     return a.sharedSizeBytes;
   }();
   if (bytes > cached::kCachedStaticShared)
@@ -194,6 +203,83 @@ Tensor upload(const ExecContext& ctx, std::initializer_list<std::span<const int3
   Tensor t({static_cast<int64_t>(host.size())}, DType::i32, ctx.device);
   voiceman::cuda::upload(ctx, t.data<int32_t>(), host.data(), host.size() * sizeof(int32_t));
   return t;
+}
+
+// A cache as the kernels read it: keys and values of KV (T, or int8 with float32 scales).
+template <typename KV>
+struct CacheView {
+  const KV* k;
+  const KV* v;
+  const float* k_scales;  // int8 only
+  const float* v_scales;
+  int64_t slots, capacity;
+};
+
+// The vectorised kernel where a lane's 16 bytes of keys tile the head (4 to 32 lanes) and
+// the operands are 16-byte aligned; else the generic one. rows, slots and capacity > 0.
+template <typename T, typename KV>
+void launch_cached_attention(const ExecContext& ctx, const Tensor& q, const CacheView<KV>& kv,
+                             const Tensor& kv_index, const Tensor& lengths, int num_heads,
+                             Tensor& out, CachedAttentionKernel kernel) {
+  const int64_t rows = q.dim(0), model = q.dim(1), capacity = kv.capacity, dh = model / num_heads;
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(num_heads));
+  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  // The default limit covers static and dynamic shared memory together (block_sum's
+  // 32-float scratch is static).
+  auto check_smem = [&](size_t smem, size_t limit = 48 * 1024 - 32 * sizeof(float)) {
+    if (smem > limit)
+      throw Error("cached_attention: a cache of " + std::to_string(capacity) +
+                  " positions exceeds the kernel's shared memory");
+  };
+  const int64_t vec = 16 / static_cast<int64_t>(sizeof(KV)), lanes = dh / vec;
+  const bool vectorised = kernel != CachedAttentionKernel::generic && dh % vec == 0 &&
+                          (lanes == 4 || lanes == 8 || lanes == 16 || lanes == 32) &&
+                          aligned16(q.data<char>()) && aligned16(kv.k) && aligned16(kv.v);
+  if (vectorised) {
+    // More rows than slots: some share one (a window's beams over its cross keys and
+    // values), and a block takes a run of them, reading the slot once.
+    const int fit = cached::cached_max_rows(capacity, dh);
+    const bool grouped = kernel == CachedAttentionKernel::automatic && rows > kv.slots && fit > 1;
+    const int max_rows = grouped ? fit : 1;
+    const size_t smem = cached::cached_shared_bytes(capacity, dh, max_rows);
+    check_smem(smem, cached::kCachedSharedLimit);
+    auto launch = [&](auto kernel_fn) {
+      kernel_fn<<<grid, kCachedThreads, smem, stream_of(ctx)>>>(
+          q.data<T>(), kv.k, kv.v, kv.k_scales, kv.v_scales, kv_index.data<int32_t>(),
+          lengths.data<int32_t>(), rows, kv.slots, capacity, model, scale, max_rows, out.data<T>());
+    };
+    auto launch_rows = [&]<int kLanes>() {
+      if (grouped) {
+        check_static_shared<T, KV, kLanes, cached::kCachedMaxRows>();
+        launch(cached_attention_vec_kernel<T, KV, kLanes, cached::kCachedMaxRows>);
+      } else {
+        check_static_shared<T, KV, kLanes, 1>();
+        launch(cached_attention_vec_kernel<T, KV, kLanes, 1>);
+      }
+    };
+    switch (lanes) {
+      case 4:
+        launch_rows.template operator()<4>();
+        break;
+      case 8:
+        launch_rows.template operator()<8>();
+        break;
+      case 16:
+        launch_rows.template operator()<16>();
+        break;
+      default:
+        launch_rows.template operator()<32>();
+        break;
+    }
+  } else {
+    constexpr int kThreads = 128;
+    const size_t smem = sizeof(float) * (dh + capacity + kThreads);
+    check_smem(smem);
+    cached_attention_kernel<T, KV><<<grid, kThreads, smem, stream_of(ctx)>>>(
+        q.data<T>(), kv.k, kv.v, kv.k_scales, kv.v_scales, kv_index.data<int32_t>(),
+        lengths.data<int32_t>(), kv.slots, capacity, model, dh, scale, out.data<T>());
+  }
+  check_launch("cached_attention");
 }
 
 }  // namespace
@@ -223,71 +309,13 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
                       CachedAttentionKernel kernel) {
   enter(ctx, "cached_attention", {&q, &k, &v, &out, &kv_index, &lengths});
   same_dtype("cached_attention", q.dtype(), {&k, &v, &out});
-  const int64_t rows = q.dim(0), model = q.dim(1), capacity = k.dim(1), dh = model / num_heads;
-  if (!rows || !k.dim(0) || !capacity) return;
-  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(num_heads));
-  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
-  // The default limit covers static and dynamic shared memory together (block_sum's
-  // 32-float scratch is static).
-  auto check_smem = [&](size_t smem, size_t limit = 48 * 1024 - 32 * sizeof(float)) {
-    if (smem > limit)
-      throw Error("cached_attention: a cache of " + std::to_string(capacity) +
-                  " positions exceeds the kernel's shared memory");
-  };
+  if (!q.dim(0) || !k.dim(0) || !k.dim(1)) return;
   prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {
     using T = decltype(tag);
-    const int64_t vec = 16 / static_cast<int64_t>(sizeof(T)), lanes = dh / vec;
-    const bool vectorised = kernel != CachedAttentionKernel::generic && dh % vec == 0 &&
-                            (lanes == 4 || lanes == 8 || lanes == 16 || lanes == 32) &&
-                            aligned16(q.data<char>()) && aligned16(k.data<char>()) &&
-                            aligned16(v.data<char>());
-    if (vectorised) {
-      // More rows than slots: some share one (a window's beams over its cross keys and
-      // values), and a block takes a run of them, reading the slot once.
-      const int fit = cached::cached_max_rows(capacity, dh);
-      const bool grouped = kernel == CachedAttentionKernel::automatic && rows > k.dim(0) && fit > 1;
-      const int max_rows = grouped ? fit : 1;
-      const size_t smem = cached::cached_shared_bytes(capacity, dh, max_rows);
-      check_smem(smem, cached::kCachedSharedLimit);
-      auto launch = [&](auto kernel_fn) {
-        kernel_fn<<<grid, kCachedThreads, smem, stream_of(ctx)>>>(
-            q.data<T>(), k.data<T>(), v.data<T>(), kv_index.data<int32_t>(),
-            lengths.data<int32_t>(), rows, k.dim(0), capacity, model, scale, max_rows,
-            out.data<T>());
-      };
-      auto launch_rows = [&]<int kLanes>() {
-        if (grouped) {
-          check_static_shared<T, kLanes, cached::kCachedMaxRows>();
-          launch(cached_attention_vec_kernel<T, kLanes, cached::kCachedMaxRows>);
-        } else {
-          check_static_shared<T, kLanes, 1>();
-          launch(cached_attention_vec_kernel<T, kLanes, 1>);
-        }
-      };
-      switch (lanes) {
-        case 4:
-          launch_rows.template operator()<4>();
-          break;
-        case 8:
-          launch_rows.template operator()<8>();
-          break;
-        case 16:
-          launch_rows.template operator()<16>();
-          break;
-        default:
-          launch_rows.template operator()<32>();
-          break;
-      }
-      return;
-    }
-    constexpr int kThreads = 128;
-    const size_t smem = sizeof(float) * (dh + capacity + kThreads);
-    check_smem(smem);
-    cached_attention_kernel<T><<<grid, kThreads, smem, stream_of(ctx)>>>(
-        q.data<T>(), k.data<T>(), v.data<T>(), kv_index.data<int32_t>(), lengths.data<int32_t>(),
-        k.dim(0), capacity, model, dh, scale, out.data<T>());
+    launch_cached_attention<T>(
+        ctx, q, CacheView<T>{k.data<T>(), v.data<T>(), nullptr, nullptr, k.dim(0), k.dim(1)},
+        kv_index, lengths, num_heads, out, kernel);
   });
-  check_launch("cached_attention");
 }
 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
@@ -299,6 +327,36 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   const int64_t rows = q.dim(0);
   cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
                    num_heads, out);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
+                      int num_heads, Tensor& out, CachedAttentionKernel kernel) {
+  enter(ctx, "cached_attention",
+        {&q, &k.data, &k.scales, &v.data, &v.scales, &out, &kv_index, &lengths});
+  same_dtype("cached_attention", q.dtype(), {&out});
+  same_dtype("cached_attention", DType::i8, {&k.data, &v.data});
+  same_dtype("cached_attention", DType::f32, {&k.scales, &v.scales});
+  if (!q.dim(0) || !k.data.dim(0) || !k.data.dim(1)) return;
+  const CacheView<int8_t> cache{k.data.data<int8_t>(),  v.data.data<int8_t>(),
+                                k.scales.data<float>(), v.scales.data<float>(),
+                                k.data.dim(0),          k.data.dim(1)};
+  prim::with_float_type(q.dtype(), "cached_attention", [&](auto tag) {
+    launch_cached_attention<decltype(tag)>(ctx, q, cache, kv_index, lengths, num_heads, out,
+                                           kernel);
+  });
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out) {
+  enter(ctx, "cached_attention", {&q, &k.data, &k.scales, &v.data, &v.scales, &out});
+  if (!q.dim(0)) return;
+  const Tensor index = upload(ctx, {kv_index, lengths});
+  const int64_t rows = q.dim(0);
+  // Qualified: QuantizedCache would bring in ops::cached_attention too.
+  cuda::cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
+                         num_heads, out);
 }
 
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {

@@ -86,6 +86,32 @@ void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out);
 
+// Keys or values held as int8 with one float32 scale per (slot, position, head): an entry
+// is data * scale. Half the bytes of float16 (a quarter of float32); the decoder keeps its
+// cross-attention keys and values this way when asked, since reading them is most of a
+// GPU decoder step's memory traffic (bench/GPU.md).
+struct QuantizedCache {
+  Tensor data;    // int8 [slots, capacity, H*Dh]
+  Tensor scales;  // float32 [slots, capacity, H]
+};
+
+// Per row and head of x [N, H*Dh] (float32, float16 or bfloat16): scale = max|x| / 127 (1
+// for a head of zeros), data = x / scale rounded to nearest even and clamped to +-127.
+// out.data is int8 [N, H*Dh], out.scales float32 [N, H], both on x's device. x is then
+// overwritten with data * scale in its own dtype, so whatever reads x afterwards (the
+// prompt pass, word alignment) sees the values the int8 copy holds.
+void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
+
+// cached_attention over int8 keys and values of shape [slots, capacity, H*Dh] with their
+// scales; q and out keep the activation dtype. Equal, up to rounding, to the float form
+// over data * scale.
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
+                      int num_heads, Tensor& out);
+
 // Transposes the last two dimensions: x [B, M, N] -> y [B, N, M].
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
 

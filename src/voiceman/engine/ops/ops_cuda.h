@@ -49,6 +49,16 @@ enum class CachedAttentionKernel { automatic, one_row, generic };
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out,
                       CachedAttentionKernel kernel = CachedAttentionKernel::automatic);
+// Over int8 keys and values with their scales (ops::QuantizedCache), by the same kernels.
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
+                      int num_heads, Tensor& out,
+                      CachedAttentionKernel kernel = CachedAttentionKernel::automatic);
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out);
+// out.data and out.scales allocated by the front end (quantize_cuda.cu).
+void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
 void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
                   const Tensor& positions, Tensor& cache);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);

@@ -1,0 +1,19 @@
+#include "voiceman/engine/ops/dispatch.h"
+#include "voiceman/engine/ops/ops.h"
+#include "voiceman/engine/ops/ops_cpu.h"
+
+namespace voiceman::ops {
+
+void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out) {
+  if (x.rank() != 2 || num_heads <= 0 || x.dim(1) % num_heads)
+    throw Error("quantize_heads: bad shape x" + shape_str(x.shape()) + " for " +
+                std::to_string(num_heads) + " heads");
+  if (x.dtype() != DType::f32 && x.dtype() != DType::f16 && x.dtype() != DType::bf16)
+    throw Error("quantize_heads: x must be floating point, not " + dtype_name(x.dtype()));
+  out.data.resize(x.shape(), DType::i8, ctx.device);
+  out.scales.resize({x.dim(0), num_heads}, DType::f32, ctx.device);
+  if (!x.numel()) return;
+  VOICEMAN_DISPATCH(ctx, quantize_heads, ctx, x, num_heads, out);
+}
+
+}  // namespace voiceman::ops

@@ -1,0 +1,55 @@
+// ops::quantize_heads on CUDA: one warp per (row, head), with the CPU's arithmetic (IEEE
+// division, rounding to nearest even) so that both give the same bytes.
+#include "voiceman/engine/cuda/cuda_internal.h"
+#include "voiceman/engine/ops/ops_cuda.h"
+#include "voiceman/engine/primitives/cuda_primitives.cuh"
+
+namespace voiceman::ops::cuda {
+
+namespace prim = primitives::cuda;
+
+namespace {
+
+constexpr int kThreads = 256, kWarps = kThreads / 32;
+
+// Head p of x (row p / heads, head p % heads) is the dh values from x + p * dh, and its
+// scale scales[p]. A warp's trips are the same for its 32 lanes, as the max is a shuffle.
+template <typename T>
+__global__ void quantize_heads_kernel(T* x, int8_t* data, float* scales, int64_t pairs,
+                                      int64_t dh) {
+  const int lane = threadIdx.x % 32;
+  for (int64_t p = blockIdx.x * int64_t{kWarps} + threadIdx.x / 32; p < pairs;
+       p += int64_t{gridDim.x} * kWarps) {
+    T* xh = x + p * dh;
+    int8_t* qh = data + p * dh;
+    float peak = 0.f;
+    for (int64_t i = lane; i < dh; i += 32) peak = fmaxf(peak, fabsf(prim::to_float(xh[i])));
+    peak = prim::warp_max(peak);
+    const float scale = peak > 0.f ? peak / 127.f : 1.f;
+    for (int64_t i = lane; i < dh; i += 32) {
+      const float level = fminf(fmaxf(rintf(prim::to_float(xh[i]) / scale), -127.f), 127.f);
+      qh[i] = static_cast<int8_t>(level);
+      xh[i] = prim::from_float<T>(level * scale);
+    }
+    if (lane == 0) scales[p] = scale;
+  }
+}
+
+}  // namespace
+
+void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out) {
+  enter(ctx, "quantize_heads", {&x, &out.data, &out.scales});
+  same_dtype("quantize_heads", DType::i8, {&out.data});
+  same_dtype("quantize_heads", DType::f32, {&out.scales});
+  const int64_t pairs = x.dim(0) * num_heads, dh = x.dim(1) / num_heads;
+  if (!pairs || !dh) return;
+  prim::with_float_type(x.dtype(), "quantize_heads", [&](auto tag) {
+    using T = decltype(tag);
+    quantize_heads_kernel<T>
+        <<<prim::grid_for(pairs, kWarps), kThreads, 0, voiceman::cuda::stream_of(ctx)>>>(
+            x.data<T>(), out.data.data<int8_t>(), out.scales.data<float>(), pairs, dh);
+  });
+  voiceman::cuda::check_launch("quantize_heads");
+}
+
+}  // namespace voiceman::ops::cuda
