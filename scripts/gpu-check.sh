@@ -20,9 +20,11 @@
 #      loop), and the words must match on at least 95% of clips; int8 and float16 are
 #      reported beside it, and float16 with two engines on the GPU against one
 #      ([transcript] lines); float16 with decoder steps replayed as CUDA graphs must
-#      match float16 without them on at least 95% of clips as well;
+#      match float16 without them on at least 95% of clips as well, and so must CPU and
+#      CUDA float32 with int8 cross keys and values (float16 with them is reported);
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine (without and
-#      with CUDA graphs; then two engines sharing the GPU) against HF transformers (fp16,
+#      with CUDA graphs; with int8 cross keys and values; then two engines sharing the
+#      GPU) against HF transformers (fp16,
 #      SDPA, batched generate) with the
 #      same batch and forced token count, with GPU utilisation and memory sampled every
 #      second ([bench] lines).
@@ -246,18 +248,22 @@ elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # --engines-per-device 2): one batch's encoder beside another's decoding. Reported
   # against one engine, not gated: other batch mates can change cuBLAS's algorithm.
   # The graphs run (fifth field 1) replays the same kernels as the float16 run: gated.
+  # The int8 cross keys and values runs (sixth field 1): CPU against GPU in float32,
+  # gated; float16 with them against without, reported (they change results slightly).
   for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
     seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
-    chunks:cuda:float16:2 chunks:cuda:float16:1:1; do
-    IFS=: read -r mode device compute engines graphs <<<"$run"
+    chunks:cuda:float16:2 chunks:cuda:float16:1:1 chunks:cpu:float32:1:0:1 \
+    chunks:cuda:float32:1:0:1 chunks:cuda:float16:1:0:1; do
+    IFS=: read -r mode device compute engines graphs int8_cross <<<"$run"
     graphs=${graphs:-0}
+    int8_cross=${int8_cross:-0}
     name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
-      echo "-graphs")
+      echo "-graphs")$([ "$int8_cross" = 0 ] || echo "-int8kv")
     if [ "$(left)" -lt 15 ]; then echo "[transcript] $run not run: out of time"; continue; fi
     timeout "$(cap 120)" "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" \
       --audio "$deps/clips" --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
-      --cuda-graphs "$graphs" --batch-windows 8 >"$build/transcripts-$name.json" ||
-      echo "[transcript] $run failed"
+      --cuda-graphs "$graphs" --int8-cross-kv "$int8_cross" --batch-windows 8 \
+      >"$build/transcripts-$name.json" || echo "[transcript] $run failed"
   done
   transcripts_rc=0
   python3 - "$build" <<'PY' || transcripts_rc=$?
@@ -276,7 +282,9 @@ for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
                        ("chunks-cpu-int8", "chunks-cuda-int8", False),
                        ("chunks-cpu-float32", "chunks-cuda-float16", False),
                        ("chunks-cuda-float16", "chunks-cuda-float16-e2", False),
-                       ("chunks-cuda-float16", "chunks-cuda-float16-graphs", True)):
+                       ("chunks-cuda-float16", "chunks-cuda-float16-graphs", True),
+                       ("chunks-cpu-float32-int8kv", "chunks-cuda-float32-int8kv", True),
+                       ("chunks-cuda-float16", "chunks-cuda-float16-int8kv", False)):
     a, b = load(cpu), load(gpu)
     if a is None or b is None:
         print(f"[transcript] {cpu} vs {gpu}: missing output")
@@ -330,6 +338,18 @@ for arch in $archs; do
     echo "$peer"
     peer_rate=$(sed -nE 's/.*engine=hf-transformers.*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$peer")
   fi
+  # The decoder's cross keys and values as int8 (run's --int8-cross-kv): half the bytes a
+  # step reads for them. A model of its own, without graphs.
+  int8_rate=""
+  if [ "$(left)" -ge 60 ]; then
+    echo "-- $arch: voiceman, int8 cross keys and values"
+    int8=$(VOICEMAN_BENCH=1 VOICEMAN_BENCH_ARCH=$arch VOICEMAN_BENCH_BATCH=$batch \
+      VOICEMAN_BENCH_TOKENS=$tokens VOICEMAN_BENCH_BATCHES=$batches VOICEMAN_BENCH_GRAPHS=0 \
+      VOICEMAN_BENCH_INT8_CROSS=1 timeout "$(cap 200)" "$build/tests/test_engine_gpu" \
+      --gtest_filter=GpuWhisper.Throughput 2>&1 | grep -E '^\[bench\]|Failure|error' || true)
+    echo "$int8"
+    int8_rate=$(sed -nE 's/.*engine=voiceman.* int8_cross_kv=1 .*audio_s_per_s=([0-9.]+).*/\1/p' <<<"$int8")
+  fi
   # Two engines sharing the model on their own threads and streams (voiceman run
   # --engines-per-device 2): does one's encoder and host work fill the other's gaps?
   two_rate=""
@@ -356,6 +376,13 @@ for arch in $archs; do
       "$peer_rate")x transformers")")
   else
     summary+=("$arch: with CUDA graphs ${graphs_rate:-failed}")
+  fi
+  if [ -n "$int8_rate" ] && [ -n "$ours_rate" ]; then
+    summary+=("$arch: int8 cross keys and values $int8_rate audio-s/s, $(ratio "$int8_rate" \
+      "$ours_rate")x without$([ -z "$peer_rate" ] || echo ", $(ratio "$int8_rate" \
+      "$peer_rate")x transformers")")
+  else
+    summary+=("$arch: int8 cross keys and values ${int8_rate:-not run or failed}")
   fi
   if [ -n "$two_rate" ] && [ -n "$ours_rate" ]; then
     summary+=("$arch: two engines $two_rate audio-s/s, $(ratio "$two_rate" "$ours_rate")x one$(

@@ -30,6 +30,7 @@ TEST(Help, RunDocumentsEveryOption) {
                    "cuda:N, or cuda:all",
                    "--engines-per-device",
                    "--cuda-graphs",
+                   "--int8-cross-kv",
                    "--compute-type",
                    "--threads",
                    "--workers",

@@ -227,7 +227,7 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
   // script(1) gives the child a pseudo-terminal, so stderr is a TTY.
   const std::string cmd = quote(voiceman::testing::voiceman_binary().string()) + " run " +
                           quote((base / "in").string()) + " -o " + quote((base / "out").string()) +
-                          kFast + " --device cuda --cuda-graphs";
+                          kFast + " --device cuda --cuda-graphs --int8-cross-kv";
   std::string log;
   ASSERT_EQ(voiceman::testing::run_shell("script -qec " + quote(cmd) + " /dev/null", &log), 0)
       << log;
@@ -238,6 +238,9 @@ TEST_F(RunCli, ProgressBarOnATerminalAndCudaFallback) {
   const auto m = nlohmann::json::parse(read_bytes(base / "out" / "manifest.json"));
   EXPECT_EQ(m["options"]["device"], "cuda");
   EXPECT_EQ(m["options"]["cuda_graphs"], true);
+  // int8 cross keys and values change results, so the transcript settings record them.
+  EXPECT_EQ(m["options"]["cross_keys_values"], "int8");
+  EXPECT_EQ(m["summary"]["ok"], 2) << m["summary"].dump();
   if (!fs::exists("/dev/nvidia0")) {
     EXPECT_NE(log.find("GPU not available, using CPU fallback"), std::string::npos) << log;
     EXPECT_EQ(m["options"]["device_effective"], "cpu");

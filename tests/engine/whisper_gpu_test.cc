@@ -93,6 +93,7 @@ class GpuWhisper : public voiceman::testing::GpuTest {};
 struct ModelCase {
   ComputeType gpu_type, cpu_type;
   double tolerance;
+  bool int8_cross_kv = false;  // both models' (DecoderOptions)
 };
 
 TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
@@ -101,11 +102,14 @@ TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
   const ModelCase cases[] = {{ComputeType::float32, ComputeType::float32, 2e-3},
                              {ComputeType::float16, ComputeType::float32, 3e-2},
                              {ComputeType::bfloat16, ComputeType::float32, 1e-1},
-                             {ComputeType::int8, ComputeType::int8, 5e-2}};
+                             {ComputeType::int8, ComputeType::int8, 5e-2},
+                             {ComputeType::float32, ComputeType::float32, 2e-3, true},
+                             {ComputeType::float16, ComputeType::float32, 3e-2, true}};
   for (const ModelCase& mc : cases) {
-    const std::string type = compute_type_name(mc.gpu_type);
-    const auto cpu_model = WhisperModel::random(c, mc.cpu_type, Device::cpu(), 11);
-    const auto gpu_model = WhisperModel::random(c, mc.gpu_type, Device::cuda(0), 11);
+    const std::string type = compute_type_name(mc.gpu_type) + (mc.int8_cross_kv ? "+int8kv" : "");
+    const DecoderOptions decoder{.int8_cross_kv = mc.int8_cross_kv};
+    const auto cpu_model = WhisperModel::random(c, mc.cpu_type, Device::cpu(), 11, decoder);
+    const auto gpu_model = WhisperModel::random(c, mc.gpu_type, Device::cuda(0), 11, decoder);
     const ExecContext cpu = context(Device::cpu()), gpu = context(Device::cuda(0));
     const Tensor enc_cpu = cpu_model->encode(cpu, features);
     const Tensor enc_gpu = gpu_model->encode(gpu, features);
@@ -482,7 +486,11 @@ TEST_F(GpuWhisper, Throughput) {
   voiceman::cuda::Stream stream(Device::cuda(0));
   ExecContext ctx = context(Device::cuda(0));
   ctx.stream = stream.get();
-  const auto model = WhisperModel::random(c, parse_compute_type(b.type_name), ctx.device);
+  // VOICEMAN_BENCH_INT8_CROSS=1: the decoder's cross keys and values as int8.
+  const char* int8_env = std::getenv("VOICEMAN_BENCH_INT8_CROSS");
+  const bool int8_cross = int8_env && std::string(int8_env) == "1";
+  const auto model = WhisperModel::random(c, parse_compute_type(b.type_name), ctx.device, 1,
+                                          {.int8_cross_kv = int8_cross});
   const Tensor features = random_features(b.batch, c.n_mels, 3);
 
   for (const bool graphs : modes) {
@@ -506,11 +514,12 @@ TEST_F(GpuWhisper, Throughput) {
     const double audio = 30.0 * b.batch * b.batches;
     const auto stats = voiceman::cuda::memory_stats(ctx.device);
     std::printf(
-        "[bench] engine=voiceman arch=%s compute=%s graphs=%d batch=%d tokens=%d batches=%d "
-        "encode_s=%.3f decode_s=%.3f host_argmax_s=%.3f audio_s_per_s=%.1f pool_peak_mib=%.0f "
-        "device_peak_used_mib=%.0f gpu_util_mean=%.0f graphs_recorded=%lld replays=%lld\n",
-        b.arch.c_str(), b.type_name.c_str(), graphs ? 1 : 0, b.batch, b.tokens, b.batches,
-        sum.encode_s, sum.decode_s, sum.argmax_s, audio / (sum.encode_s + sum.decode_s),
+        "[bench] engine=voiceman arch=%s compute=%s graphs=%d int8_cross_kv=%d batch=%d "
+        "tokens=%d batches=%d encode_s=%.3f decode_s=%.3f host_argmax_s=%.3f audio_s_per_s=%.1f "
+        "pool_peak_mib=%.0f device_peak_used_mib=%.0f gpu_util_mean=%.0f graphs_recorded=%lld "
+        "replays=%lld\n",
+        b.arch.c_str(), b.type_name.c_str(), graphs ? 1 : 0, int8_cross ? 1 : 0, b.batch, b.tokens,
+        b.batches, sum.encode_s, sum.decode_s, sum.argmax_s, audio / (sum.encode_s + sum.decode_s),
         static_cast<double>(stats.peak) / 1048576.0,
         static_cast<double>(sampler.peak_used()) / 1048576.0, sampler.mean_utilization(),
         static_cast<long long>(sum.recorded), static_cast<long long>(sum.replays));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <span>
 #include <vector>
@@ -302,6 +303,56 @@ TEST(RandomWhisper, StepBuffersMoveOnlyWhenTheCacheGrows) {
   EXPECT_NE(session->step_buffers(), keys.front());
   EXPECT_THROW(session->step(std::vector<int32_t>{3, 100}),
                Error);  // not in the vocabulary
+}
+
+}  // namespace
+}  // namespace voiceman::models
+
+namespace voiceman::models {
+namespace {
+
+// The last position's logits of each row's whole history, fed as prompts to a fresh decoder.
+std::vector<float> prompt_logits(const WhisperModel& model, const Tensor& encoded,
+                                 const std::vector<std::vector<int32_t>>& rows,
+                                 std::span<const int32_t> sources) {
+  ExecContext ctx;
+  auto session = model.start_decoder(ctx, encoded);
+  std::vector<float> logits, sot;
+  session->start(rows, sources, std::vector<int32_t>(rows.size(), -1), logits, sot);
+  return logits;
+}
+
+// With int8 cross keys and values the steps read the int8 copy and the prompt pass the
+// float one holding the same rounded values, so a step equals the prompt pass over the
+// same history; and both differ a little from the float model.
+TEST(RandomWhisper, Int8CrossKeysAndValuesStepAsThePromptPassReads) {
+  const auto int8 = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4,
+                                         {.int8_cross_kv = true});
+  const auto plain = WhisperModel::random(tiny_config(), ComputeType::float32, Device::cpu(), 4);
+  ExecContext ctx;
+  const Tensor features = random_features(2, 3);
+  const Tensor encoded = int8->encode(ctx, features);
+  auto session = int8->start_decoder(ctx, encoded);
+  const std::vector<int32_t> sources = {0, 0, 1};
+  std::vector<std::vector<int32_t>> rows = {{1, 2}, {1, 2}, {1, 2, 5}};
+  std::vector<float> logits, sot;
+  session->start(rows, sources, std::vector<int32_t>{-1, -1, -1}, logits, sot);
+  for (int32_t s = 0; s < 3; ++s) {
+    const std::vector<int32_t> tokens = {10 + s, 20 + s, 30 + s};
+    keep(logits, session->step(tokens));
+    for (size_t r = 0; r < rows.size(); ++r) rows[r].push_back(tokens[r]);
+    const std::vector<float> same = prompt_logits(*int8, encoded, rows, sources);
+    const std::vector<float> other = prompt_logits(*plain, encoded, rows, sources);
+    ASSERT_EQ(same.size(), logits.size());
+    const double to_same = max_abs_diff(logits, same), to_float = max_abs_diff(logits, other);
+    double scale = 0;
+    for (float v : other) scale = std::max(scale, double(std::fabs(v)));
+    EXPECT_LT(to_same, 2e-5 * scale) << "step " << s;
+    EXPECT_GT(to_float, 50 * to_same) << "step " << s;  // the int8 values were used
+    EXPECT_LT(to_float, 0.05 * scale) << "step " << s;  // and are close to the float ones
+    std::printf("[int8 cross kv] step %d: to the int8 prompt pass %.2e, to float %.2e (of %.2f)\n",
+                s, to_same, to_float, scale);
+  }
 }
 
 }  // namespace

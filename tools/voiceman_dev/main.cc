@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
            "       voiceman-dev wav --audio MEDIA --out OUT.wav   (16 kHz mono 16-bit)\n"
            "       voiceman-dev transcribe --model DIR --audio WAV|DIR [--device cpu|cuda] "
            "[--compute-type int8] [--mode chunks|seek] [--engines 1 (chunks)] [--cuda-graphs 0|1 "
-           "(chunks)] [--threads 0] "
+           "(chunks)] [--int8-cross-kv 0|1] [--threads 0] "
            "[--beam-size 5] "
            "[--batch-windows 16] [--temperature 0,0.2,...] [--word-timestamps 0|1 (seek)]   (JSON "
            "on "

@@ -179,6 +179,8 @@ int cmd_transcribe(const Flags& flags) {
   // Decoder steps as CUDA graphs: engines in the pool have owned streams, the seek loop not.
   const bool graphs = flag_or(flags, "cuda-graphs", "0") == "1";
   if (graphs && mode != "chunks") throw ConfigError("--cuda-graphs 1 needs --mode chunks");
+  const std::string int8_cross = flag_or(flags, "int8-cross-kv", "0");
+  if (int8_cross != "0" && int8_cross != "1") throw ConfigError("--int8-cross-kv must be 0 or 1");
   if (mode == "chunks") {
     options.condition_on_previous_text = false;
     if (options.word_timestamps) throw ConfigError("--word-timestamps 1 needs --mode seek");
@@ -200,7 +202,8 @@ int cmd_transcribe(const Flags& flags) {
 
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const auto model = models::WhisperModel::load(model_dir, compute, ctx.device);
+  const auto model = models::WhisperModel::load(model_dir, compute, ctx.device,
+                                                {.int8_cross_kv = int8_cross == "1"});
   auto tokenizer = tokenizer::Tokenizer::load(model_dir);
   const auto t1 = clock::now();
   std::vector<std::vector<Segment>> segments;
@@ -224,6 +227,7 @@ int cmd_transcribe(const Flags& flags) {
                         {"mode", mode},
                         {"engines", engines},
                         {"cuda_graphs", graphs},
+                        {"int8_cross_kv", int8_cross == "1"},
                         {"compute_type", models::compute_type_name(compute)},
                         {"audio_seconds", audio_s},
                         {"load_seconds", std::chrono::duration<double>(t1 - t0).count()},

@@ -17,6 +17,7 @@ struct TranscribeArgs {
   std::string temperatures;  // comma list; empty = faster-whisper's schedule
   bool no_condition = false;
   bool json = false;
+  bool int8_cross_kv = false;  // models::DecoderOptions
   asr::TranscribeOptions options;
 };
 

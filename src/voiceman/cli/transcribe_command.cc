@@ -44,6 +44,9 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
                   "float32, int8, int8_bfloat16, float16 or bfloat16 (GPU; int8 on the CPU), or "
                   "auto (GPU float16; CPU int8_bfloat16 where the CPU has bf16, else int8)")
       ->capture_default_str();
+  cmd->add_flag("--int8-cross-kv", args.int8_cross_kv,
+                "Keep the decoder's cross-attention keys and values as int8 too (less memory "
+                "traffic per step; results change slightly)");
   cmd->add_option("--device", args.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
@@ -84,7 +87,8 @@ int run_transcribe(const TranscribeArgs& args) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const auto model = models::WhisperModel::load(
-      a.model_dir, pipeline::select_compute_type(a.compute_type, ctx.device), ctx.device);
+      a.model_dir, pipeline::select_compute_type(a.compute_type, ctx.device), ctx.device,
+      {.int8_cross_kv = a.int8_cross_kv});
   auto tok = tokenizer::Tokenizer::load(a.model_dir);
   const asr::Transcriber transcriber(model, std::move(tok), ctx);
   const auto t1 = clock::now();

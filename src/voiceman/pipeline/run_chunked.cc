@@ -337,7 +337,8 @@ void Run::switch_device(bool to_cpu, const std::string& why) {
     ExecContext ctx;
     ctx.threads = setup_.ctx.threads;
     const auto model =
-        models::WhisperModel::load(options_.model_dir, models::best_cpu_compute_type(), ctx.device);
+        models::WhisperModel::load(options_.model_dir, models::best_cpu_compute_type(), ctx.device,
+                                   {.int8_cross_kv = options_.int8_cross_kv});
     cpu_engine_ = pool_.add(model, setup_.transcriber->tokenizer(), ctx);
   } else if (to_cpu) {
     log::warn("switching to the CPU (", why, ")");

@@ -183,6 +183,8 @@ nlohmann::ordered_json transcript_settings(const RunOptions& o) {
     j["continue_chunks"] = o.continue_chunks;
   }
   if (o.diarize) j["diarization"] = to_json(o.diarization);
+  // Only when on, so that the settings of runs made before the option existed still match.
+  if (o.int8_cross_kv) j["cross_keys_values"] = "int8";
   return j;
 }
 

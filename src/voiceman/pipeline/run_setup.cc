@@ -113,7 +113,7 @@ bool room_for_two_engines(const RunOptions& options, const models::WhisperConfig
   const uint64_t weights = models::estimated_weight_bytes(config, matrix_bytes, activation_bytes);
   const uint64_t engine = models::estimated_engine_bytes(
       config, activation_bytes, effective_batch_options(options, true).initial,
-      rows_per_window(options));
+      rows_per_window(options), options.int8_cross_kv);
   for (const Device device : devices) {
     const cuda::GpuInfo* info = probe.find(device.index);
     if (!info || !gpu_room_for_two_engines(weights, engine, info->memory_free)) {
@@ -194,7 +194,8 @@ RunSetup prepare_run(const RunOptions& options) {
   ctx.cuda_graphs = options.cuda_graphs && !ctx.device.is_cpu();
   const models::ComputeType compute = select_compute_type(options.compute_type, ctx.device);
   for (Device device : s.devices)
-    s.models.push_back(models::WhisperModel::load(options.model_dir, compute, device));
+    s.models.push_back(models::WhisperModel::load(options.model_dir, compute, device,
+                                                  {.int8_cross_kv = options.int8_cross_kv}));
   const auto model = s.models.front();
   s.model = model;
   s.ctx = ctx;

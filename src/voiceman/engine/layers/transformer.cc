@@ -96,6 +96,16 @@ void CrossAttention::step(const ExecContext& ctx, Tensor& x, const Tensor& keys,
   ops::linear_add(ctx, ws.context, out, x);
 }
 
+void CrossAttention::step(const ExecContext& ctx, Tensor& x, const ops::QuantizedCache& keys,
+                          const ops::QuantizedCache& values, const StepIndex& index,
+                          Workspace& ws) const {
+  ln.forward(ctx, x, ws.normed);
+  ops::linear(ctx, ws.normed, q, ws.q);
+  ops::cached_attention(ctx, ws.q, keys, values, index.sources, index.frames, num_heads,
+                        ws.context);
+  ops::linear_add(ctx, ws.context, out, x);
+}
+
 void EncoderLayer::forward(const ExecContext& ctx, Tensor& x, int64_t batch, Workspace& ws) const {
   attention.forward(ctx, x, batch, false, ws);
   ffn.forward(ctx, x, ws);

@@ -74,6 +74,9 @@ struct CrossAttention {
   // Step form: row r attends to all frames of slot index.sources[r].
   void step(const ExecContext& ctx, Tensor& x, const Tensor& keys, const Tensor& values,
             const StepIndex& index, Workspace& ws) const;
+  // The same over int8 keys and values.
+  void step(const ExecContext& ctx, Tensor& x, const ops::QuantizedCache& keys,
+            const ops::QuantizedCache& values, const StepIndex& index, Workspace& ws) const;
 };
 
 struct EncoderLayer {

@@ -79,7 +79,7 @@ uint64_t estimated_weight_bytes(const WhisperConfig& c, size_t matrix_bytes,
 }
 
 uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes, int windows,
-                                int rows_per_window) {
+                                int rows_per_window, bool int8_cross_kv) {
   const uint64_t d = c.d_model, w = static_cast<uint64_t>(windows),
                  rows = w * static_cast<uint64_t>(rows_per_window);
   const uint64_t cross = uint64_t(c.decoder_layers) * w * c.audio_frames * d * 2;
@@ -89,7 +89,10 @@ uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes,
   const uint64_t encoder = w * c.audio_frames * d * 10 + w * 2 * c.audio_frames * d * 2;
   const uint64_t features = w * c.n_mels * 2 * c.audio_frames * 4;
   const uint64_t logits = rows * c.vocab_size * (activation_bytes + 4);
-  return (cross + self + encoder) * activation_bytes + features + logits;
+  const uint64_t cross_int8 = int8_cross_kv ? uint64_t(c.decoder_layers) * w * c.audio_frames *
+                                                  (d + 4 * uint64_t(c.decoder_heads)) * 2
+                                            : 0;
+  return (cross + self + encoder) * activation_bytes + features + logits + cross_int8;
 }
 
 }  // namespace voiceman::models

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/ops/ops.h"
@@ -34,6 +35,22 @@ WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx
   for (int l = 0; l < c.decoder_layers; ++l)
     model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l],
                                                             cross_v_[l]);
+  if (model.decoder_options().int8_cross_kv) {
+    // The float copies take the rounded values too, so the prompt pass and word alignment
+    // see what the steps see.
+    cross_kq_.resize(c.decoder_layers);
+    cross_vq_.resize(c.decoder_layers);
+    const int64_t frames = encoded.dim(1);
+    for (int l = 0; l < c.decoder_layers; ++l) {
+      for (auto [x, q] :
+           {std::pair{&cross_k_[l], &cross_kq_[l]}, std::pair{&cross_v_[l], &cross_vq_[l]}}) {
+        Tensor flat = x->reshape({windows_ * frames, c.d_model});
+        ops::quantize_heads(ctx_, flat, c.decoder_heads, *q);
+        q->data = q->data.reshape({windows_, frames, c.d_model});
+        q->scales = q->scales.reshape({windows_, frames, c.decoder_heads});
+      }
+    }
+  }
   k_cache_.resize(c.decoder_layers);
   v_cache_.resize(c.decoder_layers);
 }
@@ -336,7 +353,12 @@ void WhisperDecoder::step_body(const ExecContext& ctx) {
   for (int l = 0; l < c.decoder_layers; ++l) {
     const auto& layer = model_.decoder_layers_[l];
     layer.self_attention.step(ctx, step_hidden_, k_cache_[l], v_cache_[l], step_index_, step_ws_);
-    layer.cross_attention.step(ctx, step_hidden_, cross_k_[l], cross_v_[l], step_index_, step_ws_);
+    if (cross_kq_.empty())
+      layer.cross_attention.step(ctx, step_hidden_, cross_k_[l], cross_v_[l], step_index_,
+                                 step_ws_);
+    else
+      layer.cross_attention.step(ctx, step_hidden_, cross_kq_[l], cross_vq_[l], step_index_,
+                                 step_ws_);
     layer.ffn.forward(ctx, step_hidden_, step_ws_);
   }
   model_.decoder_norm_.forward(ctx, step_hidden_, step_normed_);

@@ -104,6 +104,8 @@ class WhisperDecoder final : public decoding::StepModel {
   int64_t windows_ = 0;
   bool pad_runs_ = false;
   std::vector<Tensor> cross_k_, cross_v_;  // per layer [windows, frames, d]
+  // With DecoderOptions::int8_cross_kv: the same as int8, which the steps read.
+  std::vector<ops::QuantizedCache> cross_kq_, cross_vq_;
   std::vector<Tensor> k_cache_, v_cache_;  // per layer [row capacity, length capacity, d]
   std::vector<int32_t> lengths_;           // tokens already in each row's cache
   std::vector<int32_t> sources_;           // window of each row

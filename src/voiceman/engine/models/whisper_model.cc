@@ -219,7 +219,8 @@ DType checked_dtype(ComputeType compute_type, Device device) {
 }  // namespace
 
 std::shared_ptr<const WhisperModel> WhisperModel::load(const std::filesystem::path& dir,
-                                                       ComputeType compute_type, Device device) {
+                                                       ComputeType compute_type, Device device,
+                                                       DecoderOptions decoder) {
   const DType dtype = checked_dtype(compute_type, device);
   if (!std::filesystem::is_directory(dir))
     throw ModelError(dir.string() + ": model folder does not exist");
@@ -229,18 +230,20 @@ std::shared_ptr<const WhisperModel> WhisperModel::load(const std::filesystem::pa
   model->compute_type_ = compute_type;
   model->device_ = device;
   model->dtype_ = dtype;
+  model->decoder_options_ = decoder;
   model->config_ = WhisperConfig::load(dir, file);
   model->build(FileSource(file));
   const WhisperConfig& c = model->config_;
   log::debug("loaded ", dir.string(), ": d_model ", c.d_model, ", ", c.encoder_layers, "+",
              c.decoder_layers, " layers, vocab ", c.vocab_size, ", ",
-             compute_type_name(compute_type), " on ", device.str());
+             compute_type_name(compute_type), " on ", device.str(),
+             decoder.int8_cross_kv ? ", int8 cross keys and values" : "");
   return model;
 }
 
 std::shared_ptr<const WhisperModel> WhisperModel::random(const WhisperConfig& config,
                                                          ComputeType compute_type, Device device,
-                                                         uint64_t seed) {
+                                                         uint64_t seed, DecoderOptions decoder) {
   if (config.d_model <= 0 || config.encoder_heads <= 0 || config.decoder_heads <= 0 ||
       config.d_model % config.encoder_heads || config.d_model % config.decoder_heads)
     throw ConfigError("random model: heads must divide d_model");
@@ -248,6 +251,7 @@ std::shared_ptr<const WhisperModel> WhisperModel::random(const WhisperConfig& co
   model->compute_type_ = compute_type;
   model->device_ = device;
   model->dtype_ = checked_dtype(compute_type, device);
+  model->decoder_options_ = decoder;
   model->config_ = config;
   model->build(RandomSource(config, seed));
   return model;

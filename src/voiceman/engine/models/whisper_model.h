@@ -29,6 +29,15 @@ std::string compute_type_name(ComputeType type);
 // The dtype of activations and float weights for a compute type on a device.
 DType activation_dtype(ComputeType type, Device device);
 
+// How this model's decoder sessions keep their state; fixed when the model is loaded.
+struct DecoderOptions {
+  // Cross-attention keys and values also held as int8 with one scale per position and
+  // head, which the decoder steps read: about half the bytes a float16 GPU step reads for
+  // them (bench/GPU.md), a quarter at float32. Results change slightly (the prompt pass
+  // and word alignment read the same rounded values); off by default.
+  bool int8_cross_kv = false;
+};
+
 class WhisperDecoder;
 class WeightSource;  // whisper_model.cc: a model.bin, or random weights
 
@@ -41,7 +50,8 @@ class WhisperModel {
   // DeviceError when that device is not there.
   static std::shared_ptr<const WhisperModel> load(const std::filesystem::path& dir,
                                                   ComputeType compute_type,
-                                                  Device device = Device::cpu());
+                                                  Device device = Device::cpu(),
+                                                  DecoderOptions decoder = {});
 
   // The architecture of `config` with random weights (uniform, std 0.02; layer norms at
   // 1 and 0), the same for a given seed on every device: for throughput benchmarks and
@@ -49,12 +59,13 @@ class WhisperModel {
   static std::shared_ptr<const WhisperModel> random(const WhisperConfig& config,
                                                     ComputeType compute_type,
                                                     Device device = Device::cpu(),
-                                                    uint64_t seed = 1);
+                                                    uint64_t seed = 1, DecoderOptions decoder = {});
 
   const WhisperConfig& config() const { return config_; }
   ComputeType compute_type() const { return compute_type_; }
   Device device() const { return device_; }
   DType dtype() const { return dtype_; }  // activations and float weights
+  const DecoderOptions& decoder_options() const { return decoder_options_; }
   const std::filesystem::path& dir() const { return dir_; }
 
   // features [batch, n_mels, 2 * audio_frames] (float32, any device) -> encoder states
@@ -72,6 +83,7 @@ class WhisperModel {
   ComputeType compute_type_ = ComputeType::float32;
   Device device_;
   DType dtype_ = DType::f32;
+  DecoderOptions decoder_options_;
   std::filesystem::path dir_;
   // Set by the first decoder whose CUDA graph recording fails, so that the decoders of
   // later batches run their steps directly instead of failing again (StepGraphs).
