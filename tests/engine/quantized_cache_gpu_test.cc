@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -49,7 +49,8 @@ int64_t differing(const Tensor& got, const Tensor& want) {
 }
 
 // The GPU's quantize_heads gives the CPU's bytes: the int8 data, the scales, and x
-// rewritten as data * scale (the CPU's float32 result rounded to the dtype).
+// rewritten as data * scale (the CPU's float32 result rounded to the dtype); and its
+// dequantize_heads gives x back.
 TEST_F(GpuQuantizedCache, QuantizeHeadsGivesTheCpusBytes) {
   struct Shape3 {
     int64_t rows, heads, dh;
@@ -79,6 +80,15 @@ TEST_F(GpuQuantizedCache, QuantizeHeadsGivesTheCpusBytes) {
       EXPECT_EQ(data_off, 0) << dtype_name(p.dtype) << " dh " << dh;
       EXPECT_EQ(scales_off, 0) << dtype_name(p.dtype) << " dh " << dh;
       EXPECT_EQ(x_off, 0) << dtype_name(p.dtype) << " dh " << dh;
+      // And back: the GPU's dequantize_heads gives what quantize_heads left in x.
+      Tensor back;
+      dequantize_heads(gpu(), got, p.dtype, back);
+      const int64_t back_off = differing(back.to(Device::cpu()), xd.to(Device::cpu()));
+      std::printf("[parity] dequantize_heads %lldx%lldx%lld %-9s differing: %lld\n",
+                  static_cast<long long>(rows), static_cast<long long>(heads),
+                  static_cast<long long>(dh), dtype_name(p.dtype).c_str(),
+                  static_cast<long long>(back_off));
+      EXPECT_EQ(back_off, 0) << dtype_name(p.dtype) << " dh " << dh;
     }
   }
 }

@@ -61,6 +61,19 @@ TEST(QuantizedCache, EachHeadTakesItsOwnScaleAndXTheRoundedValues) {
   }
 }
 
+TEST(QuantizedCache, DequantisingGivesTheValuesQuantisingLeftInX) {
+  Tensor x = random_tensor({50, 192}, 44, 3.f);
+  QuantizedCache q;
+  quantize_heads(cpu(), x, 3, q);
+  Tensor y;
+  dequantize_heads(cpu(), q, DType::f32, y);
+  ASSERT_EQ(y.shape(), x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(y.data<float>()[i], x.data<float>()[i]) << i;
+  EXPECT_THROW(dequantize_heads(cpu(), q, DType::f16, y), Error);  // the CPU writes float32
+  QuantizedCache bad{q.data, Tensor({50, 5})};  // 5 heads do not divide 192 columns
+  EXPECT_THROW(dequantize_heads(cpu(), bad, DType::f32, y), Error);
+}
+
 TEST(QuantizedCache, RefusesBadShapes) {
   Tensor x({3, 10});
   QuantizedCache q;

@@ -117,8 +117,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                 "Replay the decoder's steps as CUDA graphs, one launch per step instead of "
                 "a few hundred (GPU, batched mode; ignored on the CPU)");
   cmd->add_flag("--int8-cross-kv", o.int8_cross_kv,
-                "Keep the decoder's cross-attention keys and values as int8 too, which its "
-                "steps read: about half the memory traffic of a float16 GPU step for them. "
+                "Keep the decoder's cross-attention keys and values as int8: about half the "
+                "memory traffic of a float16 GPU step for them, and half their memory. "
                 "Results change slightly (recorded in the manifest)");
   cmd->add_option("--compute-type", o.compute_type,
                   "auto (float16 on a GPU; on the CPU int8_bfloat16 where it multiplies bf16 "

@@ -45,8 +45,8 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
                   "auto (GPU float16; CPU int8_bfloat16 where the CPU has bf16, else int8)")
       ->capture_default_str();
   cmd->add_flag("--int8-cross-kv", args.int8_cross_kv,
-                "Keep the decoder's cross-attention keys and values as int8 too (less memory "
-                "traffic per step; results change slightly)");
+                "Keep the decoder's cross-attention keys and values as int8 (less memory "
+                "and memory traffic per step; results change slightly)");
   cmd->add_option("--device", args.device, "auto, cpu or cuda (no GPU: falls back to the CPU)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();

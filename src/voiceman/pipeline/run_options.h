@@ -74,8 +74,8 @@ struct RunOptions {
   // and the manifest's cuda_graphs_effective says so). Off until a GPU run has measured
   // it (bench/GPU.md).
   bool cuda_graphs = false;
-  // The decoder's cross-attention keys and values held as int8 as well, which its steps
-  // read (models::DecoderOptions): about half the bytes a float16 GPU step reads for them.
+  // The decoder's cross-attention keys and values held as int8 (models::DecoderOptions):
+  // about half the bytes a float16 GPU step reads for them, and half their memory.
   // Results change slightly, so it is off by default and recorded with the transcripts.
   bool int8_cross_kv = false;
   int threads = 0;   // CPU threads for the engine (all engines together); 0 = all cores

@@ -32,7 +32,7 @@ std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> r
     for (int32_t token : r.sequence)
       if (token < 0 || token >= c.vocab_size) throw Error("align: token out of range");
   }
-  const auto frames = static_cast<size_t>(cross_k_[0].dim(1));
+  const auto frames = static_cast<size_t>(frames_);
   const auto layer_bytes = static_cast<size_t>(c.decoder_heads) * frames * sizeof(float);
   std::vector<AlignmentData> out(requests.size());
   for (size_t i0 = 0, i1 = 0; i0 < requests.size(); i0 = i1) {
@@ -54,7 +54,7 @@ void WhisperDecoder::align_run(std::span<const AlignRequest> run, int64_t t_max,
                                std::span<AlignmentData> out) {
   const auto& c = model_.config();
   const auto g = static_cast<int64_t>(run.size());
-  const int64_t frames = cross_k_[0].dim(1), heads = c.decoder_heads;
+  const int64_t frames = frames_, heads = c.decoder_heads;
   const auto picked_heads = static_cast<int64_t>(c.alignment_heads.size());
   // Each sequence padded with its last token: causal attention keeps the padding out of
   // the real positions, and the pass's rows are sequence b's at b * t_max.

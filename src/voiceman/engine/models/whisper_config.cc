@@ -82,7 +82,10 @@ uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes,
                                 int rows_per_window, bool int8_cross_kv) {
   const uint64_t d = c.d_model, w = static_cast<uint64_t>(windows),
                  rows = w * static_cast<uint64_t>(rows_per_window);
-  const uint64_t cross = uint64_t(c.decoder_layers) * w * c.audio_frames * d * 2;
+  // int8 cross keys and values keep one layer's in the activation dtype: the one being
+  // quantised, later the windows a sequence pass reads dequantised.
+  const uint64_t layer_cross = w * c.audio_frames * d * 2;
+  const uint64_t cross = int8_cross_kv ? layer_cross : uint64_t(c.decoder_layers) * layer_cross;
   const uint64_t self = uint64_t(c.decoder_layers) * rows * c.max_target_positions * d * 2;
   // x, normed, the QKV projection (3d), context and the FFN's hidden layer (4d); the
   // convolutions' input and output at twice the frames; the float32 features.

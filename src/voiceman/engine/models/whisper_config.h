@@ -39,8 +39,9 @@ uint64_t estimated_weight_bytes(const WhisperConfig& c, size_t matrix_bytes,
 // What one engine holds beside the shared weights at `windows` windows of `rows_per_window`
 // decoder rows (beams or samples): every decoder layer's cross keys and values, the self
 // caches at full length (max_target_positions), the encoder's activations at once, and the
-// step's logits in the activation dtype and as float32. int8_cross_kv adds the int8 copy
-// of the cross keys and values with their scales (DecoderOptions).
+// step's logits in the activation dtype and as float32. With int8_cross_kv the cross keys
+// and values are int8 with their scales, and one layer's in the activation dtype
+// (DecoderOptions).
 uint64_t estimated_engine_bytes(const WhisperConfig& c, size_t activation_bytes, int windows,
                                 int rows_per_window, bool int8_cross_kv = false);
 

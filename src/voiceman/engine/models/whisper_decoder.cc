@@ -24,6 +24,7 @@ WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx
     : model_(model),
       ctx_(ctx),
       windows_(encoded.dim(0)),
+      frames_(encoded.rank() == 3 ? encoded.dim(1) : 0),
       pad_runs_(!ctx.device.is_cpu()),
       graphs_(ctx, model.step_graphs_failed_) {
   const auto& c = model.config();
@@ -32,23 +33,23 @@ WhisperDecoder::WhisperDecoder(const WhisperModel& model, const ExecContext& ctx
                 "]");
   cross_k_.resize(c.decoder_layers);
   cross_v_.resize(c.decoder_layers);
-  for (int l = 0; l < c.decoder_layers; ++l)
-    model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l],
-                                                            cross_v_[l]);
-  if (model.decoder_options().int8_cross_kv) {
-    // The float copies take the rounded values too, so the prompt pass and word alignment
-    // see what the steps see.
+  const bool int8 = model.decoder_options().int8_cross_kv;
+  if (int8) {
     cross_kq_.resize(c.decoder_layers);
     cross_vq_.resize(c.decoder_layers);
-    const int64_t frames = encoded.dim(1);
-    for (int l = 0; l < c.decoder_layers; ++l) {
-      for (auto [x, q] :
-           {std::pair{&cross_k_[l], &cross_kq_[l]}, std::pair{&cross_v_[l], &cross_vq_[l]}}) {
-        Tensor flat = x->reshape({windows_ * frames, c.d_model});
-        ops::quantize_heads(ctx_, flat, c.decoder_heads, *q);
-        q->data = q->data.reshape({windows_, frames, c.d_model});
-        q->scales = q->scales.reshape({windows_, frames, c.decoder_heads});
-      }
+  }
+  for (int l = 0; l < c.decoder_layers; ++l) {
+    model.decoder_layers_[l].cross_attention.project_memory(ctx_, encoded, cross_k_[l],
+                                                            cross_v_[l]);
+    if (!int8) continue;
+    // Layer by layer, so that one layer's float keys and values are held at a time.
+    for (auto [x, q] :
+         {std::pair{&cross_k_[l], &cross_kq_[l]}, std::pair{&cross_v_[l], &cross_vq_[l]}}) {
+      Tensor flat = x->reshape({windows_ * frames_, c.d_model});
+      ops::quantize_heads(ctx_, flat, c.decoder_heads, *q);
+      q->data = q->data.reshape({windows_, frames_, c.d_model});
+      q->scales = q->scales.reshape({windows_, frames_, c.decoder_heads});
+      *x = Tensor();
     }
   }
   k_cache_.resize(c.decoder_layers);
@@ -143,11 +144,28 @@ void WhisperDecoder::run_sequences(int64_t batch, int32_t first_source,
     }
     const bool wanted = sink && sink->layers[l];
     Tensor weights;
-    layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source, ws_,
-                                  wanted ? &weights : nullptr);
+    if (cross_kq_.empty()) {
+      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_[l], cross_v_[l], first_source,
+                                    ws_, wanted ? &weights : nullptr);
+    } else {
+      dequantize_windows(cross_kq_[l], first_source, batch, cross_k_scratch_);
+      dequantize_windows(cross_vq_[l], first_source, batch, cross_v_scratch_);
+      layer.cross_attention.forward(ctx_, hidden_, batch, cross_k_scratch_, cross_v_scratch_, 0,
+                                    ws_, wanted ? &weights : nullptr);
+    }
     if (wanted) sink->take(l, weights);
     layer.ffn.forward(ctx_, hidden_, ws_);
   }
+}
+
+void WhisperDecoder::dequantize_windows(const ops::QuantizedCache& cache, int64_t first,
+                                        int64_t count, Tensor& out) {
+  const auto& c = model_.config();
+  const ops::QuantizedCache part{
+      cache.data.slice_rows(first, first + count).reshape({count * frames_, c.d_model}),
+      cache.scales.slice_rows(first, first + count).reshape({count * frames_, c.decoder_heads})};
+  ops::dequantize_heads(ctx_, part, model_.dtype(), out);
+  out = out.reshape({count, frames_, c.d_model});
 }
 
 void WhisperDecoder::logits_for(const Tensor& hidden_rows, std::vector<float>& logits) {
@@ -327,7 +345,7 @@ void WhisperDecoder::upload_table(const void* host, size_t bytes, Tensor& table)
 
 void WhisperDecoder::fill_step_tables(std::span<const int32_t> tokens) {
   const int64_t n = rows();
-  const auto frames = static_cast<int32_t>(cross_k_[0].dim(1));
+  const auto frames = static_cast<int32_t>(frames_);
   host_table_.resize(static_cast<size_t>(6 * n));
   int32_t* t = host_table_.data();
   for (int64_t r = 0; r < n; ++r) {

@@ -79,6 +79,10 @@ class WhisperDecoder final : public decoding::StepModel {
   // out[b].token_probs from the hidden states align_run's pass left (rows b * t_max + i).
   void token_probabilities(std::span<const AlignRequest> run, int64_t t_max,
                            std::span<AlignmentData> out);
+  // Windows [first, first + count) of an int8 cache as [count, frames, d] in the model's
+  // dtype.
+  void dequantize_windows(const ops::QuantizedCache& cache, int64_t first, int64_t count,
+                          Tensor& out);
   void logits_for(const Tensor& hidden_rows, std::vector<float>& logits);
   // Logits [rows, vocab] as float32 host memory, valid until the next call: a CPU
   // float32 tensor where it is, else a cast and (from a GPU) cuda::download's pinned
@@ -102,10 +106,14 @@ class WhisperDecoder final : public decoding::StepModel {
   const WhisperModel& model_;
   ExecContext ctx_;
   int64_t windows_ = 0;
+  int64_t frames_ = 0;  // encoder frames per window
   bool pad_runs_ = false;
   std::vector<Tensor> cross_k_, cross_v_;  // per layer [windows, frames, d]
-  // With DecoderOptions::int8_cross_kv: the same as int8, which the steps read.
+  // With DecoderOptions::int8_cross_kv, instead of cross_k_ and cross_v_: the same as int8,
+  // which the steps read; sequence passes read windows of them dequantised into the
+  // scratch tensors, the values quantize_heads rounded to.
   std::vector<ops::QuantizedCache> cross_kq_, cross_vq_;
+  Tensor cross_k_scratch_, cross_v_scratch_;
   std::vector<Tensor> k_cache_, v_cache_;  // per layer [row capacity, length capacity, d]
   std::vector<int32_t> lengths_;           // tokens already in each row's cache
   std::vector<int32_t> sources_;           // window of each row

@@ -31,10 +31,11 @@ DType activation_dtype(ComputeType type, Device device);
 
 // How this model's decoder sessions keep their state; fixed when the model is loaded.
 struct DecoderOptions {
-  // Cross-attention keys and values also held as int8 with one scale per position and
-  // head, which the decoder steps read: about half the bytes a float16 GPU step reads for
-  // them (bench/GPU.md), a quarter at float32. Results change slightly (the prompt pass
-  // and word alignment read the same rounded values); off by default.
+  // Cross-attention keys and values held as int8 with one scale per position and head
+  // instead of in the activation dtype: about half the bytes a float16 GPU step reads for
+  // them (bench/GPU.md), a quarter at float32, and about half their memory. Results change
+  // slightly (the prompt pass and word alignment read the same rounded values); off by
+  // default.
   bool int8_cross_kv = false;
 };
 

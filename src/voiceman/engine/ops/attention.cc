@@ -57,27 +57,6 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
-void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out) {
-  const int64_t rows = q.rank() == 2 ? q.dim(0) : 0;
-  check_index_table(ctx, "cached_attention", kv_index, rows);
-  check_index_table(ctx, "cached_attention", lengths, rows);
-  // The CPU reads the tables where they are, with every value checked.
-  if (ctx.device.is_cpu())
-    return cached_attention(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
-                            num_heads, out);
-  if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
-      num_heads <= 0 || q.dim(1) % num_heads)
-    throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
-                shape_str(k.shape()));
-  out.resize(q.shape(), q.dtype(), ctx.device);
-#ifdef VOICEMAN_CUDA
-  cuda::cached_attention(ctx, q, k, v, kv_index, lengths, num_heads, out);
-#else
-  no_backend(ctx, "cached_attention");
-#endif
-}
-
 namespace {
 
 void check_quantized(const Tensor& q, const QuantizedCache& k, const QuantizedCache& v,
@@ -114,22 +93,48 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCa
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
-void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
-                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
-                      int num_heads, Tensor& out) {
+namespace {
+
+void check_float(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
+  if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
+      num_heads <= 0 || q.dim(1) % num_heads)
+    throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
+                shape_str(k.shape()));
+}
+
+// Both forms with device tables: the CPU reads the tables where they are, with every
+// value checked; a GPU's kernels clamp them.
+template <typename Cache>
+void cached_attention_tables(const ExecContext& ctx, const Tensor& q, const Cache& k,
+                             const Cache& v, const Tensor& kv_index, const Tensor& lengths,
+                             int num_heads, Tensor& out,
+                             void (*check)(const Tensor&, const Cache&, const Cache&, int)) {
   const int64_t rows = q.rank() == 2 ? q.dim(0) : 0;
   check_index_table(ctx, "cached_attention", kv_index, rows);
   check_index_table(ctx, "cached_attention", lengths, rows);
   if (ctx.device.is_cpu())
     return cached_attention(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
                             num_heads, out);
-  check_quantized(q, k, v, num_heads);
+  check(q, k, v, num_heads);
   out.resize(q.shape(), q.dtype(), ctx.device);
 #ifdef VOICEMAN_CUDA
   cuda::cached_attention(ctx, q, k, v, kv_index, lengths, num_heads, out);
 #else
   no_backend(ctx, "cached_attention");
 #endif
+}
+
+}  // namespace
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out) {
+  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out, check_float);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
+                      int num_heads, Tensor& out) {
+  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out, check_quantized);
 }
 
 namespace {

@@ -101,6 +101,9 @@ struct QuantizedCache {
 // overwritten with data * scale in its own dtype, so whatever reads x afterwards (the
 // prompt pass, word alignment) sees the values the int8 copy holds.
 void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
+// The inverse: y [N, H*Dh] in `dtype` = data * scale rounded into it, the values
+// quantize_heads left in x. q.data int8 [N, H*Dh], q.scales float32 [N, H] on ctx's device.
+void dequantize_heads(const ExecContext& ctx, const QuantizedCache& q, DType dtype, Tensor& y);
 
 // cached_attention over int8 keys and values of shape [slots, capacity, H*Dh] with their
 // scales; q and out keep the activation dtype. Equal, up to rounding, to the float form

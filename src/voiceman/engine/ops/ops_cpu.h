@@ -24,6 +24,7 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCa
                       const QuantizedCache& v, std::span<const int32_t> kv_index,
                       std::span<const int32_t> lengths, int num_heads, Tensor& out);
 void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
+void dequantize_heads(const ExecContext& ctx, const QuantizedCache& q, DType dtype, Tensor& y);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);
 void copy_rows(const ExecContext& ctx, const Tensor& src, int64_t src_offset, int64_t src_pitch,
                Tensor& dst, int64_t dst_offset, int64_t dst_pitch, int64_t rows, int64_t width);

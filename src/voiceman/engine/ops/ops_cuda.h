@@ -59,6 +59,7 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCa
                       std::span<const int32_t> lengths, int num_heads, Tensor& out);
 // out.data and out.scales allocated by the front end (quantize_cuda.cu).
 void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
+void dequantize_heads(const ExecContext& ctx, const QuantizedCache& q, DType dtype, Tensor& y);
 void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
                   const Tensor& positions, Tensor& cache);
 void transpose_last2(const ExecContext& ctx, const Tensor& x, Tensor& y);

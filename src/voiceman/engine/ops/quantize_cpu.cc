@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "voiceman/core/errors.h"
 #include "voiceman/engine/ops/ops_cpu.h"
 
 namespace voiceman::ops::cpu {
@@ -27,6 +28,19 @@ void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedC
       scales[r * num_heads + h] = scale;
     }
   }
+}
+
+void dequantize_heads(const ExecContext& ctx, const QuantizedCache& q, DType dtype, Tensor& y) {
+  if (dtype != DType::f32) throw Error("dequantize_heads: the CPU writes float32");
+  const int64_t rows = q.data.dim(0), width = q.data.dim(1), heads = q.scales.dim(1);
+  const int64_t dh = width / heads;
+  const int8_t* data = q.data.data<int8_t>();
+  const float* scales = q.scales.data<float>();
+  float* out = y.data<float>();
+#pragma omp parallel for num_threads(ctx.threads) if (rows * width > 65536)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < width; ++i)
+      out[r * width + i] = static_cast<float>(data[r * width + i]) * scales[r * heads + i / dh];
 }
 
 }  // namespace voiceman::ops::cpu

@@ -35,7 +35,27 @@ __global__ void quantize_heads_kernel(T* x, int8_t* data, float* scales, int64_t
   }
 }
 
+template <typename T>
+__global__ void dequantize_heads_kernel(const int8_t* data, const float* scales, int64_t n,
+                                        int64_t dh, T* y) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x)
+    y[i] = prim::from_float<T>(static_cast<float>(data[i]) * scales[i / dh]);
+}
+
 }  // namespace
+
+void dequantize_heads(const ExecContext& ctx, const QuantizedCache& q, DType dtype, Tensor& y) {
+  enter(ctx, "dequantize_heads", {&q.data, &q.scales, &y});
+  const int64_t n = q.data.numel(), dh = q.data.dim(1) / q.scales.dim(1);
+  if (!n) return;
+  prim::with_float_type(dtype, "dequantize_heads", [&](auto tag) {
+    using T = decltype(tag);
+    dequantize_heads_kernel<T><<<prim::grid_for(n, 256), 256, 0, voiceman::cuda::stream_of(ctx)>>>(
+        q.data.data<int8_t>(), q.scales.data<float>(), n, dh, y.data<T>());
+  });
+  voiceman::cuda::check_launch("dequantize_heads");
+}
 
 void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out) {
   enter(ctx, "quantize_heads", {&x, &out.data, &out.scales});
