@@ -42,25 +42,18 @@ void attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, 
             v.reshape({batch, t, model}), num_heads, causal, out);
 }
 
-void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
-                      int num_heads, Tensor& out) {
+namespace {
+
+// The operands' shapes, for each form of keys and values.
+void check_operands(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
   if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
-      static_cast<int64_t>(kv_index.size()) != q.dim(0) || lengths.size() != kv_index.size() ||
       num_heads <= 0 || q.dim(1) % num_heads)
     throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
                 shape_str(k.shape()));
-  for (size_t r = 0; r < kv_index.size(); ++r)
-    if (kv_index[r] < 0 || kv_index[r] >= k.dim(0) || lengths[r] <= 0 || lengths[r] > k.dim(1))
-      throw Error("cached_attention: row " + std::to_string(r) + " out of range");
-  out.resize(q.shape(), q.dtype(), ctx.device);
-  VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
-namespace {
-
-void check_quantized(const Tensor& q, const QuantizedCache& k, const QuantizedCache& v,
-                     int num_heads) {
+void check_operands(const Tensor& q, const QuantizedCache& k, const QuantizedCache& v,
+                    int num_heads) {
   auto bad = [&](const std::string& why) {
     throw Error("cached_attention: " + why + " (q" + shape_str(q.shape()) + ", k" +
                 shape_str(k.data.shape()) + ", k scales" + shape_str(k.scales.shape()) + ")");
@@ -77,29 +70,24 @@ void check_quantized(const Tensor& q, const QuantizedCache& k, const QuantizedCa
   }
 }
 
-}  // namespace
+// The keys' [slots, capacity, H*Dh] tensor.
+const Tensor& keys_of(const Tensor& k) { return k; }
+const Tensor& keys_of(const QuantizedCache& k) { return k.data; }
 
-void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
-                      const QuantizedCache& v, std::span<const int32_t> kv_index,
-                      std::span<const int32_t> lengths, int num_heads, Tensor& out) {
-  check_quantized(q, k, v, num_heads);
+// Both forms with host tables: every row's slot and length checked.
+template <typename Cache>
+void cached_attention_rows(const ExecContext& ctx, const Tensor& q, const Cache& k, const Cache& v,
+                           std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                           int num_heads, Tensor& out) {
+  check_operands(q, k, v, num_heads);
   if (static_cast<int64_t>(kv_index.size()) != q.dim(0) || lengths.size() != kv_index.size())
     throw Error("cached_attention: one slot and one length per query row");
+  const int64_t slots = keys_of(k).dim(0), capacity = keys_of(k).dim(1);
   for (size_t r = 0; r < kv_index.size(); ++r)
-    if (kv_index[r] < 0 || kv_index[r] >= k.data.dim(0) || lengths[r] <= 0 ||
-        lengths[r] > k.data.dim(1))
+    if (kv_index[r] < 0 || kv_index[r] >= slots || lengths[r] <= 0 || lengths[r] > capacity)
       throw Error("cached_attention: row " + std::to_string(r) + " out of range");
   out.resize(q.shape(), q.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, cached_attention, ctx, q, k, v, kv_index, lengths, num_heads, out);
-}
-
-namespace {
-
-void check_float(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
-  if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
-      num_heads <= 0 || q.dim(1) % num_heads)
-    throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
-                shape_str(k.shape()));
 }
 
 // Both forms with device tables: the CPU reads the tables where they are, with every
@@ -107,15 +95,14 @@ void check_float(const Tensor& q, const Tensor& k, const Tensor& v, int num_head
 template <typename Cache>
 void cached_attention_tables(const ExecContext& ctx, const Tensor& q, const Cache& k,
                              const Cache& v, const Tensor& kv_index, const Tensor& lengths,
-                             int num_heads, Tensor& out,
-                             void (*check)(const Tensor&, const Cache&, const Cache&, int)) {
+                             int num_heads, Tensor& out) {
   const int64_t rows = q.rank() == 2 ? q.dim(0) : 0;
   check_index_table(ctx, "cached_attention", kv_index, rows);
   check_index_table(ctx, "cached_attention", lengths, rows);
   if (ctx.device.is_cpu())
-    return cached_attention(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
-                            num_heads, out);
-  check(q, k, v, num_heads);
+    return cached_attention_rows(ctx, q, k, v, kv_index.span<int32_t>(), lengths.span<int32_t>(),
+                                 num_heads, out);
+  check_operands(q, k, v, num_heads);
   out.resize(q.shape(), q.dtype(), ctx.device);
 #ifdef VOICEMAN_CUDA
   cuda::cached_attention(ctx, q, k, v, kv_index, lengths, num_heads, out);
@@ -127,14 +114,26 @@ void cached_attention_tables(const ExecContext& ctx, const Tensor& q, const Cach
 }  // namespace
 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                      std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
+                      int num_heads, Tensor& out) {
+  cached_attention_rows(ctx, q, k, v, kv_index, lengths, num_heads, out);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
+                      const QuantizedCache& v, std::span<const int32_t> kv_index,
+                      std::span<const int32_t> lengths, int num_heads, Tensor& out) {
+  cached_attention_rows(ctx, q, k, v, kv_index, lengths, num_heads, out);
+}
+
+void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out) {
-  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out, check_float);
+  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
                       const QuantizedCache& v, const Tensor& kv_index, const Tensor& lengths,
                       int num_heads, Tensor& out) {
-  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out, check_quantized);
+  cached_attention_tables(ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
 namespace {

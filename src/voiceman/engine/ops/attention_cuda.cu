@@ -304,6 +304,24 @@ bool attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, 
   return flash_attention_packed(ctx, qkv, num_heads, causal, out);
 }
 
+namespace {
+
+// Either form with host tables: they go up in one copy, then the device-table form runs
+// (which checks the keys' and values' device).
+template <typename Cache>
+void cached_attention_host_tables(const ExecContext& ctx, const Tensor& q, const Cache& k,
+                                  const Cache& v, std::span<const int32_t> kv_index,
+                                  std::span<const int32_t> lengths, int num_heads, Tensor& out) {
+  enter(ctx, "cached_attention", {&q, &out});
+  if (!q.dim(0)) return;
+  const Tensor index = upload(ctx, {kv_index, lengths});
+  const int64_t rows = q.dim(0);
+  cuda::cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
+                         num_heads, out);
+}
+
+}  // namespace
+
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& kv_index, const Tensor& lengths, int num_heads, Tensor& out,
                       CachedAttentionKernel kernel) {
@@ -321,12 +339,7 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                       std::span<const int32_t> kv_index, std::span<const int32_t> lengths,
                       int num_heads, Tensor& out) {
-  enter(ctx, "cached_attention", {&q, &k, &v, &out});
-  if (!q.dim(0)) return;
-  const Tensor index = upload(ctx, {kv_index, lengths});
-  const int64_t rows = q.dim(0);
-  cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
-                   num_heads, out);
+  cached_attention_host_tables(ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
 void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
@@ -350,13 +363,7 @@ void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCa
 void cached_attention(const ExecContext& ctx, const Tensor& q, const QuantizedCache& k,
                       const QuantizedCache& v, std::span<const int32_t> kv_index,
                       std::span<const int32_t> lengths, int num_heads, Tensor& out) {
-  enter(ctx, "cached_attention", {&q, &k.data, &k.scales, &v.data, &v.scales, &out});
-  if (!q.dim(0)) return;
-  const Tensor index = upload(ctx, {kv_index, lengths});
-  const int64_t rows = q.dim(0);
-  // Qualified: QuantizedCache would bring in ops::cached_attention too.
-  cuda::cached_attention(ctx, q, k, v, index.slice_rows(0, rows), index.slice_rows(rows, 2 * rows),
-                         num_heads, out);
+  cached_attention_host_tables(ctx, q, k, v, kv_index, lengths, num_heads, out);
 }
 
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& ids, Tensor& y) {

@@ -98,8 +98,8 @@ struct QuantizedCache {
 // Per row and head of x [N, H*Dh] (float32, float16 or bfloat16): scale = max|x| / 127 (1
 // for a head of zeros), data = x / scale rounded to nearest even and clamped to +-127.
 // out.data is int8 [N, H*Dh], out.scales float32 [N, H], both on x's device. x is then
-// overwritten with data * scale in its own dtype, so whatever reads x afterwards (the
-// prompt pass, word alignment) sees the values the int8 copy holds.
+// overwritten with data * scale in its own dtype: the values the int8 copy holds, which
+// dequantize_heads gives back.
 void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedCache& out);
 // The inverse: y [N, H*Dh] in `dtype` = data * scale rounded into it, the values
 // quantize_heads left in x. q.data int8 [N, H*Dh], q.scales float32 [N, H] on ctx's device.
