@@ -4,8 +4,9 @@
 #   bash scripts/gpu-check.sh prepare   # on the dev machine: copies into build-gpu-deps/
 #                                       # what the GPU machine lacks (JSON and zlib headers,
 #                                       # GoogleTest sources), an int8 tiny.en written by
-#                                       # `voiceman-dev requantize` and English dev clips
-#                                       # as WAV, within the 64 MiB that can be carried
+#                                       # `voiceman-dev requantize`, English dev clips
+#                                       # as WAV, within the 64 MiB that can be carried,
+#                                       # and step 4's CPU transcripts of them
 #   bash scripts/gpu-check.sh           # on the GPU machine, from the repository root
 #
 # Steps on the GPU machine, each within what is left of GPU_CHECK_SECONDS (540: the device
@@ -16,21 +17,21 @@
 #   2. op-by-op CUDA-versus-CPU parity in float32/float16/bfloat16 ([parity] lines);
 #   3. the whole model on random weights, CUDA versus CPU (encoder states, logits);
 #   4. transcript parity on the carried clips: the int8 tiny.en file transcribes them on
-#      the CPU and on CUDA in float32 (batched chunks, as `voiceman run`, and the seek
-#      loop), and the words must match on at least 95% of clips; int8 and float16 are
+#      the CPU (carried from prepare while the sources match) and on CUDA in float32
+#      (batched chunks, as `voiceman run`, and the seek loop), and the words must match
+#      on at least 95% of clips; int8 and float16 are
 #      reported beside it, and float16 with two engines on the GPU against one
 #      ([transcript] lines); float16 with decoder steps replayed as CUDA graphs must
 #      match float16 without them on at least 95% of clips as well, and so must CPU and
 #      CUDA float32 with int8 cross keys and values (float16 with them is reported);
 #   5. throughput: random-weight large-v3 and large-v3-turbo, our engine (without and
 #      with CUDA graphs; with int8 cross keys and values; then two engines sharing the
-#      GPU) against HF transformers (fp16,
-#      SDPA, batched generate) with the
-#      same batch and forced token count, with GPU utilisation and memory sampled every
-#      second ([bench] lines).
+#      GPU) against HF transformers (fp16, SDPA, batched generate) with the same batch
+#      and forced token count, with GPU utilisation and memory sampled every second
+#      ([bench] lines).
 # Environment: GPU_CHECK_BATCH (16), GPU_CHECK_TOKENS (64), GPU_CHECK_BATCHES (3),
 #   GPU_CHECK_ARCHS ("large-v3 large-v3-turbo"), GPU_CHECK_SKIP_PEER=1, GPU_CHECK_JOBS,
-#   GPU_CHECK_SECONDS (540).
+#   GPU_CHECK_SECONDS (540), GPU_CHECK_CPU_ON_HOST=1 (step 4's CPU sides run here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,6 +39,35 @@ deps=$root/build-gpu-deps
 build=$root/build-gpu
 start=$(date +%s)
 step() { echo; echo "== gpu-check: $* ($(( $(date +%s) - start )) s)"; }
+
+# Step 4's transcript runs, mode:device:compute:engines[:graphs[:int8_cross]]: the CPU
+# sides, and the CUDA runs set beside them (the pairs are in transcript_parity).
+transcript_runs=(chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1
+  seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1
+  chunks:cuda:float16:2 chunks:cuda:float16:1:1 chunks:cpu:float32:1:0:1
+  chunks:cuda:float32:1:0:1 chunks:cuda:float16:1:0:1)
+# transcribe RUN DEV OUT_DIR SECONDS: one run over the carried clips into OUT_DIR/NAME.json;
+# sets run_name.
+transcribe() {
+  local mode device compute engines graphs int8_cross
+  IFS=: read -r mode device compute engines graphs int8_cross <<<"$1"
+  graphs=${graphs:-0}
+  int8_cross=${int8_cross:-0}
+  run_name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$(
+    [ "$graphs" = 0 ] || echo "-graphs")$([ "$int8_cross" = 0 ] || echo "-int8kv")
+  [ -n "${4:-}" ] || return 0
+  timeout "$4" "$2" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
+    --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
+    --cuda-graphs "$graphs" --int8-cross-kv "$int8_cross" --batch-windows 8 \
+    >"$3/transcripts-$run_name.json"
+}
+# The CPU sides are computed by prepare, on the development machine's CPU engine (its
+# BLAS), and carried: the GPU machine's host has no BLAS, and running them there took
+# about a fifth of the call. They are used only if the engine's sources are unchanged.
+sources_fingerprint() {
+  (cd "$root" && find src cmake CMakeLists.txt -type f -print0 | LC_ALL=C sort -z |
+    xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
 
 if [ "${1:-}" = "prepare" ]; then
   rm -rf "$deps"
@@ -52,6 +82,12 @@ if [ "${1:-}" = "prepare" ]; then
   # many as fit in the 64 MiB carry beside the tree and the rest, with 3 MiB to spare.
   dev=${VOICEMAN_DEV:-$root/build/src/voiceman-dev}
   [ -x "$dev" ] || { echo "gpu-check: build voiceman-dev first (or set VOICEMAN_DEV)" >&2; exit 2; }
+  # It writes step 4's CPU transcripts, so it must be built from these sources.
+  if [ -n "$(find "$root/src" "$root/cmake" "$root/CMakeLists.txt" -newer "$dev" -type f |
+    head -1)" ]; then
+    echo "gpu-check: sources are newer than $dev: rebuild it" >&2
+    exit 2
+  fi
   data=${VOICEMAN_SHARED_DATA:-$root/../shared/data}
   "$dev" requantize --model "${VOICEMAN_MODELS_DIR:-$root/models}/tiny.en" --out "$deps/tiny.en-int8"
   rm -f "$deps/tiny.en-int8/vocabulary.txt"  # our loader reads tokenizer.json
@@ -75,6 +111,17 @@ PY
     seconds=$(awk -v a="$seconds" -v b="$duration" 'BEGIN {print a + b}')
   done <"$deps/clips.list"
   echo "gpu-check: $clips English clips, $seconds s of audio, $budget bytes of the carry left"
+  # The CPU sides of step 4, by this machine's CPU engine, from the carried files.
+  mkdir -p "$deps/cpu-transcripts"
+  for run in "${transcript_runs[@]}"; do
+    [[ $run == *:cpu:* ]] || continue
+    run_start=$(date +%s)
+    transcribe "$run" "$dev" "$deps/cpu-transcripts" 1800 ||
+      { echo "gpu-check: CPU transcript $run failed" >&2; exit 1; }
+    echo "gpu-check: CPU transcript $run in $(( $(date +%s) - run_start )) s"
+  done
+  sources_fingerprint >"$deps/cpu-transcripts/fingerprint"
+  nproc >"$deps/cpu-transcripts/cores"
   du -sh "$deps"
   echo "gpu-check: carry build-gpu-deps to the GPU machine"
   exit 0
@@ -250,24 +297,31 @@ elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
   # The graphs run (fifth field 1) replays the same kernels as the float16 run: gated.
   # The int8 cross keys and values runs (sixth field 1): CPU against GPU in float32,
   # gated; float16 with them against without, reported (they change results slightly).
-  for run in chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1 \
-    seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1 \
-    chunks:cuda:float16:2 chunks:cuda:float16:1:1 chunks:cpu:float32:1:0:1 \
-    chunks:cuda:float32:1:0:1 chunks:cuda:float16:1:0:1; do
-    IFS=: read -r mode device compute engines graphs int8_cross <<<"$run"
-    graphs=${graphs:-0}
-    int8_cross=${int8_cross:-0}
-    name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$([ "$graphs" = 0 ] ||
-      echo "-graphs")$([ "$int8_cross" = 0 ] || echo "-int8kv")
+  # CPU sides carried from prepare when the sources match (GPU_CHECK_CPU_ON_HOST=1 runs
+  # them here instead).
+  carried=""
+  if [ -z "${GPU_CHECK_CPU_ON_HOST:-}" ] && [ -f "$deps/cpu-transcripts/fingerprint" ]; then
+    if [ "$(cat "$deps/cpu-transcripts/fingerprint")" = "$(sources_fingerprint)" ]; then
+      carried=$deps/cpu-transcripts
+    else
+      echo "[transcript] the carried CPU transcripts are of other sources: CPU sides run here"
+    fi
+  fi
+  for run in "${transcript_runs[@]}"; do
+    transcribe "$run"
+    if [[ $run == *:cpu:* ]] && [ -n "$carried" ]; then
+      if cp "$carried/transcripts-$run_name.json" "$build/"; then
+        echo "[transcript] $run: carried from prepare ($(cat "$carried/cores") cores)"
+        continue
+      fi
+    fi
     if [ "$(left)" -lt 15 ]; then echo "[transcript] $run not run: out of time"; continue; fi
-    timeout "$(cap 120)" "$build/src/voiceman-dev" transcribe --model "$deps/tiny.en-int8" \
-      --audio "$deps/clips" --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
-      --cuda-graphs "$graphs" --int8-cross-kv "$int8_cross" --batch-windows 8 \
-      >"$build/transcripts-$name.json" || echo "[transcript] $run failed"
+    transcribe "$run" "$build/src/voiceman-dev" "$build" "$(cap 120)" ||
+      echo "[transcript] $run failed"
   done
   transcripts_rc=0
   python3 - "$build" <<'PY' || transcripts_rc=$?
-import json, re, sys
+import json, os, re, sys
 build = sys.argv[1]
 def load(run):
     try:
@@ -290,7 +344,10 @@ for cpu, gpu, gate in (("chunks-cpu-float32", "chunks-cuda-float32", True),
         print(f"[transcript] {cpu} vs {gpu}: missing output")
         rc |= gate
         continue
-    pairs = list(zip(a["clips"], b["clips"]))
+    # By file name: a carried CPU side was written on another machine, under another path.
+    theirs = {os.path.basename(y["file"]): y for y in b["clips"]}
+    pairs = [(x, theirs.get(os.path.basename(x["file"]), {"file": x["file"], "text": ""}))
+             for x in a["clips"]]
     same = sum(words(x["text"]) == words(y["text"]) for x, y in pairs)
     exact = sum(x["text"] == y["text"] for x, y in pairs)
     share = same / max(1, len(pairs))
