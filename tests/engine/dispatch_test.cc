@@ -167,6 +167,22 @@ TEST(GpuProbe, ReportsWhyThereIsNoGpuWithoutCrashing) {
   EXPECT_EQ(p.available, have_gpu());
 }
 
+// An integrated GPU's free figure is the system's available memory: the summary says so.
+TEST(GpuProbe, TheSummaryNamesUnifiedMemory) {
+  voiceman::cuda::GpuProbe p;
+  p.available = true;
+  p.runtime_version = p.driver_version = 13000;
+  p.blas_version = "13.1.0";
+  p.devices.push_back({0, "NVIDIA H100", 9, 0, uint64_t{80} << 30, uint64_t{79} << 30, 0, "0:1"});
+  p.devices.push_back(
+      {1, "NVIDIA GB10", 12, 1, uint64_t{121} << 30, uint64_t{107} << 30, 0, "f:1", true});
+  EXPECT_NE(p.summary().find("NVIDIA H100 (sm_90, 79.0 GiB free)"), std::string::npos)
+      << p.summary();
+  EXPECT_NE(p.summary().find("NVIDIA GB10 (sm_121, 107.0 GiB available, unified memory)"),
+            std::string::npos)
+      << p.summary();
+}
+
 TEST(GpuProbe, NvmlLoadsOnlyWhereThereIsADriver) {
   std::string why;
   auto nvml = voiceman::cuda::Nvml::open(&why);

@@ -19,7 +19,9 @@
 
 #include "support/gpu_parity.h"
 #include "voiceman/core/errors.h"
+#include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/cuda/unified_memory.h"
 #include "voiceman/engine/ops/ops.h"
 #include "voiceman/engine/ops/ops_cuda.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
@@ -493,7 +495,18 @@ TEST_F(GpuOps, MemoryPoolCapsAndReuses) {
   EXPECT_THROW(Tensor({int64_t{1} << 28}, DType::f32, dev), OutOfMemoryError);  // 1 GiB
   EXPECT_NO_THROW(Tensor({1 << 20}, DType::f32, dev));  // and the pool still works
   voiceman::cuda::set_memory_cap(dev, 0);
-  EXPECT_GT(voiceman::cuda::memory_stats(dev).cap, freed.reserved + (64u << 20));
+  const uint64_t cap = voiceman::cuda::memory_stats(dev).cap;
+  EXPECT_GT(cap, freed.reserved + (64u << 20));
+  // The default is the card's rule (unified_memory.h): 95% of its memory, or on an
+  // integrated GPU (GB10) 80% of what the system has available.
+  const auto probe = voiceman::cuda::probe_gpus();
+  if (probe.find(0) && probe.find(0)->integrated) {
+    const SystemMemory system = system_memory();
+    EXPECT_LE(cap, voiceman::cuda::default_memory_cap(before.total, false, nullptr));
+    EXPECT_LE(cap, 0.85 * static_cast<double>(system.available + freed.reserved));
+  } else {
+    EXPECT_EQ(cap, voiceman::cuda::default_memory_cap(before.total, false, nullptr));
+  }
   // More than the device has: OutOfMemoryError from the driver path as well.
   voiceman::cuda::set_memory_cap(dev, before.total * 4);
   EXPECT_THROW(Tensor({static_cast<int64_t>(before.total / 2)}, DType::f32, dev), OutOfMemoryError);

@@ -379,7 +379,8 @@ TEST(DeviceChoice, TheGpuRecordNamesTheRunsCardsAndLibraries) {
   probe.blas_version = "13.1.0";
   probe.blas_path = "/usr/local/cuda/lib64/libcublas.so.13";
   probe.devices.push_back({0, "NVIDIA H200", 9, 0, uint64_t{141} << 30, 0, 0, "0000:19:00.0"});
-  probe.devices.push_back({1, "NVIDIA GB10", 12, 1, uint64_t{119} << 30, 0, 0, "0000:0f:01.0"});
+  probe.devices.push_back(
+      {1, "NVIDIA GB10", 12, 1, uint64_t{119} << 30, 0, 0, "0000:0f:01.0", /*integrated=*/true});
   const nlohmann::ordered_json r = gpu_record(probe, {Device::cuda(1)});
   ASSERT_EQ(r["devices"].size(), 1u) << "only the run's GPUs: " << r.dump();
   EXPECT_EQ(r["devices"][0]["device"], "cuda:1");
@@ -387,12 +388,15 @@ TEST(DeviceChoice, TheGpuRecordNamesTheRunsCardsAndLibraries) {
   EXPECT_EQ(r["devices"][0]["compute_capability"], "12.1");
   EXPECT_EQ(r["devices"][0]["memory_total_mb"], 119 * 1024);
   EXPECT_EQ(r["devices"][0]["pci_bus_id"], "0000:0f:01.0");
+  EXPECT_EQ(r["devices"][0].value("unified_memory", false), true);
   EXPECT_EQ(r["nvidia_driver"], "580.95.05");
   EXPECT_EQ(r["cuda_driver_api"], "13.1");
   EXPECT_EQ(r["cuda_runtime"], "13.0");
   EXPECT_EQ(r["cublas"], "13.1.0");
   EXPECT_EQ(r["cublas_path"], probe.blas_path);
-  EXPECT_EQ(gpu_record(probe, {Device::cuda(0), Device::cuda(1)})["devices"].size(), 2u);
+  const nlohmann::ordered_json both = gpu_record(probe, {Device::cuda(0), Device::cuda(1)});
+  ASSERT_EQ(both["devices"].size(), 2u);
+  EXPECT_FALSE(both["devices"][0].contains("unified_memory")) << "the H200 has its own memory";
 }
 
 }  // namespace

@@ -93,6 +93,22 @@ TEST(Governor, OneBusyGpuAmongSeveralIsSetAsideAlone) {
   EXPECT_EQ(g.busy_gpus(), std::set<int>{0});
 }
 
+// GB10: the memory others hold is the system's, which the CPU would share. The memory
+// rules still apply, to the system's use.
+TEST(Governor, AnIntegratedGpuIsNeverBusyButItsMemoryRulesHold) {
+  Governor g{GovernorOptions{}};
+  ResourceReading r = gpu(0, 960, 0);
+  r.gpus[0].unified = true;
+  EXPECT_EQ(actions(g.observe(r)),
+            (std::vector<Action>{Action::warn_gpu_memory, Action::shrink_batch}));
+  EXPECT_FALSE(g.gpu_busy(0));
+  // The same reading from a GPU with memory of its own: busy.
+  Governor discrete{GovernorOptions{}};
+  const auto a = actions(discrete.observe(gpu(0, 960, 0)));
+  EXPECT_EQ(std::count(a.begin(), a.end(), Action::gpu_busy), 1);
+  EXPECT_TRUE(discrete.gpu_busy(0));
+}
+
 TEST(Governor, OwnMemoryDoesNotMakeTheGpuBusy) {
   Governor g{GovernorOptions{}};
   const auto a = actions(g.observe(gpu(0, 930, 900)));

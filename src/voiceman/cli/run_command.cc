@@ -176,7 +176,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->capture_default_str();
   cmd->add_option("--engine-memory-cap-mb", o.engine_memory_cap_mb,
                   "Cap on the engine's working memory beyond the model (0 = none on the CPU, "
-                  "95% of a GPU)")
+                  "95% of a GPU, 80% of the available memory of an integrated GPU)")
       ->capture_default_str();
   cmd->add_option("--ram-cap", args.ram_cap_percent,
                   "Stop taking new files when this process uses more than this % of RAM")

@@ -10,6 +10,7 @@
 
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
+#include "voiceman/core/system_memory.h"
 
 namespace voiceman::metrics {
 namespace {
@@ -52,25 +53,6 @@ uint64_t system_ticks() {
   return total;
 }
 
-struct MemInfo {
-  double total_kb = 0, available_kb = 0;
-};
-
-MemInfo mem_info() {
-  std::istringstream in(read_proc("/proc/meminfo"));
-  MemInfo info;
-  std::string key;
-  double value = 0;
-  std::string unit;
-  while (in >> key >> value) {
-    std::getline(in, unit);
-    if (key == "MemTotal:") info.total_kb = value;
-    if (key == "MemAvailable:") info.available_kb = value;
-  }
-  if (info.total_kb <= 0) throw IoError("/proc/meminfo: no MemTotal");
-  return info;
-}
-
 double rss_mb() {
   std::istringstream in(read_proc("/proc/self/statm"));
   uint64_t size = 0, resident = 0;
@@ -86,9 +68,9 @@ ResourceSample sample_now(CpuTicks* prev, const GpuProbe& gpu, double t_s) {
   ResourceSample s;
   s.t_s = t_s;
   s.rss_mb = rss_mb();
-  const MemInfo mem = mem_info();
-  s.ram_total_mb = mem.total_kb / 1024.0;
-  s.ram_used_mb = std::max(0.0, mem.total_kb - mem.available_kb) / 1024.0;
+  const SystemMemory mem = system_memory();
+  s.ram_total_mb = static_cast<double>(mem.total) / kMiB;
+  s.ram_used_mb = static_cast<double>(mem.total - std::min(mem.available, mem.total)) / kMiB;
   s.ram_percent = clamp_percent(100.0 * s.ram_used_mb / s.ram_total_mb);
 
   const std::vector<std::string> stat = self_stat_fields();

@@ -18,6 +18,7 @@ struct GpuDeviceReading {
   double used_mb = 0;
   double total_mb = 0;
   double util_percent = 0;
+  bool unified = false;  // an integrated GPU: its memory is the system's
 };
 
 struct GpuReading {

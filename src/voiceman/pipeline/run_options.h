@@ -52,7 +52,7 @@ struct RunOptions {
     return b;
   }();
   scheduler::GovernorOptions governor;
-  uint64_t engine_memory_cap_mb = 0;  // 0 = no cap on the CPU, 95% of a GPU's memory
+  uint64_t engine_memory_cap_mb = 0;  // 0: none on the CPU, the GPU pool's default
   // Speaker diarization (who spoke when): turns, speaker fields on words and segments,
   // RTTM output and a per-speaker summary in the manifest.
   bool diarize = false;

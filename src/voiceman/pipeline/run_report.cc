@@ -8,6 +8,7 @@
 #include "voiceman/engine/cuda/device_probe.h"
 #include "voiceman/engine/cuda/nvml.h"
 #include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/cuda/unified_memory.h"
 #include "voiceman/pipeline/run_impl.h"
 #include "voiceman/report/performance_report.h"
 #include "voiceman/writers/atomic_file.h"
@@ -22,31 +23,45 @@ constexpr double kMb = 1024.0 * 1024.0;
 // report; each GPU's reading is kept as well, for the governor, which judges each GPU.
 // NVML numbers every GPU of the machine while CUDA numbers the visible ones (and may
 // order them differently): the two meet at the PCI bus id.
+// An integrated GPU's memory is the system's (engine/cuda/unified_memory.h).
 metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::GpuProbe& probe) {
-  std::vector<std::pair<int, std::string>> gpus;  // CUDA index, PCI bus id
+  struct Gpu {
+    int index = 0;
+    std::string bus_id;
+    bool integrated = false;
+  };
+  std::vector<Gpu> gpus;
   for (Device d : devices)
-    if (!d.is_cpu()) gpus.emplace_back(d.index, "");
+    if (!d.is_cpu()) gpus.push_back({d.index, "", false});
   if (gpus.empty()) return {};
   auto nvml = std::make_shared<std::optional<cuda::Nvml>>(cuda::Nvml::open());
   if (!nvml->has_value()) return {};
-  for (auto& [index, bus_id] : gpus) {
-    if (const cuda::GpuInfo* info = probe.find(index)) bus_id = info->pci_bus_id;
-    if (bus_id.empty()) {
-      log::warn("cuda:", index, ": no PCI bus id, so no NVML readings for the GPU governor");
+  for (Gpu& g : gpus) {
+    if (const cuda::GpuInfo* info = probe.find(g.index)) {
+      g.bus_id = info->pci_bus_id;
+      g.integrated = info->integrated;
+    }
+    if (g.bus_id.empty()) {
+      log::warn("cuda:", g.index, ": no PCI bus id, so no NVML readings for the GPU governor");
       return {};
     }
   }
   return [nvml, gpus]() -> std::optional<metrics::GpuReading> {
     metrics::GpuReading sum;  // zeros
-    for (const auto& [index, bus_id] : gpus) {
-      const auto info = (*nvml)->device_by_pci(bus_id);
+    for (const Gpu& g : gpus) {
+      const auto info = (*nvml)->device_by_pci(g.bus_id);
       if (!info) return std::nullopt;
-      sum.used_mb += static_cast<double>(info->memory_used) / kMb;
-      sum.total_mb += static_cast<double>(info->memory_total) / kMb;
-      sum.util_percent += static_cast<double>(std::max(0, info->utilization));
-      sum.devices.push_back({index, static_cast<double>(info->memory_used) / kMb,
-                             static_cast<double>(info->memory_total) / kMb,
-                             static_cast<double>(std::max(0, info->utilization))});
+      const std::optional<SystemMemory> system =
+          g.integrated ? cuda::readable_system_memory() : std::nullopt;
+      const cuda::GpuMemoryReading mem = cuda::gpu_memory_reading(
+          info->memory_used, info->memory_total, g.integrated, system ? &*system : nullptr);
+      const double used_mb = static_cast<double>(mem.used) / kMb;
+      const double total_mb = static_cast<double>(mem.total) / kMb;
+      const double util = static_cast<double>(std::max(0, info->utilization));
+      sum.used_mb += used_mb;
+      sum.total_mb += total_mb;
+      sum.util_percent += util;
+      sum.devices.push_back({g.index, used_mb, total_mb, util, mem.unified});
     }
     sum.util_percent /= static_cast<double>(gpus.size());
     return sum;
@@ -70,7 +85,7 @@ void Run::start_metrics() {
     r.ram_total_mb = s.ram_total_mb;
     if (s.gpu) {
       for (const metrics::GpuDeviceReading& d : s.gpu->devices) {
-        scheduler::GpuMemory g{d.index, d.used_mb, d.total_mb, 0};
+        scheduler::GpuMemory g{d.index, d.used_mb, d.total_mb, 0, d.unified};
 #ifdef VOICEMAN_CUDA
         g.ours_mb = static_cast<double>(cuda::memory_stats(Device::cuda(d.index)).reserved) / kMb;
 #endif

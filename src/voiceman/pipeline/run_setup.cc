@@ -119,7 +119,7 @@ bool room_for_two_engines(const RunOptions& options, const models::WhisperConfig
     if (!info || !gpu_room_for_two_engines(weights, engine, info->memory_free)) {
       log::info("one engine per GPU: two would need about ", (weights + 2 * engine) >> 20,
                 " MiB with the weights, over 80% of the ", info ? info->memory_free >> 20 : 0,
-                " MiB free on ", device.str());
+                " MiB ", info && info->integrated ? "available" : "free", " on ", device.str());
       return false;
     }
   }
@@ -141,6 +141,7 @@ nlohmann::ordered_json gpu_record(const cuda::GpuProbe& probe, const std::vector
                                                std::to_string(info->compute_minor)},
                     {"memory_total_mb", info->memory_total >> 20},
                     {"pci_bus_id", info->pci_bus_id}});
+    if (info->integrated) used.back()["unified_memory"] = true;  // the system's memory
   }
   return {{"devices", std::move(used)},
           {"nvidia_driver", probe.nvml_driver},

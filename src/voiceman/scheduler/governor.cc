@@ -57,7 +57,8 @@ void Governor::observe_gpus(const ResourceReading& r, std::vector<GovernorEvent>
   gpu_checked_at_ = r.t_s;
   const std::string every = std::to_string(static_cast<int>(options_.gpu_recheck_s));
   for (const GpuMemory& g : r.gpus) {
-    if (g.total_mb <= 0) continue;
+    // Moving off an integrated GPU frees nothing: the CPU draws on the same memory.
+    if (g.total_mb <= 0 || g.unified) continue;
     const double others = (g.used_mb - g.ours_mb) / g.total_mb;
     const bool busy = others > options_.gpu_busy_above;
     std::string name = "GPU";

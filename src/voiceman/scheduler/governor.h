@@ -4,7 +4,7 @@
 //  - any GPU's memory over 80%: warn; over 95%: shrink the batch now;
 //  - a GPU busy (other processes hold over 90% of its memory): its engines stop taking
 //    batches (the run goes to the CPU when every GPU is busy); checked again every 60 s,
-//    back in use when it frees;
+//    back in use when it frees. Not an integrated GPU: the CPU uses the same memory;
 //  - system RAM over 80%: release caches and pools;
 //  - this process over the RAM cap (default 80% of RAM): stop taking new work.
 // Each action is reported once per crossing, not on every reading.
@@ -30,7 +30,8 @@ struct GpuMemory {
   int device = 0;      // CUDA device index
   double used_mb = 0;  // whole device, all processes
   double total_mb = 0;
-  double ours_mb = 0;  // reserved by this process's pool on it
+  double ours_mb = 0;    // reserved by this process's pool on it
+  bool unified = false;  // an integrated GPU: the system's memory, the CPU's too
 };
 
 struct ResourceReading {

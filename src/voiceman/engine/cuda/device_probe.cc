@@ -1,8 +1,10 @@
 #include "voiceman/engine/cuda/device_probe.h"
 
 #include <cstdio>
+#include <optional>
 
 #include "voiceman/engine/cuda/nvml.h"
+#include "voiceman/engine/cuda/unified_memory.h"
 
 #ifdef VOICEMAN_CUDA
 #include <cuda_runtime_api.h>
@@ -26,9 +28,10 @@ std::string GpuProbe::summary() const {
   if (!available) return reason;
   std::string s = "cuda: " + std::to_string(devices.size()) + " device(s):";
   for (const GpuInfo& d : devices) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), " (sm_%d%d, %.1f GiB free)", d.compute_major, d.compute_minor,
-                  d.memory_free / 1073741824.0);
+    char buf[80];
+    std::snprintf(buf, sizeof(buf), " (sm_%d%d, %.1f GiB %s)", d.compute_major, d.compute_minor,
+                  static_cast<double>(d.memory_free) / 1073741824.0,
+                  d.integrated ? "available, unified memory" : "free");
     s += " cuda:" + std::to_string(d.index) + " " + d.name + buf;
   }
   s += "; driver " + (nvml_driver.empty() ? cuda_version(driver_version) : nvml_driver) +
@@ -87,14 +90,21 @@ GpuProbe probe_gpus() {
     info.compute_major = prop.major;
     info.compute_minor = prop.minor;
     info.memory_total = prop.totalGlobalMem;
+    info.integrated = prop.integrated != 0;
     char bus_id[32] = {};
     if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), i) == cudaSuccess) info.pci_bus_id = bus_id;
     // NVML first: it reads memory without creating a CUDA context (hundreds of MiB).
     std::optional<NvmlDeviceInfo> n;
     if (nvml && !info.pci_bus_id.empty()) n = nvml->device_by_pci(info.pci_bus_id);
-    if (n && n->memory_total) {
+    if (n) info.utilization = n->utilization;
+    const std::optional<SystemMemory> system =
+        info.integrated ? readable_system_memory() : std::nullopt;
+    if (system) {
+      // NVML has no memory figures for it, and cudaMemGetInfo's free leaves out the page
+      // cache: the system's available memory is what it can have.
+      info.memory_free = system->available;
+    } else if (n && n->memory_total) {
       info.memory_free = n->memory_total - n->memory_used;
-      info.utilization = n->utilization;
     } else {
       size_t free_bytes = 0, total_bytes = 0;
       switched = true;

@@ -13,9 +13,10 @@ struct GpuInfo {
   int compute_major = 0;  // compute capability, e.g. 9.0
   int compute_minor = 0;
   uint64_t memory_total = 0;  // bytes
-  uint64_t memory_free = 0;   // bytes, as the CUDA runtime sees it
+  uint64_t memory_free = 0;   // bytes it can still allocate (unified_memory.h)
   int utilization = -1;       // percent busy (NVML), -1 when NVML is unavailable
   std::string pci_bus_id;     // "0000:65:00.0": how NVML finds this device
+  bool integrated = false;    // shares the system's memory (GB10, Jetson)
 };
 
 struct GpuProbe {

@@ -5,19 +5,20 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/cuda_internal.h"
 #include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/engine/cuda/unified_memory.h"
 
 namespace voiceman::cuda {
 namespace {
 
 constexpr int kMaxDevices = 64;
 constexpr size_t kSmall = size_t{1} << 20;
-constexpr double kDefaultCapFraction = 0.95;
 
 struct Pool {
   std::mutex mu;
@@ -48,14 +49,22 @@ size_t round_up(size_t bytes) {
 }
 
 // Caller holds the lock and has made the device current.
-void init(Pool& p) {
+void init(Pool& p, Device device) {
   if (p.ready) return;
   size_t free_bytes = 0, total = 0;
   check(cudaMemGetInfo(&free_bytes, &total), "cudaMemGetInfo");
   p.stats.total = total;
-  p.stats.cap = p.requested_cap
-                    ? p.requested_cap
-                    : static_cast<uint64_t>(kDefaultCapFraction * static_cast<double>(total));
+  p.stats.cap = p.requested_cap;
+  if (!p.stats.cap) {
+    // An integrated GPU's default follows what the system has available, counting what
+    // this pool already holds (unified_memory.h).
+    int integrated = 0;
+    cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device.index);
+    cudaGetLastError();
+    std::optional<SystemMemory> system = integrated ? readable_system_memory() : std::nullopt;
+    if (system) system->available += p.stats.reserved;
+    p.stats.cap = default_memory_cap(total, integrated != 0, system ? &*system : nullptr);
+  }
   p.ready = true;
 }
 
@@ -90,7 +99,7 @@ void* allocate(Device device, size_t bytes) {
   set_device(device);
   Pool& p = pool(device);
   std::lock_guard<std::mutex> lock(p.mu);
-  init(p);
+  init(p, device);
   const size_t size = round_up(bytes);
   const std::thread::id self = std::this_thread::get_id();
   // Best fit among this thread's cached blocks, wasting at most a quarter of the block.
@@ -160,7 +169,7 @@ MemoryStats memory_stats(Device device) {
   set_device(device);
   Pool& p = pool(device);
   std::lock_guard<std::mutex> lock(p.mu);
-  init(p);
+  init(p, device);
   return p.stats;
 }
 
@@ -170,7 +179,7 @@ void set_memory_cap(Device device, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(p.mu);
   p.requested_cap = bytes;
   p.ready = false;
-  init(p);
+  init(p, device);
   if (p.stats.reserved > p.stats.cap) release_locked(p);
 }
 

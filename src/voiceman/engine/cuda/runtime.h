@@ -95,7 +95,8 @@ void retain_frees(std::vector<void*>* sink);
 void release_retained(Device device, std::vector<void*>& blocks) noexcept;
 
 MemoryStats memory_stats(Device device);
-// Hard cap in bytes; 0 restores the default, 95% of the device's memory.
+// Hard cap in bytes; 0 restores the default: 95% of the device's memory, or on an
+// integrated GPU 80% of the system memory available (unified_memory.h).
 void set_memory_cap(Device device, uint64_t bytes);
 // Frees the cached (unused) blocks back to the driver.
 void release_cached(Device device);
