@@ -47,6 +47,7 @@ void expect_same(const BatchMetrics& a, const BatchMetrics& b) {
     EXPECT_EQ(a.gpu->used_mb, b.gpu->used_mb);
     EXPECT_EQ(a.gpu->total_mb, b.gpu->total_mb);
     EXPECT_EQ(a.gpu->util_percent, b.gpu->util_percent);
+    EXPECT_EQ(a.gpu->unified, b.gpu->unified);
   }
   EXPECT_EQ(a.rss_mb, b.rss_mb);
   EXPECT_EQ(a.ram_percent, b.ram_percent);
@@ -76,6 +77,19 @@ TEST(BatchMetrics, JsonRoundTripWithGpu) {
   EXPECT_EQ(j.begin().key(), "batch_id");  // stable key order for people reading the file
   // Through text, as it goes through metrics.jsonl; an irrational rate must survive too.
   expect_same(batch_from_json(nlohmann::json::parse(j.dump())), b);
+}
+
+// GB10: the line says its GPU figures are the system's; other GPUs' lines are unchanged.
+TEST(BatchMetrics, AnIntegratedGpusLineSaysItsMemoryIsTheSystems) {
+  BatchMetrics b = gpu_batch();
+  EXPECT_FALSE(to_json(b).contains("gpu_mem_is_system_memory"));
+  b.gpu->unified = true;
+  const nlohmann::ordered_json j = to_json(b);
+  EXPECT_EQ(j["gpu_mem_is_system_memory"], true);
+  const BatchMetrics back = batch_from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.gpu.has_value());
+  EXPECT_TRUE(back.gpu->unified);
+  expect_same(back, b);
 }
 
 TEST(BatchMetrics, NoGpuGivesNullGpuFieldsAndRoundTrips) {

@@ -66,6 +66,16 @@ TEST(HtmlReport, NoGpuRunSaysSoAndDrawsOneMemorySeries) {
   EXPECT_NE(html.find("<td>GPU utilisation</td><td>not used</td>"), std::string::npos);
 }
 
+// GB10: the memory row and the chart's series say the figures are the system's.
+TEST(HtmlReport, AnIntegratedGpusMemoryIsNamedTheSystems) {
+  RunSummaryInput in = sample_run(true);
+  EXPECT_EQ(render(in).find("unified"), std::string::npos);
+  for (metrics::ResourceSample& s : in.samples) s.gpu->unified = true;
+  const std::string html = render(in);
+  EXPECT_NE(html.find("<td>GPU memory (system memory, unified)</td>"), std::string::npos);
+  EXPECT_NE(html.find("GPU memory used MB (system memory, unified)"), std::string::npos);
+}
+
 TEST(HtmlReport, NoFailuresStillHasTheTable) {
   RunSummaryInput in = sample_run(false);
   for (FileOutcome& f : in.files) f.status = "ok";

@@ -122,6 +122,22 @@ TEST(PerformanceReport, GpuAndMemoryFiguresComeFromTheSamples) {
   EXPECT_EQ(r["device_share"]["gpu_percent"], 100.0);
 }
 
+TEST(PerformanceReport, AnIntegratedGpusMemoryIsMarkedAsTheSystems) {
+  RunSummaryInput in = sample_run(true);
+  ordered_json r = performance_report(in);
+  EXPECT_FALSE(r["memory"]["gpu"].contains("system_memory"));
+  EXPECT_EQ(terminal_summary(r).find("system memory"), std::string::npos);
+  for (metrics::ResourceSample& s : in.samples) s.gpu->unified = true;
+  r = performance_report(in);
+  EXPECT_EQ(r["memory"]["gpu"]["system_memory"], true);
+  const std::string text = terminal_summary(r);
+  EXPECT_NE(text.find(" MB (system memory, shared with the host)"), std::string::npos) << text;
+  // From the batch lines too.
+  in.samples.clear();
+  for (metrics::BatchMetrics& b : in.batches) b.gpu->unified = true;
+  EXPECT_EQ(performance_report(in)["memory"]["gpu"]["system_memory"], true);
+}
+
 TEST(PerformanceReport, WithoutSamplesUsesTheBatchLines) {
   RunSummaryInput in = sample_run(true);
   in.samples.clear();

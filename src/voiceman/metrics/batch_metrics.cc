@@ -46,6 +46,7 @@ nlohmann::ordered_json to_json(const BatchMetrics& b) {
     j["gpu_mem_used_mb"] = b.gpu->used_mb;
     j["gpu_mem_total_mb"] = b.gpu->total_mb;
     j["gpu_util_percent"] = b.gpu->util_percent;
+    if (b.gpu->unified) j["gpu_mem_is_system_memory"] = true;  // an integrated GPU
   } else {
     j["gpu_mem_used_mb"] = nullptr;
     j["gpu_mem_total_mb"] = nullptr;
@@ -79,6 +80,7 @@ BatchMetrics batch_from_json(const nlohmann::json& line) {
     gpu.used_mb = get<double>(line, "gpu_mem_used_mb");
     gpu.total_mb = get<double>(line, "gpu_mem_total_mb");
     gpu.util_percent = get<double>(line, "gpu_util_percent");
+    gpu.unified = line.value("gpu_mem_is_system_memory", false);
     b.gpu = gpu;
   }
   b.rss_mb = get<double>(line, "rss_mb");

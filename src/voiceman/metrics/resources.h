@@ -25,6 +25,7 @@ struct GpuReading {
   double used_mb = 0;       // device memory in use (all processes)
   double total_mb = 0;      // device memory size
   double util_percent = 0;  // SM utilisation over the driver's last interval
+  bool unified = false;     // an integrated GPU's: the memory figures are the system's
   // Several GPUs: the fields above are their sum (memory) and mean (utilisation), and
   // each GPU's own reading is here, for rules that must see every device.
   std::vector<GpuDeviceReading> devices;

@@ -61,6 +61,7 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::Gpu
       sum.used_mb += used_mb;
       sum.total_mb += total_mb;
       sum.util_percent += util;
+      sum.unified = sum.unified || mem.unified;
       sum.devices.push_back({g.index, used_mb, total_mb, util, mem.unified});
     }
     sum.util_percent /= static_cast<double>(gpus.size());

@@ -99,8 +99,11 @@ std::string summary_table(const ordered_json& rep) {
   const ordered_json memory = rep.value("memory", ordered_json::object());
   s += row("RAM (process RSS)",
            mean_peak(memory.value("ram", ordered_json()), "mean_mb", "peak_mb", " MB"));
-  s += row("GPU memory",
-           mean_peak(memory.value("gpu", ordered_json()), "mean_mb", "peak_mb", " MB", "not used"));
+  const ordered_json gpu_memory = memory.value("gpu", ordered_json());
+  s += row(gpu_memory.is_object() && gpu_memory.value("system_memory", false)
+               ? "GPU memory (system memory, unified)"
+               : "GPU memory",
+           mean_peak(gpu_memory, "mean_mb", "peak_mb", " MB", "not used"));
   const ordered_json share = rep.value("device_share", ordered_json::object());
   s += row("Audio on GPU / CPU",
            figure(share.value("gpu_audio_s", ordered_json()), 1, " s") + " / " +
@@ -126,17 +129,22 @@ std::string throughput_chart(const RunSummaryInput& in, const TimeAxis& ta) {
 std::string memory_chart(const RunSummaryInput& in, const TimeAxis& ta) {
   svg::Series ram{"RAM (process RSS) MB", kBlue, {}, false, false};
   svg::Series gpu{"GPU memory used MB", kOrange, {}, false, false};
+  bool unified = false;
   if (!in.samples.empty()) {
     for (const metrics::ResourceSample& s : in.samples) {
       ram.points.emplace_back(s.t_s * ta.scale, s.rss_mb);
       if (s.gpu) gpu.points.emplace_back(s.t_s * ta.scale, s.gpu->used_mb);
+      unified = unified || (s.gpu && s.gpu->unified);
     }
   } else {
     for (const metrics::BatchMetrics& b : in.batches) {
       ram.points.emplace_back(b.t_end_s * ta.scale, b.rss_mb);
       if (b.gpu) gpu.points.emplace_back(b.t_end_s * ta.scale, b.gpu->used_mb);
+      unified = unified || (b.gpu && b.gpu->unified);
     }
   }
+  // An integrated GPU's figure is the whole system's use, this process's RSS included.
+  if (unified) gpu.name = "GPU memory used MB (system memory, unified)";
   std::vector<svg::Series> series{ram};
   if (!gpu.points.empty()) series.push_back(gpu);
   return svg::line_chart(ta.chart("chart-memory", "Memory over time", "MB"), series);

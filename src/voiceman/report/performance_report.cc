@@ -76,10 +76,12 @@ ordered_json performance_report(const RunSummaryInput& in) {
   // Resource figures come from the sampler's series; without one, from the batch lines.
   Stats cpu, gpu_util, rss, ram_pct, gpu_mem;
   double gpu_total_mb = 0;
+  bool gpu_unified = false;
   const auto add_gpu = [&](const metrics::GpuReading& g) {
     gpu_util.add(g.util_percent);
     gpu_mem.add(g.used_mb);
     gpu_total_mb = std::max(gpu_total_mb, g.total_mb);
+    gpu_unified = gpu_unified || g.unified;
   };
   if (!in.samples.empty()) {
     for (const metrics::ResourceSample& s : in.samples) {
@@ -125,6 +127,8 @@ ordered_json performance_report(const RunSummaryInput& in) {
   if (!ram.is_null()) ram["system_percent_peak"] = r(ram_pct.peak);
   ordered_json gpu_memory = mean_peak(gpu_mem, "mean_mb", "peak_mb");
   if (!gpu_memory.is_null()) gpu_memory["total_mb"] = r(gpu_total_mb);
+  // An integrated GPU (GB10): its figures are the system's, the host's use included.
+  if (!gpu_memory.is_null() && gpu_unified) gpu_memory["system_memory"] = true;
   j["memory"] = {{"ram", ram}, {"gpu", gpu_memory}};
   j["memory_peak_mb"] = r(rss.peak);
   j["memory_mean_mb"] = r(rss.mean());
@@ -241,7 +245,8 @@ std::string terminal_summary(const ordered_json& rep) {
   const ordered_json& memory = rep.value("memory", ordered_json::object());
   const ordered_json& gpu_mem = memory.value("gpu", ordered_json());
   if (gpu_mem.is_object())
-    gpu += ", memory peak " + number(gpu_mem.value("peak_mb", ordered_json()), 0) + " MB";
+    gpu += ", memory peak " + number(gpu_mem.value("peak_mb", ordered_json()), 0) + " MB" +
+           (gpu_mem.value("system_memory", false) ? " (system memory, shared with the host)" : "");
   out += line("GPU", gpu);
   out += line("Memory", "RSS peak " + number(rep.value("memory_peak_mb", ordered_json()), 0) +
                             " MB, mean " + number(rep.value("memory_mean_mb", ordered_json()), 0) +
