@@ -46,16 +46,18 @@ transcript_runs=(chunks:cpu:float32:1 chunks:cuda:float32:1 seek:cpu:float32:1
   seek:cuda:float32:1 chunks:cpu:int8:1 chunks:cuda:int8:1 chunks:cuda:float16:1
   chunks:cuda:float16:2 chunks:cuda:float16:1:1 chunks:cpu:float32:1:0:1
   chunks:cuda:float32:1:0:1 chunks:cuda:float16:1:0:1)
-# transcribe RUN DEV OUT_DIR SECONDS: one run over the carried clips into OUT_DIR/NAME.json;
-# sets run_name.
-transcribe() {
-  local mode device compute engines graphs int8_cross
+# parse_run RUN: its fields, and run_name (chunks-cuda-float16-e2, ...-graphs, ...-int8kv).
+parse_run() {
   IFS=: read -r mode device compute engines graphs int8_cross <<<"$1"
   graphs=${graphs:-0}
   int8_cross=${int8_cross:-0}
   run_name=$mode-$device-$compute$([ "$engines" = 1 ] || echo "-e$engines")$(
     [ "$graphs" = 0 ] || echo "-graphs")$([ "$int8_cross" = 0 ] || echo "-int8kv")
-  [ -n "${4:-}" ] || return 0
+}
+# transcribe RUN DEV OUT_DIR SECONDS: one run over the carried clips into
+# OUT_DIR/transcripts-NAME.json.
+transcribe() {
+  parse_run "$1"
   timeout "$4" "$2" transcribe --model "$deps/tiny.en-int8" --audio "$deps/clips" \
     --mode "$mode" --device "$device" --compute-type "$compute" --engines "$engines" \
     --cuda-graphs "$graphs" --int8-cross-kv "$int8_cross" --batch-windows 8 \
@@ -114,7 +116,8 @@ PY
   # The CPU sides of step 4, by this machine's CPU engine, from the carried files.
   mkdir -p "$deps/cpu-transcripts"
   for run in "${transcript_runs[@]}"; do
-    [[ $run == *:cpu:* ]] || continue
+    parse_run "$run"
+    [ "$device" = cpu ] || continue
     run_start=$(date +%s)
     transcribe "$run" "$dev" "$deps/cpu-transcripts" 1800 ||
       { echo "gpu-check: CPU transcript $run failed" >&2; exit 1; }
@@ -308,8 +311,8 @@ elif [ -d "$deps/tiny.en-int8" ] && [ -d "$deps/clips" ]; then
     fi
   fi
   for run in "${transcript_runs[@]}"; do
-    transcribe "$run"
-    if [[ $run == *:cpu:* ]] && [ -n "$carried" ]; then
+    parse_run "$run"
+    if [ "$device" = cpu ] && [ -n "$carried" ]; then
       if cp "$carried/transcripts-$run_name.json" "$build/"; then
         echo "[transcript] $run: carried from prepare ($(cat "$carried/cores") cores)"
         continue
