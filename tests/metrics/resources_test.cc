@@ -61,17 +61,25 @@ TEST(SampleNow, CpuPercentSeesBusyWork) {
 }
 
 TEST(SampleNow, GpuProbeIsCopiedAndAThrowingProbeMeansNoGpu) {
-  const ResourceSample with = sample_now(nullptr, [] {
+  double system_total_mb = 0;
+  const ResourceSample with = sample_now(nullptr, [&](const SystemMemory& system) {
+    system_total_mb = static_cast<double>(system.total) / (1024.0 * 1024.0);
     return std::optional<GpuReading>(GpuReading{1000, 8000, 42, {}});
   });
+  // The probe is given the sample's own memory reading (an integrated GPU's figures).
+  EXPECT_EQ(system_total_mb, with.ram_total_mb);
   ASSERT_TRUE(with.gpu.has_value());
   EXPECT_EQ(with.gpu->used_mb, 1000);
   EXPECT_EQ(with.gpu->total_mb, 8000);
   EXPECT_EQ(with.gpu->util_percent, 42);
-  const ResourceSample none = sample_now(
-      nullptr, []() -> std::optional<GpuReading> { throw std::runtime_error("NVML gone"); });
+  const ResourceSample none =
+      sample_now(nullptr, [](const SystemMemory&) -> std::optional<GpuReading> {
+        throw std::runtime_error("NVML gone");
+      });
   EXPECT_FALSE(none.gpu.has_value());
-  EXPECT_FALSE(sample_now(nullptr, [] { return std::optional<GpuReading>(); }).gpu.has_value());
+  EXPECT_FALSE(sample_now(nullptr, [](const SystemMemory&) {
+                 return std::optional<GpuReading>();
+               }).gpu.has_value());
 }
 
 TEST(ResourceSampler, RejectsBadOptions) {
@@ -114,7 +122,9 @@ TEST(ResourceSampler, SeriesStaysBoundedAndSpansTheRun) {
 TEST(ResourceSampler, ListenerSeesEveryReadingAndMayThrow) {
   std::atomic<int64_t> calls{0};
   std::atomic<int> gpu_seen{0};
-  ResourceSampler sampler(0.001, [] { return std::optional<GpuReading>(GpuReading{1, 2, 3, {}}); });
+  ResourceSampler sampler(0.001, [](const SystemMemory&) {
+    return std::optional<GpuReading>(GpuReading{1, 2, 3, {}});
+  });
   sampler.set_listener([&](const ResourceSample& s) {
     if (s.gpu) ++gpu_seen;
     if (++calls % 3 == 0) throw std::runtime_error("listener failure");  // logged, dropped

@@ -99,7 +99,7 @@ ResourceSample sample_now(CpuTicks* prev, const GpuProbe& gpu, double t_s) {
 
   if (gpu) {
     try {
-      s.gpu = gpu();
+      s.gpu = gpu(mem);
     } catch (const std::exception& e) {
       log::debug("GPU probe failed: ", e.what());
       s.gpu.reset();

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "voiceman/core/system_memory.h"
+
 namespace voiceman::metrics {
 
 struct GpuDeviceReading {
@@ -32,7 +34,9 @@ struct GpuReading {
 };
 
 // Reads the GPU (NVML in the product). An empty function or nullopt means "no GPU".
-using GpuProbe = std::function<std::optional<GpuReading>()>;
+// `system` is the same sample's /proc/meminfo reading, which an integrated GPU's memory
+// figures are (engine/cuda/unified_memory.h): read once for both.
+using GpuProbe = std::function<std::optional<GpuReading>(const SystemMemory& system)>;
 
 struct ResourceSample {
   double t_s = 0;           // seconds since the sampler started

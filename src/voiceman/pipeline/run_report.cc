@@ -46,15 +46,13 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::Gpu
       return {};
     }
   }
-  return [nvml, gpus]() -> std::optional<metrics::GpuReading> {
+  return [nvml, gpus](const SystemMemory& system) -> std::optional<metrics::GpuReading> {
     metrics::GpuReading sum;  // zeros
     for (const Gpu& g : gpus) {
       const auto info = (*nvml)->device_by_pci(g.bus_id);
       if (!info) return std::nullopt;
-      const std::optional<SystemMemory> system =
-          g.integrated ? cuda::readable_system_memory() : std::nullopt;
-      const cuda::GpuMemoryReading mem = cuda::gpu_memory_reading(
-          info->memory_used, info->memory_total, g.integrated, system ? &*system : nullptr);
+      const cuda::GpuMemoryReading mem =
+          cuda::gpu_memory_reading(info->memory_used, info->memory_total, g.integrated, &system);
       const double used_mb = static_cast<double>(mem.used) / kMb;
       const double total_mb = static_cast<double>(mem.total) / kMb;
       const double util = static_cast<double>(std::max(0, info->utilization));
