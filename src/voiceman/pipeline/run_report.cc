@@ -175,7 +175,7 @@ void Run::write_report() {
     // files, and its share is that sum over the run's wall time.
     json["diarization"] = {{"seconds", diarize_s_},
                            {"share_of_wall_time", in.wall_s > 0 ? diarize_s_ / in.wall_s : 0.0}};
-    log::info("diarization took ", std::lround(diarize_s_ * 10) / 10.0, " s in all (",
+    log::info("diarization took ", std::round(diarize_s_ * 10) / 10.0, " s in all (",
               std::lround(in.wall_s > 0 ? 100 * diarize_s_ / in.wall_s : 0),
               "% of the run's wall time)");
   }

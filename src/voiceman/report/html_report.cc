@@ -173,6 +173,7 @@ std::string per_file_chart(const RunSummaryInput& in) {
     return a->processing_s > b->processing_s;
   });
   std::vector<double> times;
+  times.reserve(files.size());
   for (const FileOutcome* f : files) times.push_back(f->processing_s);
   std::vector<svg::Bar> bars;
   for (size_t i = 0; i < files.size() && i < kMaxFileBars; ++i) {
@@ -194,7 +195,8 @@ std::string per_file_chart(const RunSummaryInput& in) {
     for (double t : times) sum += t;
     s += "<p class=\"caption\">" + std::to_string(files.size()) +
          " files processed by this run; median " + num(sorted[sorted.size() / 2], 2) + " s, mean " +
-         num(sum / times.size(), 2) + " s, max " + num(sorted.back(), 2) + " s. Red: failed.</p>";
+         num(sum / double(times.size()), 2) + " s, max " + num(sorted.back(), 2) +
+         " s. Red: failed.</p>";
   }
   return s;
 }

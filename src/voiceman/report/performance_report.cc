@@ -161,7 +161,7 @@ ordered_json performance_report(const RunSummaryInput& in) {
   batches["files"] = batch_files;
   batches["audio_s"] = batch_audio;
   batches["wall_s"] = batch_wall;
-  batches["mean_batch_size"] = in.batches.empty() ? 0.0 : r(size_sum / in.batches.size());
+  batches["mean_batch_size"] = in.batches.empty() ? 0.0 : r(size_sum / double(in.batches.size()));
   batches["audio_s_per_s"] = batch_wall > 0 ? r(batch_audio / batch_wall, 3) : 0.0;
   batches["by_device"] = by_device;
   j["batches"] = batches;

@@ -71,7 +71,8 @@ uint64_t estimated_weight_bytes(const WhisperConfig& c, size_t matrix_bytes,
   const uint64_t d = c.d_model, square = d * d;
   // Encoder layer: QKV 3d^2, output d^2, FFN 8d^2. Decoder layer: those and cross
   // attention's query, key/value and output (4d^2).
-  const uint64_t matrices = c.encoder_layers * 12 * square + c.decoder_layers * 16 * square;
+  const uint64_t matrices =
+      uint64_t(c.encoder_layers) * 12 * square + uint64_t(c.decoder_layers) * 16 * square;
   const uint64_t other = uint64_t(c.n_mels) * d * 3 + square * 3 +                  // convolutions
                          (uint64_t(c.audio_frames) + c.max_target_positions) * d +  // positions
                          uint64_t(c.vocab_size) * d;  // token embeddings

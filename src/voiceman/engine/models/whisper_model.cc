@@ -374,7 +374,7 @@ void WhisperModel::check_context(const ExecContext& ctx) const {
 
 Tensor WhisperModel::encode(const ExecContext& ctx, const Tensor& features) const {
   check_context(ctx);
-  const int64_t frames_in = 2 * config_.audio_frames;
+  const int64_t frames_in = 2 * int64_t(config_.audio_frames);
   if (features.rank() != 3 || features.dim(1) != config_.n_mels || features.dim(2) != frames_in)
     throw Error("encode: features must be [batch, " + std::to_string(config_.n_mels) + ", " +
                 std::to_string(frames_in) + "], got " + shape_str(features.shape()));
