@@ -290,7 +290,7 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   same_dtype("attention", q.dtype(), {&k, &v, &out});
   if (!q.numel() || !k.dim(1)) return;  // no keys: the front end wrote zeros
   if (!weights && kernel != AttentionKernel::materialized &&
-      flash_attention_applies(q, k, v, num_heads))
+      flash_attention_applies(q, k, v, out, num_heads))
     return flash_attention(ctx, q, k, v, num_heads, causal, out, kernel);
   prim::with_float_type(q.dtype(), "attention", [&](auto tag) {
     materialized_attention<decltype(tag)>(ctx, q, k, v, num_heads, causal, out, weights);

@@ -21,6 +21,8 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kPitch = kHead + 8;  // 144-byte rows: ldmatrix reads 8 rows without conflicts
 constexpr int kStage = 2 * kKeys * kPitch;  // one K tile and one V tile, in elements
 constexpr size_t kSmemBytes = 2 * kStage * 2;
+// Launched without the opt-in attribute, so the stages must fit the default 48 KB.
+static_assert(kSmemBytes <= 48 * 1024);
 
 // Starts copying keys [k0, k0 + kKeys) of K and V into `stage`; rows past `keys` are zeros.
 template <typename T>

@@ -191,9 +191,11 @@ bool kernel_applies(DType dtype, int64_t model, int num_heads,
 
 }  // namespace
 
-bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
+bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                             int num_heads) {
+  // The mma kernel stores pairs of elements, so out's alignment counts too.
   return kernel_applies(q.dtype(), q.dim(2), num_heads,
-                        {q.data<char>(), k.data<char>(), v.data<char>()});
+                        {q.data<char>(), k.data<char>(), v.data<char>(), out.data<char>()});
 }
 
 void flash_attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,

@@ -6,8 +6,9 @@
 
 namespace voiceman::ops::cuda {
 
-// Half or bfloat16, heads 64 wide, q/k/v 16-byte aligned.
-bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads);
+// Half or bfloat16, heads 64 wide, q/k/v and out 16-byte aligned.
+bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                             int num_heads);
 
 // out = softmax(q k^T / 8) v per head, with the flash kernel `kernel` names (automatic:
 // the mma.sync one; not materialized).
