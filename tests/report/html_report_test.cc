@@ -92,6 +92,22 @@ TEST(HtmlReport, ThousandsOfFilesAreCapped) {
   EXPECT_LT(html.size(), 2u << 20);                               // the page stays small
 }
 
+// The caption's figures leave resumed files out; an even count takes the upper median.
+TEST(HtmlReport, PerFileCaptionGivesMedianMeanAndMax) {
+  RunSummaryInput in = sample_run(false);
+  in.files.resize(5);
+  const double seconds[] = {4, 1, 100, 3, 2};
+  for (size_t i = 0; i < in.files.size(); ++i) {
+    in.files[i].processing_s = seconds[i];
+    in.files[i].status = i == 2 ? "resumed" : "ok";
+  }
+  EXPECT_NE(render(in).find("4 files processed by this run; median 3 s, mean 2.5 s, max 4 s."),
+            std::string::npos);
+  in.files[2].status = "failed";
+  EXPECT_NE(render(in).find("5 files processed by this run; median 3 s, mean 22 s, max 100 s."),
+            std::string::npos);
+}
+
 TEST(HtmlReport, LongRunsUseMinutes) {
   RunSummaryInput in = sample_run(false);
   in.wall_s = 4000;
