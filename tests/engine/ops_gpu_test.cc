@@ -295,6 +295,12 @@ TEST_F(GpuOps, CachedAttention) {
     cuda::cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got,
                            cuda::CachedAttentionKernel::generic);
     expect_close("cached_attention (generic kernel)", p, got, want);
+    // An empty cache is refused as a shape; the kernels would clamp the tables and write
+    // nothing.
+    const Tensor empty = upload(Tensor({slots, 0, d}), p.dtype);
+    EXPECT_THROW(cached_attention(gpu(), qd, empty, empty, device_table(index),
+                                  device_table(lengths), 6, got),
+                 Error);
   }
 }
 

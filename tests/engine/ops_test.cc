@@ -359,6 +359,39 @@ TEST(Ops, IndexTablesAsTensorsEqualHostTables) {
   EXPECT_THROW(embedding(cpu(), table, random_tensor({4}, 1), b), Error);  // not int32
 }
 
+// Rows to attend over a cache with no slots or no positions: refused as a shape, in every
+// form (a GPU's kernels would otherwise clamp the tables and return without writing).
+TEST(Ops, CachedAttentionRefusesAnEmptyCache) {
+  const Tensor q = random_tensor({2, 16}, 45);
+  const std::vector<int32_t> slots = {0, 0}, lengths = {1, 1};
+  auto expect_refused = [](const char* form, auto&& call) {
+    try {
+      call();
+      ADD_FAILURE() << form << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("empty cache"), std::string::npos)
+          << form << ": " << e.what();
+    }
+  };
+  for (const Shape& shape : {Shape{0, 20, 16}, Shape{3, 0, 16}}) {
+    const Tensor k(shape), v(shape);
+    Tensor out;
+    expect_refused("host tables",
+                   [&] { cached_attention(cpu(), q, k, v, slots, lengths, 2, out); });
+    expect_refused("tensor tables", [&] {
+      cached_attention(cpu(), q, k, v, int32_table(slots), int32_table(lengths), 2, out);
+    });
+    QuantizedCache qk{Tensor(shape, DType::i8), Tensor({shape[0], shape[1], 2}, DType::f32)};
+    expect_refused("int8 cache",
+                   [&] { cached_attention(cpu(), q, qk, qk, slots, lengths, 2, out); });
+  }
+  // No rows: nothing to attend, nothing refused.
+  Tensor none;
+  cached_attention(cpu(), Tensor({0, 16}), Tensor({0, 20, 16}), Tensor({0, 20, 16}),
+                   std::span<const int32_t>(), std::span<const int32_t>(), 2, none);
+  EXPECT_EQ(none.numel(), 0);
+}
+
 TEST(Ops, EmbeddingDequantisesTheRowsOfAnInt8Table) {
   // A tied int8 projection serves as the table: row r is q / scales[r], in float32.
   const std::vector<int8_t> q = {127, -128, 0, 5, -7, 64, 1, -1, 100};

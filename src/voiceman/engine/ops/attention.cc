@@ -44,12 +44,21 @@ void attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_heads, 
 
 namespace {
 
+// Rows to attend need a cache to attend over. A GPU kernel cannot check the device tables
+// without a sync and clamps them, so the shape is refused here, on either device.
+void check_not_empty(const Tensor& q, const Tensor& keys) {
+  if (q.dim(0) > 0 && (keys.dim(0) == 0 || keys.dim(1) == 0))
+    throw Error("cached_attention: " + std::to_string(q.dim(0)) +
+                " rows to attend over an empty cache " + shape_str(keys.shape()));
+}
+
 // The operands' shapes, for each form of keys and values.
 void check_operands(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads) {
   if (q.rank() != 2 || k.rank() != 3 || k.shape() != v.shape() || k.dim(2) != q.dim(1) ||
       num_heads <= 0 || q.dim(1) % num_heads)
     throw Error("cached_attention: bad shapes q" + shape_str(q.shape()) + " k" +
                 shape_str(k.shape()));
+  check_not_empty(q, k);
 }
 
 void check_operands(const Tensor& q, const QuantizedCache& k, const QuantizedCache& v,
@@ -68,6 +77,7 @@ void check_operands(const Tensor& q, const QuantizedCache& k, const QuantizedCac
         c->scales.dim(1) != c->data.dim(1) || c->scales.dim(2) != num_heads)
       bad("scales must be [slots, capacity, " + std::to_string(num_heads) + "]");
   }
+  check_not_empty(q, k.data);
 }
 
 // The keys' [slots, capacity, H*Dh] tensor.
