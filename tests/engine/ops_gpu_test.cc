@@ -264,6 +264,8 @@ TEST_F(GpuOps, PackedAttention) {
       {"packed attention causal (flash, in place)", 1, 70, 70, 2, 64, true, false},
       {"packed attention 1500 frames (flash, in place)", 1, 1500, 1500, 2, 64, false, false},
       {"packed attention dh 32 (copied out)", 2, 40, 40, 4, 32, false, false},
+      // More sequences than grid.z takes: the materialised path (about 200,000 launches).
+      {"packed attention 65,536 sequences (copied out)", 65536, 2, 2, 1, 64, false, false},
   };
   for (const auto& c : cases) {
     for (const auto& p : kPrecisions) {

@@ -26,6 +26,7 @@ namespace {
 // accumulator stay float32 in shared memory, and each warp walks its rows one by one.
 constexpr int kDh = 64, kTile = 64, kLd = kDh + 8, kLdf = kTile + 4;
 constexpr int kFlashThreads = 128;
+constexpr int64_t kMaxGridZ = 65535;                  // the batch is grid.z in every flash launch
 constexpr size_t kTileBytes = kTile * kLd * 2;        // one half/bf16 tile
 constexpr size_t kFloatTileBytes = kTile * kLdf * 4;  // one float tile
 constexpr size_t kFlashSmem = 4 * kTileBytes + 2 * kFloatTileBytes + 2 * kTile * 4;
@@ -179,11 +180,13 @@ void mma_attention(const ExecContext& ctx, const T* q, const T* k, const T* v, T
   check_launch("flash attention");
 }
 
-// Half or bfloat16, 64-wide heads, rows of whole 16-byte pieces and every operand 16-byte
-// aligned (cp.async's copies). Both forms, separate and packed, ask this.
-bool kernel_applies(DType dtype, int64_t model, int num_heads,
+// Half or bfloat16, 64-wide heads, rows of whole 16-byte pieces, every operand 16-byte
+// aligned (cp.async's copies) and a batch that fits grid.z (the materialised path loops over
+// any batch). Both forms, separate and packed, ask this.
+bool kernel_applies(DType dtype, int64_t model, int num_heads, int64_t batch,
                     std::initializer_list<const void*> operands) {
   if (dtype == DType::f32 || model != int64_t{num_heads} * flash::kHead || model % 8) return false;
+  if (batch > kMaxGridZ) return false;
   for (const void* p : operands)
     if (reinterpret_cast<uintptr_t>(p) % 16) return false;
   return true;
@@ -194,7 +197,7 @@ bool kernel_applies(DType dtype, int64_t model, int num_heads,
 bool flash_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                              int num_heads) {
   // The mma kernel stores pairs of elements, so out's alignment counts too.
-  return kernel_applies(q.dtype(), q.dim(2), num_heads,
+  return kernel_applies(q.dtype(), q.dim(2), num_heads, q.dim(0),
                         {q.data<char>(), k.data<char>(), v.data<char>(), out.data<char>()});
 }
 
@@ -224,7 +227,8 @@ bool flash_attention_packed(const ExecContext& ctx, const Tensor& qkv, int num_h
                             Tensor& out) {
   const int64_t model = qkv.dim(2) / 3;
   if (qkv.numel() == 0) return true;  // nothing to attend; a grid of 0 blocks is no launch
-  if (!kernel_applies(qkv.dtype(), model, num_heads, {qkv.data<char>(), out.data<char>()}))
+  if (!kernel_applies(qkv.dtype(), model, num_heads, qkv.dim(0),
+                      {qkv.data<char>(), out.data<char>()}))
     return false;
   prim::with_float_type(qkv.dtype(), "flash attention", [&](auto tag) {
     using T = decltype(tag);
