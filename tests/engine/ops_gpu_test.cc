@@ -370,6 +370,8 @@ TEST_F(GpuOps, StepTablesOnTheDeviceAndCacheAppend) {
     embedding(cpu(), table, ids, want);
     embedding(gpu(), upload(table, p.dtype), device_table(ids), got);
     expect_close("embedding (device tables)", p, got, want);
+    // A table with no rows is refused; the kernel would clamp the ids and write nothing.
+    EXPECT_THROW(embedding(gpu(), upload(Tensor({0, 24}), p.dtype), device_table(ids), got), Error);
 
     const Tensor qkv = rounded(random_tensor({3, 3 * d}, 24), p.dtype);
     Tensor cache_want = k.clone(), cache_got = upload(k, p.dtype);

@@ -359,30 +359,32 @@ TEST(Ops, IndexTablesAsTensorsEqualHostTables) {
   EXPECT_THROW(embedding(cpu(), table, random_tensor({4}, 1), b), Error);  // not int32
 }
 
+// call() throws an Error whose message holds needle.
+template <typename Call>
+void expect_refused(const char* form, const char* needle, Call&& call) {
+  try {
+    call();
+    ADD_FAILURE() << form << ": no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << form << ": " << e.what();
+  }
+}
+
 // Rows to attend over a cache with no slots or no positions: refused as a shape, in every
 // form (a GPU's kernels would otherwise clamp the tables and return without writing).
 TEST(Ops, CachedAttentionRefusesAnEmptyCache) {
   const Tensor q = random_tensor({2, 16}, 45);
   const std::vector<int32_t> slots = {0, 0}, lengths = {1, 1};
-  auto expect_refused = [](const char* form, auto&& call) {
-    try {
-      call();
-      ADD_FAILURE() << form << ": no error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("empty cache"), std::string::npos)
-          << form << ": " << e.what();
-    }
-  };
   for (const Shape& shape : {Shape{0, 20, 16}, Shape{3, 0, 16}}) {
     const Tensor k(shape), v(shape);
     Tensor out;
-    expect_refused("host tables",
+    expect_refused("host tables", "empty cache",
                    [&] { cached_attention(cpu(), q, k, v, slots, lengths, 2, out); });
-    expect_refused("tensor tables", [&] {
+    expect_refused("tensor tables", "empty cache", [&] {
       cached_attention(cpu(), q, k, v, int32_table(slots), int32_table(lengths), 2, out);
     });
     QuantizedCache qk{Tensor(shape, DType::i8), Tensor({shape[0], shape[1], 2}, DType::f32)};
-    expect_refused("int8 cache",
+    expect_refused("int8 cache", "empty cache",
                    [&] { cached_attention(cpu(), q, qk, qk, slots, lengths, 2, out); });
   }
   // No rows: nothing to attend, nothing refused.
@@ -390,6 +392,18 @@ TEST(Ops, CachedAttentionRefusesAnEmptyCache) {
   cached_attention(cpu(), Tensor({0, 16}), Tensor({0, 20, 16}), Tensor({0, 20, 16}),
                    std::span<const int32_t>(), std::span<const int32_t>(), 2, none);
   EXPECT_EQ(none.numel(), 0);
+}
+
+// Ids into a table with no rows: refused in both forms (a GPU's kernel clamps device ids).
+TEST(Ops, EmbeddingRefusesAnEmptyTable) {
+  const Tensor table({0, 16});
+  const std::vector<int32_t> ids = {0, 0, 0};
+  Tensor y;
+  expect_refused("host ids", "empty table", [&] { embedding(cpu(), table, ids, y); });
+  expect_refused("tensor ids", "empty table",
+                 [&] { embedding(cpu(), table, int32_table(ids), y); });
+  embedding(cpu(), table, std::span<const int32_t>(), y);  // no ids: nothing refused
+  EXPECT_EQ(y.numel(), 0);
 }
 
 TEST(Ops, EmbeddingDequantisesTheRowsOfAnInt8Table) {

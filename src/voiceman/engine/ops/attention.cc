@@ -150,8 +150,12 @@ namespace {
 
 // A float table has no scales; an int8 one (the CPU only) has one float32 scale per row.
 // The CPU's tables are float32 or int8.
-void check_table(const ExecContext& ctx, const Tensor& table, const Tensor& scales) {
+void check_table(const ExecContext& ctx, const Tensor& table, const Tensor& scales, int64_t ids) {
   if (table.rank() != 2) throw Error("embedding: table must be 2-D");
+  // A GPU's kernel clamps device ids, so rows from a table with none are refused here.
+  if (ids > 0 && table.dim(0) == 0)
+    throw Error("embedding: " + std::to_string(ids) + " ids into an empty table " +
+                shape_str(table.shape()));
   if (ctx.device.is_cpu() && table.dtype() != DType::f32 && table.dtype() != DType::i8)
     throw Error("embedding: a CPU table is float32 or int8, not " + dtype_name(table.dtype()));
   if (table.dtype() != DType::i8) {
@@ -177,7 +181,7 @@ void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales
                Tensor& y) {
   check_index_table(ctx, "embedding", ids, ids.numel());
   if (ctx.device.is_cpu()) return embedding(ctx, table, scales, ids.span<int32_t>(), y);
-  check_table(ctx, table, scales);
+  check_table(ctx, table, scales, ids.numel());
   y.resize({ids.dim(0), table.dim(1)}, table.dtype(), ctx.device);
 #ifdef VOICEMAN_CUDA
   cuda::embedding(ctx, table, ids, y);
@@ -193,7 +197,7 @@ void embedding(const ExecContext& ctx, const Tensor& table, std::span<const int3
 
 void embedding(const ExecContext& ctx, const Tensor& table, const Tensor& scales,
                std::span<const int32_t> ids, Tensor& y) {
-  check_table(ctx, table, scales);
+  check_table(ctx, table, scales, static_cast<int64_t>(ids.size()));
   for (int32_t id : ids)
     if (id < 0 || id >= table.dim(0)) throw Error("embedding: id out of range");
   const DType out = table.dtype() == DType::i8 ? DType::f32 : table.dtype();
