@@ -379,6 +379,9 @@ TEST_F(GpuOps, StepTablesOnTheDeviceAndCacheAppend) {
     cache_append(cpu(), qkv, d, device_table(positions).to(Device::cpu()), cache_want);
     cache_append(gpu(), upload(qkv, p.dtype), d, device_table(positions), cache_got);
     expect_close("cache_append", p, cache_got, cache_want);
+    Tensor no_positions = upload(Tensor({3, 0, d}), p.dtype);
+    EXPECT_THROW(
+        cache_append(gpu(), upload(qkv, p.dtype), d, device_table(positions), no_positions), Error);
 
     // Beam reorder runs from one table on the device; the last run is clamped at the end.
     const std::vector<int64_t> runs = {2 * capacity * d,

@@ -450,6 +450,10 @@ TEST(Ops, CacheAppendWritesEachRowAtItsPosition) {
   EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1}), cache), Error);     // rows
   Tensor small = Tensor::zeros({2, 5, 4});
   EXPECT_THROW(cache_append(cpu(), src, 4, int32_table({0, 1, 2}), small), Error);  // slots
+  Tensor empty({4, 0, 4});
+  expect_refused("no positions", "empty cache", [&] {
+    cache_append(cpu(), src, 4, int32_table({0, 0, 0}), empty);
+  });
 }
 
 Tensor runs_table(const std::vector<int64_t>& from, const std::vector<int64_t>& to,

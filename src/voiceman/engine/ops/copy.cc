@@ -82,6 +82,10 @@ void cache_append(const ExecContext& ctx, const Tensor& src, int64_t column,
                 shape_str(cache.shape()) + " at column " + std::to_string(column));
   check_index_table(ctx, "cache_append", positions, src.dim(0));
   if (!src.dim(0)) return;
+  // A GPU's kernel clamps device positions, so a cache with no positions is refused here.
+  if (cache.dim(1) == 0)
+    throw Error("cache_append: " + std::to_string(src.dim(0)) + " rows into an empty cache " +
+                shape_str(cache.shape()));
   if (ctx.device.is_cpu()) {
     const auto at = positions.span<int32_t>();
     for (int32_t p : at)
