@@ -6,6 +6,9 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/cuda/device_probe.h"
@@ -153,8 +156,10 @@ TEST(GpuProbe, ReportsWhyThereIsNoGpuWithoutCrashing) {
 #else
   EXPECT_FALSE(p.built_with_cuda);
 #endif
+  EXPECT_EQ(p.available, !p.usable().empty());
   if (!p.available) {
-    EXPECT_TRUE(p.devices.empty());
+    for (const voiceman::cuda::GpuInfo& d : p.devices)
+      EXPECT_NE(p.reason.find(d.name + " has " + d.unusable), std::string::npos) << p.reason;
     EXPECT_EQ(p.reason.rfind("GPU not available: ", 0), 0u) << p.reason;
     EXPECT_EQ(p.summary(), p.reason);
   } else {
@@ -164,7 +169,7 @@ TEST(GpuProbe, ReportsWhyThereIsNoGpuWithoutCrashing) {
     EXPECT_NE(p.summary().find("cuBLAS " + p.blas_version), std::string::npos) << p.summary();
     EXPECT_FALSE(p.blas_version.empty());
   }
-  EXPECT_EQ(p.available, have_gpu());
+  EXPECT_EQ(!p.devices.empty(), have_gpu());
 }
 
 // An integrated GPU's free figure is the system's available memory: the summary says so.
@@ -180,6 +185,67 @@ TEST(GpuProbe, TheSummaryNamesUnifiedMemory) {
       << p.summary();
   EXPECT_NE(p.summary().find("NVIDIA GB10 (sm_121, 107.0 GiB available, unified memory)"),
             std::string::npos)
+      << p.summary();
+}
+
+// Which devices a build's kernels run on, by CUDA's compatibility rules for cubins and PTX.
+TEST(GpuProbe, KnowsWhichDevicesTheBuildsKernelsRunOn) {
+  using voiceman::cuda::missing_kernels;
+  const std::string_view defaults = "80-real,90-real,100-real,120-real,121-real,121-virtual";
+  for (auto [major, minor] :
+       {std::pair{8, 0}, {8, 6}, {8, 9}, {9, 0}, {10, 0}, {10, 3}, {12, 0}, {12, 1}, {13, 0}})
+    EXPECT_EQ(missing_kernels(defaults, major, minor), "") << major << "." << minor;
+  // Thor (11.0): no cubin of its major, and compute_121 PTX is newer than it.
+  const std::string thor = missing_kernels(defaults, 11, 0);
+  EXPECT_NE(thor.find("compute capability 11.0; this build has kernels for 80-real, "),
+            std::string::npos)
+      << thor;
+  EXPECT_NE(thor.find("-DCMAKE_CUDA_ARCHITECTURES=110-real"), std::string::npos) << thor;
+  // A T4 or V100: below what the kernels need, whatever the build.
+  EXPECT_EQ(missing_kernels(defaults, 7, 5),
+            "compute capability 7.5; voiceman's kernels need 8.0 or newer");
+  EXPECT_NE(missing_kernels("native", 7, 0), "");
+  // gpu-check.sh's build for the card it runs on: a cubin runs on later minors only.
+  EXPECT_EQ(missing_kernels("90-real", 9, 0), "");
+  EXPECT_NE(missing_kernels("90-real", 10, 0), "");
+  EXPECT_NE(missing_kernels("86-real", 8, 0), "");
+  EXPECT_EQ(missing_kernels("86-real", 8, 9), "");
+  // PTX runs on anything at least as new; "NN" is both forms; spaces are ignored.
+  EXPECT_EQ(missing_kernels("80-virtual", 12, 1), "");
+  EXPECT_EQ(missing_kernels("80", 9, 0), "");
+  EXPECT_EQ(missing_kernels(" 90-real , 80-virtual ", 12, 0), "");
+  EXPECT_NE(missing_kernels("90-virtual", 8, 9), "");
+  // Arch-specific ("a") kernels run on that capability only; family ("f") on its major.
+  EXPECT_EQ(missing_kernels("90a-real", 9, 0), "");
+  EXPECT_NE(missing_kernels("90a", 10, 0), "");
+  EXPECT_NE(missing_kernels("100a-virtual", 10, 3), "");
+  EXPECT_EQ(missing_kernels("100f-real", 10, 3), "");
+  EXPECT_NE(missing_kernels("100f", 12, 0), "");
+  // Forms the compiler resolves count as running; so does a build without CUDA.
+  for (const char* unread : {"native", "all", "all-major", "", "80-real,native"})
+    EXPECT_EQ(missing_kernels(unread, 12, 1), "") << unread;
+#ifdef VOICEMAN_CUDA
+  EXPECT_FALSE(voiceman::cuda::built_architectures().empty());
+#else
+  EXPECT_TRUE(voiceman::cuda::built_architectures().empty());
+#endif
+}
+
+// A device without kernels is listed, never counted as usable, and named in the reason.
+TEST(GpuProbe, TheSummaryNamesADeviceItCannotUse) {
+  voiceman::cuda::GpuProbe p;
+  p.available = true;
+  p.runtime_version = p.driver_version = 13000;
+  p.blas_version = "13.1.0";
+  p.devices.push_back({0, "Tesla T4", 7, 5, uint64_t{15} << 30, uint64_t{14} << 30, 0, "0:1", false,
+                       voiceman::cuda::missing_kernels("80-real", 7, 5)});
+  p.devices.push_back({1, "NVIDIA H100", 9, 0, uint64_t{80} << 30, uint64_t{79} << 30, 0, "0:2"});
+  ASSERT_EQ(p.usable().size(), 1u);
+  EXPECT_EQ(p.usable().front()->index, 1);
+  EXPECT_NE(p.summary().find("Tesla T4 (sm_75, 14.0 GiB free, not usable: compute capability 7.5;"),
+            std::string::npos)
+      << p.summary();
+  EXPECT_NE(p.summary().find("NVIDIA H100 (sm_90, 79.0 GiB free)"), std::string::npos)
       << p.summary();
 }
 

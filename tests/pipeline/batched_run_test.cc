@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "run_fixture.h"
 #include "voiceman/core/errors.h"
@@ -369,6 +371,45 @@ TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {
   for (const char* request : {"cuda:all", "cuda:3", "cuda"})
     EXPECT_EQ(select_devices(request).devices, std::vector<Device>{Device::cpu()}) << request;
   EXPECT_TRUE(log.contains("GPU not available, using CPU fallback"));
+}
+
+// The choice on a probe of three GPUs, the first of which this build cannot run.
+TEST(DeviceChoice, GpusWithoutKernelsAreLeftOutOrRefused) {
+  cuda::GpuProbe probe;
+  probe.built_with_cuda = probe.available = true;
+  probe.devices.push_back({0, "Tesla T4", 7, 5, uint64_t{15} << 30, 0, 0, "0:1", false,
+                           cuda::missing_kernels("80-real", 7, 5)});
+  probe.devices.push_back({1, "NVIDIA A100", 8, 0, uint64_t{80} << 30, 0, 0, "0:2"});
+  probe.devices.push_back({3, "NVIDIA H100", 9, 0, uint64_t{80} << 30, 0, 0, "0:3"});
+  LogCapture log;
+  EXPECT_EQ(choose_devices("cuda", probe).devices, std::vector<Device>{Device::cuda(1)});
+  EXPECT_EQ(choose_devices("auto", probe).devices, std::vector<Device>{Device::cuda(1)});
+  EXPECT_EQ(choose_devices("cuda:all", probe).devices,
+            (std::vector<Device>{Device::cuda(1), Device::cuda(3)}))
+      << "by index, not by position";
+  EXPECT_TRUE(log.contains("--device cuda:all leaves out cuda:0 Tesla T4 (compute capability 7.5"));
+  EXPECT_EQ(choose_devices("cuda:3", probe).devices, std::vector<Device>{Device::cuda(3)});
+  EXPECT_EQ(choose_devices("cpu", probe).devices, std::vector<Device>{Device::cpu()});
+  for (const char* request : {"cuda:0", "cuda:2", "cuda:9"}) {
+    try {
+      choose_devices(request, probe);
+      ADD_FAILURE() << request << " was accepted";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(std::string("--device ") + request), std::string::npos) << what;
+      EXPECT_NE(what.find("usable: cuda:1, cuda:3"), std::string::npos) << what;
+      if (std::string(request) == "cuda:0") {
+        EXPECT_NE(what.find("Tesla T4 has compute capability 7.5"), std::string::npos) << what;
+      }
+    }
+  }
+  // With no GPU it can run, every request falls back to the CPU and says why.
+  probe.devices.resize(1);
+  probe.available = false;
+  probe.reason = "GPU not available: cuda:0 Tesla T4 has " + probe.devices[0].unusable;
+  for (const char* request : {"cuda", "cuda:0", "cuda:all"})
+    EXPECT_EQ(choose_devices(request, probe).devices, std::vector<Device>{Device::cpu()});
+  EXPECT_TRUE(log.contains("using CPU fallback (GPU not available: cuda:0 Tesla T4 has compute"));
 }
 
 TEST(DeviceChoice, TheGpuRecordNamesTheRunsCardsAndLibraries) {

@@ -1,6 +1,7 @@
 #include "voiceman/pipeline/run_setup.h"
 
 #include <thread>
+#include <utility>
 
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
@@ -78,11 +79,11 @@ void check_resume(journal::Journal& journal, const RunOptions& options,
 
 }  // namespace
 
-DeviceChoice select_devices(const std::string& requested) {
+DeviceChoice choose_devices(const std::string& requested, cuda::GpuProbe probe) {
   DeviceChoice c;
   c.devices = {Device::cpu()};
+  c.probe = std::move(probe);
   if (requested == "cpu") return c;
-  c.probe = cuda::probe_gpus();
   if (!(c.probe.built_with_cuda && c.probe.available)) {
     if (requested == "auto")
       log::info("GPU not available, using CPU fallback (", c.probe.reason, ")");
@@ -91,20 +92,35 @@ DeviceChoice select_devices(const std::string& requested) {
     return c;
   }
   log::info(c.probe.summary());
-  const int count = static_cast<int>(c.probe.devices.size());
+  const std::vector<const cuda::GpuInfo*> usable = c.probe.usable();
+  c.devices.clear();
   if (requested == "auto" || requested == "cuda") {
-    c.devices = {Device::cuda(0)};
+    c.devices = {Device::cuda(usable.front()->index)};
   } else if (requested == "cuda:all") {
-    c.devices.clear();
-    for (int i = 0; i < count; ++i) c.devices.push_back(Device::cuda(i));
+    for (const cuda::GpuInfo* info : usable) c.devices.push_back(Device::cuda(info->index));
+    for (const cuda::GpuInfo& d : c.probe.devices)
+      if (!d.unusable.empty())
+        log::warn("--device cuda:all leaves out cuda:", d.index, " ", d.name, " (", d.unusable,
+                  ")");
   } else {
     const int index = std::stoi(requested.substr(5));
-    if (index >= count)
-      throw ConfigError("--device " + requested + ": this machine has " + std::to_string(count) +
-                        " GPU(s), cuda:0 to cuda:" + std::to_string(count - 1));
+    const cuda::GpuInfo* info = c.probe.find(index);
+    std::string can_run;
+    for (const cuda::GpuInfo* u : usable)
+      can_run += (can_run.empty() ? "" : ", ") + Device::cuda(u->index).str();
+    if (!info)
+      throw ConfigError("--device " + requested +
+                        ": no such GPU on this machine; usable: " + can_run);
+    if (!info->unusable.empty())
+      throw ConfigError("--device " + requested + ": " + info->name + " has " + info->unusable +
+                        "; usable: " + can_run);
     c.devices = {Device::cuda(index)};
   }
   return c;
+}
+
+DeviceChoice select_devices(const std::string& requested) {
+  return choose_devices(requested, requested == "cpu" ? cuda::GpuProbe{} : cuda::probe_gpus());
 }
 
 bool room_for_two_engines(const RunOptions& options, const models::WhisperConfig& config,

@@ -45,9 +45,13 @@ struct DeviceChoice {
   cuda::GpuProbe probe;  // what the choice was made on; empty for "cpu"
 };
 
-// The devices for a request (is_device_request()): auto and cuda give cuda:0, cuda:all
-// every GPU, cuda:N that one (ConfigError when there is no such GPU but others). Without a
-// usable GPU every request falls back to the CPU: with a warning, or a note for auto.
+// The devices for a request (is_device_request()) on a probe's GPUs: auto and cuda give
+// the first usable GPU, cuda:all every usable one (with a warning for each it leaves out),
+// cuda:N that one (ConfigError when it is missing or unusable but others can run).
+// Without a usable GPU every request falls back to the CPU: with a warning, or a note
+// for auto.
+DeviceChoice choose_devices(const std::string& requested, cuda::GpuProbe probe);
+// choose_devices on this machine's GPUs (none probed for "cpu").
 DeviceChoice select_devices(const std::string& requested);
 // Whether every device has room for a second engine beside the first
 // (effective_engines_per_device): the memory it had free before the weights were loaded

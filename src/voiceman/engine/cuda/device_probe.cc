@@ -1,5 +1,6 @@
 #include "voiceman/engine/cuda/device_probe.h"
 
+#include <cctype>
 #include <cstdio>
 #include <optional>
 
@@ -24,15 +25,96 @@ const GpuInfo* GpuProbe::find(int index) const {
   return nullptr;
 }
 
+std::vector<const GpuInfo*> GpuProbe::usable() const {
+  std::vector<const GpuInfo*> out;
+  for (const GpuInfo& d : devices)
+    if (d.unusable.empty()) out.push_back(&d);
+  return out;
+}
+
+namespace {
+
+// One entry of CMAKE_CUDA_ARCHITECTURES: "90", "90-real", "121-virtual", "90a-real".
+struct Arch {
+  int major = 0, minor = 0;
+  bool cubin = true, ptx = true;
+  bool specific = false;  // "a": that compute capability only
+  bool family = false;    // "f": that major version only
+};
+
+std::optional<Arch> parse_arch(std::string_view entry) {
+  size_t i = 0;
+  int number = 0;
+  for (; i < entry.size() && std::isdigit(static_cast<unsigned char>(entry[i])) && i < 4; ++i)
+    number = number * 10 + (entry[i] - '0');
+  if (number < 10) return std::nullopt;
+  Arch a;
+  a.major = number / 10;
+  a.minor = number % 10;
+  if (i < entry.size() && (entry[i] == 'a' || entry[i] == 'f'))
+    (entry[i++] == 'a' ? a.specific : a.family) = true;
+  const std::string_view rest = entry.substr(i);
+  if (rest == "-real")
+    a.ptx = false;
+  else if (rest == "-virtual")
+    a.cubin = false;
+  else if (!rest.empty())
+    return std::nullopt;
+  return a;
+}
+
+bool runs_on(const Arch& a, int major, int minor) {
+  if (a.specific) return a.major == major && a.minor == minor;
+  if ((a.cubin || a.family) && a.major == major && a.minor <= minor) return true;
+  return a.ptx && !a.family && (a.major < major || (a.major == major && a.minor <= minor));
+}
+
+}  // namespace
+
+std::string missing_kernels(std::string_view architectures, int major, int minor) {
+  const std::string cc = std::to_string(major) + "." + std::to_string(minor);
+  if (major < 8) return "compute capability " + cc + "; voiceman's kernels need 8.0 or newer";
+  std::string listed;
+  bool unreadable = false;
+  while (!architectures.empty()) {
+    const size_t comma = architectures.find(',');
+    std::string_view entry = architectures.substr(0, comma);
+    architectures = comma == std::string_view::npos ? "" : architectures.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    const std::optional<Arch> a = parse_arch(entry);
+    if (!a) {
+      unreadable = true;  // "native", "all", "all-major": resolved by the compiler
+      continue;
+    }
+    if (runs_on(*a, major, minor)) return "";
+    listed += (listed.empty() ? "" : ", ") + std::string(entry);
+  }
+  if (unreadable || listed.empty()) return "";
+  return "compute capability " + cc + "; this build has kernels for " + listed +
+         " only (rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(major * 10 + minor) +
+         "-real)";
+}
+
+std::string_view built_architectures() {
+#ifdef VOICEMAN_CUDA_ARCHITECTURES
+  return VOICEMAN_CUDA_ARCHITECTURES;
+#else
+  return "";
+#endif
+}
+
 std::string GpuProbe::summary() const {
   if (!available) return reason;
   std::string s = "cuda: " + std::to_string(devices.size()) + " device(s):";
   for (const GpuInfo& d : devices) {
     char buf[80];
-    std::snprintf(buf, sizeof(buf), " (sm_%d%d, %.1f GiB %s)", d.compute_major, d.compute_minor,
+    std::snprintf(buf, sizeof(buf), " (sm_%d%d, %.1f GiB %s", d.compute_major, d.compute_minor,
                   static_cast<double>(d.memory_free) / 1073741824.0,
                   d.integrated ? "available, unified memory" : "free");
-    s += " cuda:" + std::to_string(d.index) + " " + d.name + buf;
+    s += " cuda:" + std::to_string(d.index) + " " + d.name + buf +
+         (d.unusable.empty() ? "" : ", not usable: " + d.unusable) + ")";
   }
   s += "; driver " + (nvml_driver.empty() ? cuda_version(driver_version) : nvml_driver) +
        ", CUDA " + cuda_version(runtime_version) + ", cuBLAS " + blas_version;
@@ -91,6 +173,7 @@ GpuProbe probe_gpus() {
     info.compute_minor = prop.minor;
     info.memory_total = prop.totalGlobalMem;
     info.integrated = prop.integrated != 0;
+    info.unusable = missing_kernels(built_architectures(), prop.major, prop.minor);
     char bus_id[32] = {};
     if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), i) == cudaSuccess) info.pci_bus_id = bus_id;
     // NVML first: it reads memory without creating a CUDA context (hundreds of MiB).
@@ -105,7 +188,7 @@ GpuProbe probe_gpus() {
       info.memory_free = system->available;
     } else if (n && n->memory_total) {
       info.memory_free = n->memory_total - n->memory_used;
-    } else {
+    } else if (info.unusable.empty()) {  // no context on a device it cannot use
       size_t free_bytes = 0, total_bytes = 0;
       switched = true;
       if (cudaSetDevice(i) == cudaSuccess &&
@@ -116,8 +199,12 @@ GpuProbe probe_gpus() {
   }
   if (switched) cudaSetDevice(current);
   cudaGetLastError();
-  p.available = !p.devices.empty();
-  if (!p.available) p.reason = "GPU not available: no device could be queried";
+  p.available = !p.usable().empty();
+  if (p.devices.empty()) p.reason = "GPU not available: no device could be queried";
+  for (const GpuInfo& d : p.devices)
+    if (!p.available)
+      p.reason += (p.reason.empty() ? "GPU not available: " : "; ") + std::string("cuda:") +
+                  std::to_string(d.index) + " " + d.name + " has " + d.unusable;
   return p;
 #endif
 }
