@@ -217,6 +217,25 @@ TEST(Ops, LinearAddEqualsLinearThenAdd) {
   EXPECT_THROW(linear_add(cpu(), x, w, wrong), Error);
   Tensor empty;
   EXPECT_THROW(linear_add(cpu(), x, w, empty), Error);
+  // In place is refused on every device (a GPU GEMM would read x while writing it); a
+  // neighbouring view of the same storage is fine.
+  Tensor both = random_tensor({8, 5}, 5);
+  const LinearWeight square{random_tensor({5, 5}, 6), {}, {}};
+  Tensor top = both.slice_rows(0, 4), top_again = both.slice_rows(0, 4),
+         bottom = both.slice_rows(4, 8), across = both.slice_rows(3, 7);
+  for (Tensor* out : {&top_again, &across}) {
+    try {
+      linear_add(cpu(), top, square, *out);
+      ADD_FAILURE() << "an output over the input was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("overlaps the input"), std::string::npos) << e.what();
+    }
+  }
+  Tensor product_top;
+  linear(cpu(), top, square, product_top);
+  add(cpu(), product_top, bottom);
+  linear_add(cpu(), top, square, bottom);
+  EXPECT_EQ(bottom.to_vector(), product_top.to_vector());
 }
 
 TEST(Ops, AttentionLargeAndSmallPathsMatchNaive) {

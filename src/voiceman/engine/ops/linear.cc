@@ -31,6 +31,11 @@ void linear_add(const ExecContext& ctx, const Tensor& x, const LinearWeight& w, 
     throw Error("linear_add: output " + shape_str(y.shape()) + " " + dtype_name(y.dtype()) +
                 " does not fit input " + shape_str(x.shape()) + " and weight " +
                 shape_str(w.weight.shape()));
+  // The GPU's GEMM reads x while it writes y: y = x + x W^T in place is not on offer.
+  if (x.numel() && y.numel() && x.data<char>() < y.data<char>() + y.bytes() &&
+      y.data<char>() < x.data<char>() + x.bytes())
+    throw Error("linear_add: the output " + shape_str(y.shape()) + " overlaps the input " +
+                shape_str(x.shape()));
 #ifdef VOICEMAN_CUDA
   if (!ctx.device.is_cpu()) return cuda::linear(ctx, x, w, y, /*accumulate=*/true);
 #endif
