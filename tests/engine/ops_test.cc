@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "voiceman/core/errors.h"
@@ -511,6 +512,29 @@ TEST(Ops, ShapeErrorsAreReported) {
   EXPECT_THROW(attention(cpu(), random_tensor({1, 2, 6}, 3), random_tensor({1, 2, 8}, 4),
                          random_tensor({1, 2, 8}, 5), 2, false, y),
                Error);
+}
+
+// Sizes the GEMM libraries refuse get BLAS's meaning on every CPU backend: nothing to
+// write without rows or columns, C = beta C without a depth.
+TEST(Primitives, GemmsOverEmptySizesFollowBlas) {
+  namespace prim = primitives::cpu;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> a(12, 1.f), b(12, 1.f), c(6, nan);
+  prim::sgemm(false, true, 0, 3, 4, 1.f, a.data(), 4, b.data(), 4, 0.f, c.data(), 3, 1);
+  prim::sgemm(false, true, 2, 0, 4, 1.f, a.data(), 4, b.data(), 4, 0.f, c.data(), 3, 1);
+  for (float v : c) EXPECT_TRUE(std::isnan(v)) << "no rows or no columns: nothing written";
+  prim::sgemm(false, true, 2, 3, 0, 1.f, a.data(), 0, b.data(), 0, 0.f, c.data(), 3, 1);
+  EXPECT_EQ(c, std::vector<float>(6, 0.f)) << "beta 0 overwrites";
+  c.assign(6, 1.5f);
+  prim::sgemm(false, true, 2, 3, 0, 1.f, a.data(), 0, b.data(), 0, 2.f, c.data(), 3, 1);
+  EXPECT_EQ(c, std::vector<float>(6, 3.f));
+  const std::vector<int8_t> qa(8, 1), qb(12, 1);
+  const std::vector<float> scales(3, 1.f);
+  c.assign(6, nan);
+  prim::gemm_s8(2, 3, 0, qa.data(), scales.data(), qb.data(), scales.data(), c.data(), 1);
+  EXPECT_EQ(c, std::vector<float>(6, 0.f));
+  prim::gemm_s8(0, 3, 4, qa.data(), scales.data(), qb.data(), scales.data(), c.data(), 1);
+  EXPECT_EQ(c, std::vector<float>(6, 0.f));
 }
 
 TEST(Primitives, HalfConversionRoundTrips) {

@@ -21,27 +21,49 @@ extern "C" char* openblas_get_config();
 
 namespace voiceman::primitives::cpu {
 
+namespace {
+
 #if defined(VOICEMAN_HAVE_DNNL)
-void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+void library_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                   int lda, const float* b, int ldb, float beta, float* c, int ldc, int threads) {
   omp_set_num_threads(std::max(1, threads));  // oneDNN runs on the caller's OpenMP pool
   if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
                  ldc) != dnnl_success)
     throw std::runtime_error("oneDNN sgemm failed");
 }
 #elif defined(VOICEMAN_HAVE_OPENBLAS)
-void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+void library_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                   int lda, const float* b, int ldb, float beta, float* c, int ldc, int threads) {
   openblas_set_num_threads(std::max(1, threads));
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 #else
-void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+void library_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                   int lda, const float* b, int ldb, float beta, float* c, int ldc, int threads) {
   sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 #endif
+
+// What BLAS means by the sizes libraries refuse (oneDNN and OpenBLAS check each ld
+// against max(1, ...)): no rows or columns, nothing to write; no depth, C = beta C.
+bool degenerate_gemm(int m, int n, int k, float beta, float* c, int ldc) {
+  if (m > 0 && n > 0 && k > 0) return false;
+  for (int i = 0; i < m && n > 0; ++i)
+    for (int j = 0; j < n; ++j) {
+      float& v = c[static_cast<int64_t>(i) * ldc + j];
+      v = beta == 0.f ? 0.f : beta * v;  // beta 0 overwrites, as BLAS does, NaNs included
+    }
+  return true;
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc, int threads) {
+  if (degenerate_gemm(m, n, k, beta, c, ldc)) return;
+  library_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+}
 
 std::string gemm_library() {
 #if defined(VOICEMAN_HAVE_DNNL)
@@ -174,6 +196,7 @@ std::string int8_gemm_library() {
 
 void gemm_s8(int m, int n, int k, const int8_t* a, const float* a_scales, const int8_t* b,
              const float* b_scales, float* c, int threads) {
+  if (degenerate_gemm(m, n, k, 0.f, c, n)) return;
 #ifdef VOICEMAN_HAVE_DNNL
   if (dnnl_int8_is_exact()) {
     std::vector<int32_t> acc(static_cast<size_t>(m) * n);
