@@ -35,6 +35,16 @@ ExecContext cpu(int threads = 2) {
   return ctx;
 }
 
+template <typename Call>
+void expect_refused(const char* form, const char* needle, Call&& call) {
+  try {
+    call();
+    ADD_FAILURE() << form << ": no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << form << ": " << e.what();
+  }
+}
+
 TEST(Ops, LinearFloatMatchesNaive) {
   const Tensor x = random_tensor({7, 33}, 1);
   LinearWeight w{random_tensor({5, 33}, 2), {}, random_tensor({5}, 3)};
@@ -224,14 +234,8 @@ TEST(Ops, LinearAddEqualsLinearThenAdd) {
   const LinearWeight square{random_tensor({5, 5}, 6), {}, {}};
   Tensor top = both.slice_rows(0, 4), top_again = both.slice_rows(0, 4),
          bottom = both.slice_rows(4, 8), across = both.slice_rows(3, 7);
-  for (Tensor* out : {&top_again, &across}) {
-    try {
-      linear_add(cpu(), top, square, *out);
-      ADD_FAILURE() << "an output over the input was accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("overlaps the input"), std::string::npos) << e.what();
-    }
-  }
+  for (Tensor* out : {&top_again, &across})
+    expect_refused("in place", "overlaps the input", [&] { linear_add(cpu(), top, square, *out); });
   Tensor product_top;
   linear(cpu(), top, square, product_top);
   add(cpu(), product_top, bottom);
@@ -380,16 +384,6 @@ TEST(Ops, IndexTablesAsTensorsEqualHostTables) {
 }
 
 // call() throws an Error whose message holds needle.
-template <typename Call>
-void expect_refused(const char* form, const char* needle, Call&& call) {
-  try {
-    call();
-    ADD_FAILURE() << form << ": no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << form << ": " << e.what();
-  }
-}
-
 // Rows to attend over a cache with no slots or no positions: refused as a shape, in every
 // form (a GPU's kernels would otherwise clamp the tables and return without writing).
 TEST(Ops, CachedAttentionRefusesAnEmptyCache) {
@@ -503,6 +497,50 @@ TEST(Ops, CopyRunsFromATableTensorEqualsHostRuns) {
   Tensor shifted({table.numel() + 1}, DType::i32);
   std::memcpy(shifted.data<int32_t>() + 1, table.data<int32_t>(), table.bytes());
   EXPECT_THROW(copy_runs(cpu(), src, shifted.slice_rows(1, table.numel() + 1), got), Error);
+}
+
+// Products over nothing (no input features, channels or taps) are the bias on the CPU
+// and a cuBLAS error on a GPU: refused on every device. So are a conv1d stride or padding
+// that make no sense, in place, or an input shorter than the kernel.
+TEST(Ops, EmptyProductsAndBadConvolutionsAreRefused) {
+  Tensor y;
+  const LinearWeight none{random_tensor({4, 0}, 1), {}, random_tensor({4}, 2)};
+  expect_refused("linear", "has no input features", [&] {
+    linear(cpu(), random_tensor({3, 0}, 3), none, y);
+  });
+  Tensor residual = random_tensor({3, 4}, 4);
+  expect_refused("linear_add", "has no input features", [&] {
+    linear_add(cpu(), random_tensor({3, 0}, 3), none, residual);
+  });
+  linear(cpu(), random_tensor({0, 6}, 5), LinearWeight{random_tensor({4, 6}, 6), {}, {}}, y);
+  EXPECT_EQ(y.shape(), (Shape{0, 4})) << "no rows is still fine";
+
+  const Tensor x = random_tensor({2, 3, 10}, 7), w = random_tensor({5, 3, 3}, 8),
+               b = random_tensor({5}, 9);
+  expect_refused("conv1d no channels", "no input channels or taps", [&] {
+    conv1d(cpu(), random_tensor({2, 0, 10}, 7), random_tensor({5, 0, 3}, 8), b, 1, 1, y);
+  });
+  expect_refused("conv1d no taps", "no input channels or taps", [&] {
+    conv1d(cpu(), x, random_tensor({5, 3, 0}, 8), b, 1, 1, y);
+  });
+  expect_refused("conv1d stride 0", "bad stride", [&] { conv1d(cpu(), x, w, b, 0, 1, y); });
+  expect_refused("conv1d padding -1", "bad stride", [&] { conv1d(cpu(), x, w, b, 1, -1, y); });
+  expect_refused("conv1d short", "too small", [&] {
+    conv1d(cpu(), random_tensor({2, 3, 2}, 7), w, b, 1, 0, y);
+  });
+  Tensor same = x;
+  expect_refused("conv1d in place", "must differ", [&] { conv1d(cpu(), same, w, b, 1, 1, same); });
+  conv1d(cpu(), random_tensor({2, 3, 3}, 7), w, b, 1, 0, y);
+  EXPECT_EQ(y.shape(), (Shape{2, 5, 1})) << "an input as long as the kernel gives one frame";
+
+  expect_refused("conv2d", "no input channels or taps", [&] {
+    conv2d(cpu(), random_tensor({1, 2, 6, 6}, 10), random_tensor({4, 2, 3, 0}, 11), {}, 1, 1, y);
+  });
+  const LstmWeights empty_input{random_tensor({8, 0}, 12), random_tensor({8, 2}, 13),
+                                random_tensor({8}, 14)};
+  expect_refused("lstm", "no input features or units", [&] {
+    lstm(cpu(), random_tensor({1, 4, 0}, 15), empty_input, false, y, nullptr, nullptr);
+  });
 }
 
 TEST(Ops, ShapeErrorsAreReported) {

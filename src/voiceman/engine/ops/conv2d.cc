@@ -10,6 +10,8 @@ void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
       (!b.empty() && b.numel() != w.dim(0)))
     throw Error("conv2d: input " + shape_str(x.shape()) + " does not fit weight " +
                 shape_str(w.shape()));
+  if (w.dim(1) == 0 || w.dim(2) == 0 || w.dim(3) == 0)
+    throw Error("conv2d: weight " + shape_str(w.shape()) + " has no input channels or taps");
   if (stride < 1 || padding < 0) throw Error("conv2d: bad stride or padding");
   if (&x == &y) throw Error("conv2d: input and output must differ");
   const int64_t h_out = (x.dim(2) + 2 * padding - w.dim(2)) / stride + 1;

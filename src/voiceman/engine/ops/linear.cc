@@ -12,6 +12,10 @@ void check_linear(const char* op, const Tensor& x, const LinearWeight& w) {
   if (x.rank() != 2 || w.weight.rank() != 2 || x.dim(1) != w.in_features())
     throw Error(std::string(op) + ": input " + shape_str(x.shape()) + " does not fit weight " +
                 shape_str(w.weight.shape()));
+  // The CPU gives the bias for an empty product, cuBLAS an error (ld 0): refused on both.
+  if (x.dim(1) == 0)
+    throw Error(std::string(op) + ": weight " + shape_str(w.weight.shape()) +
+                " has no input features");
   if (w.weight.dtype() == DType::i8 && w.scales.numel() != w.out_features())
     throw Error(std::string(op) + ": int8 weight needs one scale per output row");
 }

@@ -55,6 +55,9 @@ void lstm(const ExecContext& ctx, const Tensor& x, const LstmWeights& w, bool re
     throw Error("lstm: input " + shape_str(x.shape()) + " does not fit weights w_ih " +
                 shape_str(w.w_ih.shape()) + ", w_hh " + shape_str(w.w_hh.shape()) + ", bias " +
                 shape_str(w.bias.shape()));
+  if (x.dim(2) == 0 || hidden == 0)
+    throw Error("lstm: weights w_ih " + shape_str(w.w_ih.shape()) +
+                " have no input features or units");
   if (&x == &y) throw Error("lstm: input and output must differ");
   const int64_t batch = x.dim(0);
   check_state(ctx, h, batch, hidden, "h");
