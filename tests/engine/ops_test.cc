@@ -288,8 +288,10 @@ TEST(Ops, AttentionWithoutKeysGivesZeros) {
     const Tensor q = random_tensor({2, tq, 24}, 12);
     const Tensor none({2, 0, 24}, DType::f32);
     Tensor out = random_tensor({2, tq, 24}, 13);
+    const char* storage = out.data<char>();
     attention(cpu(), q, none, none, 4, /*causal=*/false, out);
     ASSERT_EQ(out.shape(), q.shape());
+    EXPECT_EQ(out.data<char>(), storage) << "written in place, as every op's output";
     for (float x : out.to_vector()) ASSERT_EQ(x, 0.f) << "tq " << tq;
   }
 }
