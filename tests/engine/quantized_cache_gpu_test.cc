@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -60,6 +62,10 @@ TEST_F(GpuQuantizedCache, QuantizeHeadsGivesTheCpusBytes) {
          {Shape3{37, 6, 64}, Shape3{5, 3, 20}, Shape3{1500, 20, 64}}) {
       Tensor x = rounded(random_tensor({rows, heads * dh}, 71, 2.f), p.dtype);
       std::fill_n(x.data<float>() + heads * dh + dh, dh, 0.f);  // a head of zeros: scale 1
+      float* odd = x.data<float>() + 2 * dh;  // NaN and infinities among finite values
+      odd[1] = std::nanf("");
+      odd[0] = -std::numeric_limits<float>::infinity();
+      odd[dh - 1] = std::numeric_limits<float>::infinity();
       Tensor xd = upload(x, p.dtype);
       QuantizedCache want, got;
       quantize_heads(cpu(), x, static_cast<int>(heads), want);

@@ -2,7 +2,10 @@
 // quantisation and the decoder's attention over them, on the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <utility>
 #include <vector>
@@ -63,12 +66,14 @@ TEST(QuantizedCache, EachHeadTakesItsOwnScaleAndXTheRoundedValues) {
 
 TEST(QuantizedCache, DequantisingGivesTheValuesQuantisingLeftInX) {
   Tensor x = random_tensor({50, 192}, 44, 3.f);
+  x.data<float>()[5] = -1e-6f;  // rounds to -0: stored, and left in x, as 0
   QuantizedCache q;
   quantize_heads(cpu(), x, 3, q);
   Tensor y;
   dequantize_heads(cpu(), q, DType::f32, y);
   ASSERT_EQ(y.shape(), x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(y.data<float>()[i], x.data<float>()[i]) << i;
+  for (int64_t i = 0; i < x.numel(); ++i)  // bit for bit, as the GPU test compares them
+    ASSERT_EQ(std::memcmp(y.data<float>() + i, x.data<float>() + i, sizeof(float)), 0) << i;
   EXPECT_THROW(dequantize_heads(cpu(), q, DType::f16, y), Error);  // the CPU writes float32
   QuantizedCache bad{q.data, Tensor({50, 5})};  // 5 heads do not divide 192 columns
   EXPECT_THROW(dequantize_heads(cpu(), bad, DType::f32, y), Error);
@@ -80,6 +85,32 @@ TEST(QuantizedCache, RefusesBadShapes) {
   EXPECT_THROW(quantize_heads(cpu(), x, 3, q), Error);  // 3 does not divide 10
   Tensor flat({30});
   EXPECT_THROW(quantize_heads(cpu(), flat, 1, q), Error);
+  Tensor no_values({3, 0});  // rows of heads with no values: no scales to give
+  EXPECT_THROW(quantize_heads(cpu(), no_values, 2, q), Error);
+  Tensor no_rows({0, 8});
+  quantize_heads(cpu(), no_rows, 2, q);
+  EXPECT_EQ(q.scales.shape(), (Shape{0, 2}));
+}
+
+// A float16 overflow leaves infinities (and NaNs after them) in keys and values: they
+// leave the scale to the finite values, NaN stores 0 and infinities saturate, and x
+// then holds what the int8 copy holds (finite). GpuQuantizedCache checks the GPU's bytes.
+TEST(QuantizedCache, ValuesThatAreNotFiniteSaturateOrStoreZero) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> values = {1.f, -inf, std::nanf(""), 2.f, inf, inf, -inf, inf};
+  Tensor x({2, 4});
+  std::copy(values.begin(), values.end(), x.data<float>());
+  QuantizedCache q;
+  quantize_heads(cpu(), x, 1, q);
+  const int8_t* data = q.data.data<int8_t>();
+  const float* scales = q.scales.data<float>();
+  EXPECT_FLOAT_EQ(scales[0], 2.f / 127.f) << "the finite peak";
+  EXPECT_EQ(scales[1], 1.f) << "no finite value: a head of zeros' scale";
+  const std::vector<int8_t> want = {64, -127, 0, 127, 127, 127, -127, 127};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(data[i], want[static_cast<size_t>(i)]) << i;
+    EXPECT_EQ(x.data<float>()[i], static_cast<float>(data[i]) * scales[i / 4]) << i;
+  }
 }
 
 // Keys and values quantised, then attended to by the int8 op and by the float op over

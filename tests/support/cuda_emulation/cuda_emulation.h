@@ -24,7 +24,7 @@
 struct EmulatedDim3 {
   unsigned x = 0, y = 0, z = 0;
 };
-inline thread_local EmulatedDim3 threadIdx, blockIdx, blockDim;
+inline thread_local EmulatedDim3 threadIdx, blockIdx, blockDim, gridDim;
 
 struct uint4 {
   unsigned x, y, z, w;
@@ -129,6 +129,9 @@ inline I max(I a, I b) {
   return a < b ? b : a;
 }
 inline float __expf(float x) { return std::exp(x); }
+// CUDA's device overloads; the host has them in std.
+inline bool isnan(float x) { return std::isnan(x); }
+inline bool isfinite(float x) { return std::isfinite(x); }
 
 namespace voiceman::testing::emulation {
 
@@ -151,6 +154,7 @@ void launch(EmulatedDim3 grid, unsigned threads, size_t shared_bytes, const Kern
             threadIdx = {i, 0, 0};
             blockIdx = {x, y, z};
             blockDim = {threads, 1, 1};
+            gridDim = grid;
             kernel();
           });
         for (auto& t : team) t.join();

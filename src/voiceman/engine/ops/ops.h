@@ -97,6 +97,8 @@ struct QuantizedCache {
 
 // Per row and head of x [N, H*Dh] (float32, float16 or bfloat16): scale = max|x| / 127 (1
 // for a head of zeros), data = x / scale rounded to nearest even and clamped to +-127.
+// Values that are not finite (a float16 overflow) leave the peak alone: NaN stores 0,
+// an infinity +-127, the same bytes on every device.
 // out.data is int8 [N, H*Dh], out.scales float32 [N, H], both on x's device. x is then
 // overwritten with data * scale in its own dtype: the values the int8 copy holds, which
 // dequantize_heads gives back.

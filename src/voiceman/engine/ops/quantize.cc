@@ -10,6 +10,8 @@ void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedC
                 std::to_string(num_heads) + " heads");
   if (x.dtype() != DType::f32 && x.dtype() != DType::f16 && x.dtype() != DType::bf16)
     throw Error("quantize_heads: x must be floating point, not " + dtype_name(x.dtype()));
+  if (x.dim(0) && !x.dim(1))  // its scales would have no values to come from
+    throw Error("quantize_heads: x" + shape_str(x.shape()) + " has heads of no values");
   out.data.resize(x.shape(), DType::i8, ctx.device);
   out.scales.resize({x.dim(0), num_heads}, DType::f32, ctx.device);
   if (!x.numel()) return;

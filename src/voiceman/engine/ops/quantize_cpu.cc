@@ -17,13 +17,16 @@ void quantize_heads(const ExecContext& ctx, Tensor& x, int num_heads, QuantizedC
       float* xh = xs + r * width + h * dh;
       int8_t* qh = data + r * width + h * dh;
       float peak = 0.f;
-      for (int64_t i = 0; i < dh; ++i) peak = std::max(peak, std::fabs(xh[i]));
+      for (int64_t i = 0; i < dh; ++i)
+        if (std::isfinite(xh[i])) peak = std::max(peak, std::fabs(xh[i]));
       // Division, and rounding to nearest even (the default mode), as the GPU's rintf.
       const float scale = peak > 0.f ? peak / 127.f : 1.f;
       for (int64_t i = 0; i < dh; ++i) {
-        const float level = std::clamp(std::nearbyint(xh[i] / scale), -127.f, 127.f);
+        // NaN stores 0 and infinities saturate (ops.h): no float-to-int of a NaN.
+        const float level =
+            std::isnan(xh[i]) ? 0.f : std::clamp(std::nearbyint(xh[i] / scale), -127.f, 127.f);
         qh[i] = static_cast<int8_t>(level);
-        xh[i] = level * scale;
+        xh[i] = static_cast<float>(qh[i]) * scale;  // dequantize_heads' bits (no -0)
       }
       scales[r * num_heads + h] = scale;
     }
