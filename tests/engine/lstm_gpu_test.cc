@@ -89,9 +89,8 @@ TEST_F(GpuLstm, SileroVadModel) {
   const auto on_cpu = models::SileroVad::load(path).probabilities(cpu(), audio);
   const auto on_gpu = models::SileroVad::load(path, Device::cuda(0)).probabilities(gpu(), audio);
   ASSERT_EQ(on_cpu.size(), on_gpu.size());
-  double diff = 0;
-  for (size_t i = 0; i < on_cpu.size(); ++i)
-    diff = std::max(diff, std::fabs(double(on_cpu[i]) - on_gpu[i]));
+  const double diff =
+      voiceman::testing::max_abs_difference(on_gpu.data(), on_cpu.data(), on_cpu.size());
   std::printf("[parity] %-28s %-9s max_abs %.2e (tolerance 1e-4)\n", "silero vad", "float32", diff);
   EXPECT_LE(diff, 1e-4);
 }

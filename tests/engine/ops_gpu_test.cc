@@ -37,6 +37,7 @@ using voiceman::testing::gpu;
 using voiceman::testing::kPrecisions;
 using voiceman::testing::Precision;
 using voiceman::testing::rounded;
+using voiceman::testing::unwritten;
 using voiceman::testing::upload;
 
 ExecContext cpu() {
@@ -240,8 +241,8 @@ TEST_F(GpuOps, Attention) {
           attention(gpu(), qd, kd, vd, static_cast<int>(c.heads), c.causal, got,
                     c.weights ? &got_w : nullptr);
         } else {
-          got = Tensor(want.shape(), p.dtype, Device::cuda(0));
-          if (c.weights) got_w = Tensor(want_w.shape(), DType::f32, Device::cuda(0));
+          got = unwritten(want.shape(), p.dtype);
+          if (c.weights) got_w = unwritten(want_w.shape(), DType::f32);
           if (!c.tk) got = upload(want, p.dtype);  // the front end writes the zeros
           cuda::attention(gpu(), qd, kd, vd, static_cast<int>(c.heads), c.causal, got,
                           c.weights ? &got_w : nullptr, kernel);
@@ -289,11 +290,14 @@ TEST_F(GpuOps, CachedAttention) {
     Tensor want, got;
     cached_attention(cpu(), q, k, v, index, lengths, 6, want);
     const Tensor kd = upload(k, p.dtype), vd = upload(v, p.dtype), qd = upload(q, p.dtype);
+    got = unwritten(want.shape(), p.dtype);
     cached_attention(gpu(), qd, kd, vd, index, lengths, 6, got);
     expect_close("cached_attention", p, got, want);
     // The decoder step's form: the index tables already on the device.
+    got = unwritten(want.shape(), p.dtype);
     cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got);
     expect_close("cached_attention (device tables)", p, got, want);
+    got = unwritten(want.shape(), p.dtype);
     cuda::cached_attention(gpu(), qd, kd, vd, device_table(index), device_table(lengths), 6, got,
                            cuda::CachedAttentionKernel::generic);
     expect_close("cached_attention (generic kernel)", p, got, want);
@@ -341,13 +345,14 @@ TEST_F(GpuOps, CachedAttentionLongCachesAndOddHeadWidths) {
       // The CPU refuses a length of 0 (a beam case has two); the GPU writes zeros there.
       const Tensor want =
           cpu_cached_attention(q, k, v, c.index, c.lengths, static_cast<int>(c.heads));
-      Tensor got;
+      Tensor got = unwritten(want.shape(), p.dtype);
       cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
                        device_table(c.index), device_table(c.lengths), static_cast<int>(c.heads),
                        got);
       SCOPED_TRACE(c.name);
       expect_close("cached_attention", p, got, want);
       if (c.index.size() > static_cast<size_t>(slots)) {  // and one block per row
+        got = unwritten(want.shape(), p.dtype);
         cuda::cached_attention(gpu(), upload(q, p.dtype), upload(k, p.dtype), upload(v, p.dtype),
                                device_table(c.index), device_table(c.lengths),
                                static_cast<int>(c.heads), got,

@@ -25,6 +25,7 @@ using voiceman::testing::expect_close;
 using voiceman::testing::gpu;
 using voiceman::testing::kPrecisions;
 using voiceman::testing::rounded;
+using voiceman::testing::unwritten;
 using voiceman::testing::upload;
 
 ExecContext cpu() {
@@ -157,18 +158,21 @@ TEST_F(GpuQuantizedCache, CachedAttentionOverAnInt8Cache) {
       const Tensor q = rounded(random_tensor({rows, d}, 36), p.dtype);
       const Tensor want = cpu_cached_attention(q, k, v, c.index, c.lengths, heads);
       const Tensor qd = upload(q, p.dtype);
-      Tensor got;
+      Tensor got = unwritten(want.shape(), p.dtype);
       if (all_visible) {  // the host tables' front end refuses a length of 0
         cached_attention(gpu(), qd, kd, vd, c.index, c.lengths, heads, got);
         expect_close("cached_attention int8", p, got, want);
       }
+      got = unwritten(want.shape(), p.dtype);
       cached_attention(gpu(), qd, kd, vd, device_table(c.index), device_table(c.lengths), heads,
                        got);
       expect_close("cached_attention int8 (device tables)", p, got, want);
+      got = unwritten(want.shape(), p.dtype);
       cuda::cached_attention(gpu(), qd, kd, vd, device_table(c.index), device_table(c.lengths),
                              heads, got, cuda::CachedAttentionKernel::generic);
       expect_close("cached_attention int8 (generic kernel)", p, got, want);
       if (rows > slots) {
+        got = unwritten(want.shape(), p.dtype);
         cuda::cached_attention(gpu(), qd, kd, vd, device_table(c.index), device_table(c.lengths),
                                heads, got, cuda::CachedAttentionKernel::one_row);
         expect_close("cached_attention int8 (one block per row)", p, got, want);

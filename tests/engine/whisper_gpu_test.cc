@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,9 +35,17 @@
 namespace voiceman::models {
 namespace {
 
+using voiceman::testing::relative_error;
+
 // A step's logits live in the decoder until its next call; the tests keep a copy.
 void keep(std::vector<float>& out, std::span<const float> logits) {
   out.assign(logits.begin(), logits.end());
+}
+
+// Token probabilities but the first, which is 1 by construction (whisper_alignment.cc):
+// beside it the others (about 1e-4 here) would be within any tolerance of zero.
+std::vector<float> after_first(const std::vector<float>& probs) {
+  return probs.empty() ? probs : std::vector<float>(probs.begin() + 1, probs.end());
 }
 
 ExecContext context(Device device) {
@@ -53,15 +62,6 @@ Tensor host_float(const Tensor& t) {
   Tensor f;
   ops::cast(ExecContext{}, h, DType::f32, f);
   return f;
-}
-
-double relative_error(const float* got, const float* want, size_t n) {
-  double diff = 0, scale = 1e-12;
-  for (size_t i = 0; i < n; ++i) {
-    diff = std::max(diff, std::fabs(double(got[i]) - want[i]));
-    scale = std::max(scale, std::fabs(double(want[i])));
-  }
-  return diff / scale;
 }
 
 void expect_close(const char* what, const char* type, const std::vector<float>& got,
@@ -151,7 +151,8 @@ TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
     EXPECT_TRUE(db.weights.device().is_cpu());
     expect_close("alignment weights", type.c_str(), db.weights.to_vector(), da.weights.to_vector(),
                  mc.tolerance);
-    expect_close("token probs", type.c_str(), db.token_probs, da.token_probs, mc.tolerance);
+    expect_close("token probs", type.c_str(), after_first(db.token_probs),
+                 after_first(da.token_probs), mc.tolerance);
 
     // A batch's prompts of one length in one pass, and several windows' alignments in one
     // padded pass (the GPU's way), against the CPU running each alignment alone.
@@ -170,8 +171,8 @@ TEST_F(GpuWhisper, EncoderAndDecoderMatchTheCpu) {
     for (size_t i = 0; i < requests.size(); ++i) {
       expect_close("padded alignment weights", type.c_str(), rb[i].weights.to_vector(),
                    ra[i].weights.to_vector(), mc.tolerance);
-      expect_close("padded token probs", type.c_str(), rb[i].token_probs, ra[i].token_probs,
-                   mc.tolerance);
+      expect_close("padded token probs", type.c_str(), after_first(rb[i].token_probs),
+                   after_first(ra[i].token_probs), mc.tolerance);
     }
   }
 }
@@ -285,7 +286,8 @@ TEST_F(GpuWhisper, GraphStepsEqualDirectSteps) {
 TEST_F(GpuWhisper, GraphStepsFollowTheRowCountDownAndUp) {
   const WhisperConfig c = small_config();
   const auto model = WhisperModel::random(c, ComputeType::float16, Device::cuda(0), 17);
-  int64_t replays = 0;
+  // Replays during the steps of two rows and of four (the reorders replay graphs too).
+  std::map<size_t, int64_t> replayed;
   auto run = [&](bool graphs) {
     std::vector<float> all;
     with_started_decoder(*model, graphs, [&](WhisperDecoder& dec) {
@@ -294,20 +296,22 @@ TEST_F(GpuWhisper, GraphStepsFollowTheRowCountDownAndUp) {
         const auto t = static_cast<int32_t>(7 + step);
         std::vector<int32_t> tokens(dec.rows());
         for (size_t r = 0; r < tokens.size(); ++r) tokens[r] = t + static_cast<int32_t>(r);
+        const int64_t before = dec.step_graphs().replays();
         keep(logits, dec.step(tokens));
+        replayed[tokens.size()] += dec.step_graphs().replays() - before;
         EXPECT_EQ(logits.size(), tokens.size() * static_cast<size_t>(c.vocab_size)) << step;
         all.insert(all.end(), logits.begin(), logits.end());
         // Four rows for three steps, two for three, four again, ...
         if (step % 6 == 2) dec.select_rows(std::vector<int32_t>{0, 3});
         if (step % 6 == 5) dec.select_rows(std::vector<int32_t>{0, 1, 1, 0});
       }
-      if (graphs) replays = dec.step_graphs().replays();
     });
     return all;
   };
   const std::vector<float> direct = run(false);
   const std::vector<float> graphed = run(true);
-  EXPECT_GE(replays, 20) << "steps of both row counts are replayed";
+  EXPECT_GT(replayed[2], 0) << "steps of two rows are replayed";
+  EXPECT_GT(replayed[4], 0) << "steps of four rows are replayed";
   ASSERT_EQ(graphed.size(), direct.size());
   EXPECT_LE(relative_error(graphed.data(), direct.data(), direct.size()), 1e-3);
 }

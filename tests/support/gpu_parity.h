@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/parity_error.h"
 #include "voiceman/core/device.h"
 #include "voiceman/core/tensor.h"
 #include "voiceman/engine/cuda/runtime.h"
@@ -73,6 +74,15 @@ inline Tensor upload(const Tensor& x, DType dtype) {
   return low.to(Device::cuda(0));
 }
 
+// A tensor on cuda:0 with every byte 0xff: NaN in float32, float16 and bfloat16. Given
+// to a kernel as its output, whatever it leaves unwritten fails expect_close
+// (parity_error.h), where a reused pool block could still hold an earlier right answer.
+inline Tensor unwritten(const Shape& shape, DType dtype) {
+  Tensor host(shape, dtype);
+  if (host.bytes()) std::memset(host.data<char>(), 0xff, host.bytes());
+  return host.to(Device::cuda(0));
+}
+
 // A GPU tensor as float32 on the host.
 inline Tensor download(const Tensor& x) {
   Tensor host = x.to(Device::cpu());
@@ -82,16 +92,12 @@ inline Tensor download(const Tensor& x) {
   return f;
 }
 
-// max |got - want| / max |want| over float32 host tensors of the same shape.
+// max |got - want| / max |want| over float32 host tensors of the same shape; infinity for
+// a NaN or infinity that the reference does not have (parity_error.h).
 inline double relative_error(const Tensor& got, const Tensor& want) {
   EXPECT_EQ(got.shape(), want.shape());
   if (got.numel() != want.numel()) return std::numeric_limits<double>::infinity();
-  double diff = 0, scale = 1e-12;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    diff = std::max(diff, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
-    scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
-  }
-  return diff / scale;
+  return relative_error(got.data<float>(), want.data<float>(), static_cast<size_t>(want.numel()));
 }
 
 // Checks and prints one parity figure (gpu-check.sh collects the [parity] lines).
