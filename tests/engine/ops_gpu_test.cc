@@ -135,6 +135,13 @@ TEST_F(GpuOps, LayerNormGeluAddCast) {
     EXPECT_EQ(back.dtype(), DType::f32);
     expect_close("cast", p, back, x);
   }
+  // To its own dtype: a copy, for the integer types too (the CPU's memcpy).
+  Tensor ids({5}, DType::i32), ids_back;
+  for (int32_t i = 0; i < 5; ++i) ids.data<int32_t>()[i] = 1000 * i - 7;
+  cast(gpu(), ids.to(Device::cuda(0)), DType::i32, ids_back);
+  const Tensor host = ids_back.to(Device::cpu());
+  EXPECT_EQ(std::vector<int32_t>(host.span<int32_t>().begin(), host.span<int32_t>().end()),
+            (std::vector<int32_t>{-7, 993, 1993, 2993, 3993}));
 }
 
 TEST_F(GpuOps, Softmax) {
