@@ -14,7 +14,7 @@ void conv1d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
     throw Error("conv1d: weight " + shape_str(w.shape()) + " has no input channels or taps");
   if (stride < 1 || padding < 0) throw Error("conv1d: bad stride or padding");
   if (&x == &y) throw Error("conv1d: input and output must differ");
-  const int64_t t_out = (x.dim(2) + 2 * padding - w.dim(2)) / stride + 1;
+  const int64_t t_out = (x.dim(2) + 2 * int64_t{padding} - w.dim(2)) / stride + 1;
   if (t_out < 1)
     throw Error("conv1d: input " + shape_str(x.shape()) + " too small for weight " +
                 shape_str(w.shape()));

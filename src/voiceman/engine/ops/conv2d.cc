@@ -14,8 +14,8 @@ void conv2d(const ExecContext& ctx, const Tensor& x, const Tensor& w, const Tens
     throw Error("conv2d: weight " + shape_str(w.shape()) + " has no input channels or taps");
   if (stride < 1 || padding < 0) throw Error("conv2d: bad stride or padding");
   if (&x == &y) throw Error("conv2d: input and output must differ");
-  const int64_t h_out = (x.dim(2) + 2 * padding - w.dim(2)) / stride + 1;
-  const int64_t w_out = (x.dim(3) + 2 * padding - w.dim(3)) / stride + 1;
+  const int64_t h_out = (x.dim(2) + 2 * int64_t{padding} - w.dim(2)) / stride + 1;
+  const int64_t w_out = (x.dim(3) + 2 * int64_t{padding} - w.dim(3)) / stride + 1;
   if (h_out < 1 || w_out < 1) throw Error("conv2d: input " + shape_str(x.shape()) + " too small");
   y.resize({x.dim(0), w.dim(0), h_out, w_out}, x.dtype(), ctx.device);
   VOICEMAN_DISPATCH(ctx, conv2d, ctx, x, w, b, stride, padding, y);
