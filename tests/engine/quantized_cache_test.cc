@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <utility>
@@ -73,7 +74,9 @@ TEST(QuantizedCache, DequantisingGivesTheValuesQuantisingLeftInX) {
   dequantize_heads(cpu(), q, DType::f32, y);
   ASSERT_EQ(y.shape(), x.shape());
   for (int64_t i = 0; i < x.numel(); ++i)  // bit for bit, as the GPU test compares them
-    ASSERT_EQ(std::memcmp(y.data<float>() + i, x.data<float>() + i, sizeof(float)), 0) << i;
+    ASSERT_EQ(std::bit_cast<uint32_t>(y.data<float>()[i]),
+              std::bit_cast<uint32_t>(x.data<float>()[i]))
+        << i;
   EXPECT_THROW(dequantize_heads(cpu(), q, DType::f16, y), Error);  // the CPU writes float32
   QuantizedCache bad{q.data, Tensor({50, 5})};  // 5 heads do not divide 192 columns
   EXPECT_THROW(dequantize_heads(cpu(), bad, DType::f32, y), Error);
