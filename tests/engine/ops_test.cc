@@ -140,6 +140,17 @@ TEST(Ops, Conv1dGivesEqualOutputsForEqualInputWindows) {
   }
 }
 
+// Rows of no values are nothing to do, on every device (the CPU kernels divided the
+// element count by a width of 0: SIGFPE).
+TEST(Ops, LayerNormAndSoftmaxOverRowsOfNoValues) {
+  Tensor x({3, 0}), y;
+  layer_norm(cpu(), x, Tensor({0}), Tensor({0}), 1e-5f, y);
+  EXPECT_EQ(y.shape(), (Shape{3, 0}));
+  softmax(cpu(), x, false);
+  softmax(cpu(), x, true);
+  EXPECT_EQ(x.shape(), (Shape{3, 0}));
+}
+
 TEST(Ops, SoftmaxAndLogSoftmax) {
   Tensor x = Tensor::from_vector({1.f, 2.f, 3.f, 1000.f, 1000.f, 1000.f}, {2, 3});
   Tensor l = x.clone();
