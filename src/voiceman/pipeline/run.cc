@@ -456,13 +456,11 @@ RunReport Run::execute() {
     }
   }
 #ifdef VOICEMAN_CUDA
-  // An integrated GPU's default cap was taken at its first allocation, while the host
-  // still held the weights being loaded: taken again now they are placed
-  // (unified_memory.h).
+  // Logged once the weights are placed: an integrated GPU's default cap follows the
+  // system's available memory, which the host's copies of them no longer take.
   for (Device device : cap > 0 ? std::vector<Device>{} : setup_.devices) {
     const cuda::GpuInfo* gpu = device.is_cpu() ? nullptr : setup_.gpu_probe.find(device.index);
     if (!gpu || !gpu->integrated) continue;
-    cuda::set_memory_cap(device, 0);
     log::info(device.str(), ": memory cap ", cuda::memory_stats(device).cap >> 20,
               " MiB of unified memory (80% of what the system has available, weights included)");
   }

@@ -23,6 +23,7 @@ constexpr size_t kSmall = size_t{1} << 20;
 struct Pool {
   std::mutex mu;
   bool ready = false;
+  bool integrated = false;     // the system's memory (unified_memory.h)
   uint64_t requested_cap = 0;  // 0: the default fraction of total
   MemoryStats stats;
   // Unused blocks by size, per thread that allocated them (see deallocate in runtime.h).
@@ -48,23 +49,30 @@ size_t round_up(size_t bytes) {
   return (bytes + unit - 1) / unit * unit;
 }
 
+// An integrated GPU's default follows what the system has available, counting what this
+// pool already holds (unified_memory.h). Taken again whenever it is read or would refuse
+// an allocation: at the first allocation the host may still hold the weights being
+// placed, and every tool that loads a model would otherwise keep that low cap.
+void take_default_cap(Pool& p) {
+  std::optional<SystemMemory> system = p.integrated ? readable_system_memory() : std::nullopt;
+  if (system) system->available += p.stats.reserved;
+  p.stats.cap = default_memory_cap(p.stats.total, p.integrated, system ? &*system : nullptr);
+}
+
+bool follows_system(const Pool& p) { return p.ready && p.integrated && !p.requested_cap; }
+
 // Caller holds the lock and has made the device current.
 void init(Pool& p, Device device) {
   if (p.ready) return;
   size_t free_bytes = 0, total = 0;
   check(cudaMemGetInfo(&free_bytes, &total), "cudaMemGetInfo");
   p.stats.total = total;
+  int integrated = 0;
+  cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device.index);
+  cudaGetLastError();
+  p.integrated = integrated != 0;
   p.stats.cap = p.requested_cap;
-  if (!p.stats.cap) {
-    // An integrated GPU's default follows what the system has available, counting what
-    // this pool already holds (unified_memory.h).
-    int integrated = 0;
-    cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device.index);
-    cudaGetLastError();
-    std::optional<SystemMemory> system = integrated ? readable_system_memory() : std::nullopt;
-    if (system) system->available += p.stats.reserved;
-    p.stats.cap = default_memory_cap(total, integrated != 0, system ? &*system : nullptr);
-  }
+  if (!p.stats.cap) take_default_cap(p);
   p.ready = true;
 }
 
@@ -114,6 +122,7 @@ void* allocate(Device device, size_t bytes) {
     }
   }
   if (p.stats.reserved + size > p.stats.cap) release_locked(p);
+  if (p.stats.reserved + size > p.stats.cap && follows_system(p)) take_default_cap(p);
   if (p.stats.reserved + size > p.stats.cap)
     throw OutOfMemoryError(device.str() + ": out of memory: " + mib(size) + " requested, " +
                            mib(p.stats.in_use) + " in use, cap " + mib(p.stats.cap));
@@ -170,6 +179,7 @@ MemoryStats memory_stats(Device device) {
   Pool& p = pool(device);
   std::lock_guard<std::mutex> lock(p.mu);
   init(p, device);
+  if (follows_system(p)) take_default_cap(p);
   return p.stats;
 }
 

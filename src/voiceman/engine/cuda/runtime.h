@@ -96,7 +96,8 @@ void release_retained(Device device, std::vector<void*>& blocks) noexcept;
 
 MemoryStats memory_stats(Device device);
 // Hard cap in bytes; 0 restores the default: 95% of the device's memory, or on an
-// integrated GPU 80% of the system memory available (unified_memory.h).
+// integrated GPU 80% of the system memory available, taken again each time the cap is
+// read or would refuse an allocation (unified_memory.h).
 void set_memory_cap(Device device, uint64_t bytes);
 // Frees the cached (unused) blocks back to the driver.
 void release_cached(Device device);

@@ -6,8 +6,9 @@
 // - NVML reports no memory for them (NOT_SUPPORTED on GB10): the GPU's memory readings
 //   are the system's;
 // - past what the system can give, the OS kills a process rather than cudaMalloc
-//   failing, so the pool's default cap comes from what is available when it starts,
-//   leaving the host side of the run and the OS a share.
+//   failing, so the pool's default cap comes from what is available (plus what the
+//   pool holds), read again as that changes, leaving the host side of the run and the
+//   OS a share.
 // Plain policy, built without CUDA too: the pool and the probe feed it their readings.
 #include <cstdint>
 #include <optional>
