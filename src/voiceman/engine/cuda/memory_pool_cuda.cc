@@ -160,8 +160,20 @@ void deallocate(Device device, void* ptr) noexcept {
       return;
     }
   }
-  p.stats.in_use -= it->second.size;
-  p.cached[it->second.owner].emplace(it->second.size, ptr);
+  const size_t size = it->second.size;
+  p.stats.in_use -= size;
+  try {
+    p.cached[it->second.owner].emplace(size, ptr);
+  } catch (...) {  // no host memory to cache it: back to the driver, which waits for the device
+    int current = 0;
+    cudaGetDevice(&current);
+    if (cudaSetDevice(device.index) == cudaSuccess && cudaFree(ptr) == cudaSuccess) {
+      p.stats.reserved -= size;
+      p.blocks.erase(it);
+    }
+    cudaGetLastError();  // a block that stays is counted reserved, never reused
+    cudaSetDevice(current);
+  }
 }
 
 void retain_frees(std::vector<void*>* sink) { t_retain = sink; }
