@@ -130,6 +130,20 @@ TEST(Dispatch, TensorCopiesBetweenCpuTensors) {
   EXPECT_THROW(wrong.copy_from(y), Error);
 }
 
+TEST(Dispatch, FillZeroWritesTheTensorsOwnStorage) {
+  ExecContext ctx;
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {3, 2});
+  Tensor middle = x.slice_rows(1, 2);  // a view: only its row is zeroed
+  middle.fill_zero(ctx);
+  EXPECT_EQ(x.to_vector(), (std::vector<float>{1, 2, 0, 0, 5, 6}));
+  Tensor none({0, 2});
+  EXPECT_NO_THROW(none.fill_zero(ctx));
+  ExecContext gpu;
+  gpu.device = Device::cuda(0);
+  EXPECT_THROW(x.fill_zero(gpu), Error);  // a CPU tensor, a GPU stream
+  EXPECT_EQ(x.to_vector(), (std::vector<float>{1, 2, 0, 0, 5, 6}));
+}
+
 TEST(Dispatch, CopyRowsAndRunsMoveElementsAndCheckBounds) {
   ExecContext ctx;
   const Tensor src = Tensor::from_vector({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {3, 4});

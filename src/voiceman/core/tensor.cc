@@ -133,12 +133,23 @@ Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::zeros(Shape shape, DType dtype, const ExecContext& ctx) {
-  if (ctx.device.is_cpu()) return zeros(std::move(shape), dtype, ctx.device);
   Tensor t(std::move(shape), dtype, ctx.device);
-#ifdef VOICEMAN_CUDA
-  cuda::fill_zero(ctx, t.data<char>(), t.bytes());
-#endif
+  t.fill_zero(ctx);
   return t;
+}
+
+void Tensor::fill_zero(const ExecContext& ctx) {
+  if (!bytes()) return;
+  if (ctx.device != device_)
+    throw Error("fill_zero: a tensor on " + device_.str() + " with a context on " +
+                ctx.device.str());
+  if (device_.is_cpu()) {
+    std::memset(data<char>(), 0, bytes());
+    return;
+  }
+#ifdef VOICEMAN_CUDA
+  cuda::fill_zero(ctx, data<char>(), bytes());
+#endif
 }
 
 Tensor Tensor::from_vector(const std::vector<float>& values, Shape shape) {

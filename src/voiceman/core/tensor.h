@@ -93,6 +93,8 @@ class Tensor {
   Tensor to(Device device, const ExecContext& ctx) const;
   // Copies src's contents (same shape and dtype, any device) into this tensor's storage.
   void copy_from(const Tensor& src);
+  // Zeros in this tensor's own storage, on ctx's stream (ctx.device must be the tensor's).
+  void fill_zero(const ExecContext& ctx);
   std::vector<float> to_vector() const;  // f32 CPU tensors only
 
  private:

@@ -1,25 +1,8 @@
-#include <cstring>
-
 #include "voiceman/engine/ops/dispatch.h"
 #include "voiceman/engine/ops/ops.h"
 #include "voiceman/engine/ops/ops_cpu.h"
 
 namespace voiceman::ops {
-
-namespace {
-
-void zero(const ExecContext& ctx, Tensor& t) {
-  if (!t.bytes()) return;
-  if (ctx.device.is_cpu()) {
-    std::memset(t.data<char>(), 0, t.bytes());
-    return;
-  }
-#ifdef VOICEMAN_CUDA
-  voiceman::cuda::fill_zero(ctx, t.data<char>(), t.bytes());
-#endif
-}
-
-}  // namespace
 
 void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                int num_heads, bool causal, Tensor& out, Tensor* weights) {
@@ -30,8 +13,8 @@ void attention(const ExecContext& ctx, const Tensor& q, const Tensor& k, const T
   // Probabilities stay float32 on every device: word alignment reads them.
   if (weights) weights->resize({q.dim(0), num_heads, q.dim(1), k.dim(1)}, DType::f32, ctx.device);
   out.resize(q.shape(), q.dtype(), ctx.device);
-  if (!k.dim(1)) {   // no keys, nothing to attend to: zeros, on every device
-    zero(ctx, out);  // in out's own storage, like every op's output (graph workspaces)
+  if (!k.dim(1)) {       // no keys, nothing to attend to: zeros, on every device
+    out.fill_zero(ctx);  // in out's own storage, like every op's output (graph workspaces)
     return;
   }
   VOICEMAN_DISPATCH(ctx, attention, ctx, q, k, v, num_heads, causal, out, weights);
