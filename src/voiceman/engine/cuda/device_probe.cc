@@ -201,8 +201,8 @@ GpuProbe probe_gpus() {
   cudaGetLastError();
   p.available = !p.usable().empty();
   if (p.devices.empty()) p.reason = "GPU not available: no device could be queried";
-  for (const GpuInfo& d : p.devices)
-    if (!p.available)
+  if (!p.available)  // every device found is unusable: each one says why
+    for (const GpuInfo& d : p.devices)
       p.reason += (p.reason.empty() ? "GPU not available: " : "; ") + std::string("cuda:") +
                   std::to_string(d.index) + " " + d.name + " has " + d.unusable;
   return p;
