@@ -52,6 +52,9 @@ std::unique_ptr<Graph> Graph::capture(const ExecContext& ctx,
     check(cudaStreamBeginCapture(st.capture, cudaStreamCaptureModeRelaxed), "begin capture");
     try {
       body(recording);
+    } catch (const OutOfMemoryError&) {  // the batch's to back off from, not the graph's
+      abandon_capture(st.capture);
+      throw;
     } catch (const std::exception& e) {
       abandon_capture(st.capture);
       *why = e.what();
@@ -73,6 +76,8 @@ std::unique_ptr<Graph> Graph::capture(const ExecContext& ctx,
     cudaGraphDestroy(recorded);
     if (irc != cudaSuccess) {
       cudaGetLastError();
+      if (irc == cudaErrorMemoryAllocation)
+        throw OutOfMemoryError(ctx.device.str() + ": out of memory instantiating a CUDA graph");
       *why = std::string("instantiate: ") + cudaGetErrorString(irc);
       return nullptr;
     }

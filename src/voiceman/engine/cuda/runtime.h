@@ -51,7 +51,8 @@ class Graph {
  public:
   // Records body(capture context) and instantiates it. Nothing runs. Returns null, with
   // the reason in *why, when the work cannot be captured (a host copy, a synchronising
-  // call): the caller then runs the work directly.
+  // call): the caller then runs the work directly. Running out of memory is no reason to
+  // give up on graphs: OutOfMemoryError propagates, for the batch's back-off.
   static std::unique_ptr<Graph> capture(const ExecContext& ctx,
                                         const std::function<void(const ExecContext&)>& body,
                                         std::string* why);
