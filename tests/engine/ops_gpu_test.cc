@@ -476,6 +476,16 @@ TEST_F(GpuOps, GraphReplaysKeepTheirTemporaries) {
   // The stream still works after the abandoned capture.
   Tensor after;
   EXPECT_NO_THROW(embedding(ctx, table, ids, after));
+  // Out of memory while recording is the batch's to back off from: it propagates.
+  voiceman::cuda::release_cached(ctx.device);
+  voiceman::cuda::set_memory_cap(ctx.device,
+                                 voiceman::cuda::memory_stats(ctx.device).reserved + (64 << 20));
+  EXPECT_THROW(
+      voiceman::cuda::Graph::capture(
+          ctx, [&](const ExecContext& c) { Tensor::zeros({1 << 28}, DType::f32, c); }, &why),
+      OutOfMemoryError);
+  voiceman::cuda::set_memory_cap(ctx.device, 0);
+  EXPECT_NO_THROW(embedding(ctx, table, ids, after));
   voiceman::cuda::synchronize(ctx);
 }
 
