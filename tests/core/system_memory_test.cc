@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/sysinfo.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "voiceman/core/errors.h"
 
 namespace voiceman {
@@ -36,12 +39,16 @@ TEST(SystemMemory, WithoutMemTotalItIsAnError) {
   EXPECT_THROW(parse_meminfo("MemTotal: 0 kB\n"), IoError);
 }
 
-// This machine's /proc/meminfo against sysinfo(2), which reads the same counters.
+// This machine's /proc/meminfo against sysinfo(2), which reads the same counters, within
+// the limit of the cgroup this test runs in, if it has one.
 TEST(SystemMemory, ThisMachinesMemoryAsTheKernelReportsIt) {
   const SystemMemory m = system_memory();
   struct sysinfo info {};
   ASSERT_EQ(sysinfo(&info), 0);
-  EXPECT_EQ(m.total, uint64_t{info.totalram} * info.mem_unit);
+  const uint64_t machine = uint64_t{info.totalram} * info.mem_unit;
+  const std::optional<CgroupMemory> group = cgroup_memory();
+  EXPECT_EQ(m.total, group ? std::min(machine, group->limit) : machine);
+  if (group) EXPECT_LE(m.available, group->available);
   EXPECT_GT(m.available, 0u);
   EXPECT_LE(m.available, m.total);
   EXPECT_LE(m.free, m.total);

@@ -1,5 +1,6 @@
 #include "voiceman/core/system_memory.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,12 +35,21 @@ SystemMemory parse_meminfo(std::string_view text) {
   return m;
 }
 
+SystemMemory within_cgroup(SystemMemory machine, const CgroupMemory& group) {
+  machine.total = std::min(machine.total, group.limit);
+  machine.available = std::min(machine.available, group.available);
+  machine.free = std::min(machine.free, group.available);
+  return machine;
+}
+
 SystemMemory system_memory() {
   std::ifstream in("/proc/meminfo");
   if (!in) throw IoError("/proc/meminfo: cannot read");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_meminfo(text.str());
+  const SystemMemory machine = parse_meminfo(text.str());
+  const std::optional<CgroupMemory> group = cgroup_memory();
+  return group ? within_cgroup(machine, *group) : machine;
 }
 
 }  // namespace voiceman

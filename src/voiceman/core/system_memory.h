@@ -1,9 +1,12 @@
 #pragma once
-// The machine's memory as Linux reports it (/proc/meminfo). An integrated GPU (GB10 /
-// DGX Spark, Jetson) has no memory of its own: the driver takes the system's pages, so
-// this is what such a GPU can still have, as well as what the host can.
+// The memory this process can have: the machine's as Linux reports it (/proc/meminfo),
+// within its container's limit. An integrated GPU (GB10 / DGX Spark, Jetson) has no
+// memory of its own: the driver takes the system's pages, so this is what such a GPU can
+// still have, as well as what the host can.
 #include <cstdint>
 #include <string_view>
+
+#include "voiceman/core/cgroup_memory.h"
 
 namespace voiceman {
 
@@ -17,7 +20,10 @@ struct SystemMemory {
 // The text of /proc/meminfo; throws IoError without a MemTotal line. Kernels before 3.14
 // have no MemAvailable: MemFree stands in for it.
 SystemMemory parse_meminfo(std::string_view text);
-// Reads /proc/meminfo; throws IoError when it cannot.
+// The machine's figures as far as a container's limit lets this process have them.
+SystemMemory within_cgroup(SystemMemory machine, const CgroupMemory& group);
+// Reads /proc/meminfo, within the process's cgroup limit where it has one
+// (cgroup_memory.h); throws IoError when meminfo cannot be read.
 SystemMemory system_memory();
 
 }  // namespace voiceman
