@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,32 @@ TEST_F(ReadWav, FloatBeyondFullScaleIsClipped) {
   }
   write_wav(dir_ / "loud.wav", {.format_tag = 3, .bits = 32}, f32);
   EXPECT_EQ(read_wav(dir_ / "loud.wav").samples, (std::vector<float>{1.0f, -1.0f, 0.5f}));
+}
+
+TEST_F(ReadWav, FloatNanIsSilenceAndInfinityFullScale) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::string f32;
+  for (float v : {0.25f, nan, inf, -inf, 0.5f}) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    put32(f32, bits);
+  }
+  write_wav(dir_ / "damaged.wav", {.format_tag = 3, .bits = 32}, f32);
+  EXPECT_EQ(read_wav(dir_ / "damaged.wav").samples,
+            (std::vector<float>{0.25f, 0.0f, 1.0f, -1.0f, 0.5f}));
+  // Resampled, a NaN would have spread through the filter to every sample near it.
+  std::string long_f32;
+  for (int i = 0; i < 800; ++i) {
+    const float v = i == 400 ? nan : i == 401 ? inf : 0.1f;
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    put32(long_f32, bits);
+  }
+  write_wav(dir_ / "damaged8k.wav", {.format_tag = 3, .sample_rate = 8000, .bits = 32}, long_f32);
+  const Audio audio = read_wav(dir_ / "damaged8k.wav");
+  ASSERT_EQ(audio.samples.size(), 1600u);
+  for (float v : audio.samples) ASSERT_TRUE(std::isfinite(v));
 }
 
 TEST_F(ReadWav, StereoDownmixAndChannelPick) {

@@ -1,6 +1,7 @@
 // RIFF/WAVE reader with no dependencies, for builds and machines without FFmpeg.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -35,17 +36,26 @@ struct WavFormat {
   int block_align = 0;
 };
 
+// A float sample the resampler and the features can take: a NaN (a damaged float file)
+// is silence and an infinity full scale, before a filter spreads either over its
+// neighbours. Finite values beyond full scale are clipped after resampling, as FFmpeg's.
+float finite_sample(double v) {
+  if (std::isnan(v)) return 0.0f;
+  if (std::isinf(v)) return v > 0 ? 1.0f : -1.0f;
+  return static_cast<float>(v);
+}
+
 // One sample at p in [-1, 1), scaled the way FFmpeg scales integer PCM to float.
 float sample_at(const unsigned char* p, const WavFormat& f) {
   if (f.is_float) {
     if (f.bits == 32) {
       float v;
       std::memcpy(&v, p, 4);
-      return v;
+      return finite_sample(v);
     }
     double v;
     std::memcpy(&v, p, 8);
-    return static_cast<float>(v);
+    return finite_sample(v);
   }
   switch (f.bits) {
     case 8:  // 8-bit WAV is unsigned
