@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -139,6 +140,36 @@ TEST(MelExtractor, SilenceClampsAtLogFloor) {
   const auto mel = extractor.compute(std::vector<float>(8000, 0.0f));
   ASSERT_FALSE(mel.empty());
   for (float v : mel) ASSERT_NEAR(v, -1.5f, 1e-6);
+}
+
+// A NaN sample reaches the features only through the API (the readers make it silence):
+// the frames it touches are the floor, the rest as without it, on every device.
+TEST(MelExtractor, ANanSampleLeavesItsFramesAtTheFloor) {
+  std::vector<float> x(16000);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / 16000));
+  MelExtractor extractor;
+  int frames = 0;
+  const auto clean = extractor.compute(x, 160, &frames);
+  x[8000] = std::numeric_limits<float>::quiet_NaN();
+  const auto damaged = extractor.compute(x, 160, &frames);
+  ASSERT_EQ(damaged.size(), clean.size());
+  const float floor = *std::min_element(clean.begin(), clean.end());
+  int touched = 0;
+  for (int m = 0; m < 80; ++m) {
+    for (int t = 0; t < frames; ++t) {
+      const size_t i = static_cast<size_t>(m) * frames + t;
+      ASSERT_TRUE(std::isfinite(damaged[i])) << m << " " << t;
+      // Frames 49..51 hold sample 8000 (hop 160, window 400 centred on t * 160).
+      if (t >= 49 && t <= 51) {
+        touched += damaged[i] == floor;
+        EXPECT_LE(damaged[i], clean[i]);
+      } else {
+        ASSERT_EQ(damaged[i], clean[i]) << m << " " << t;
+      }
+    }
+  }
+  EXPECT_EQ(touched, 3 * 80);
 }
 
 // Short input where the reflect padding wraps more than once (np.pad repeats reflections).

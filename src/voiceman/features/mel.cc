@@ -122,7 +122,8 @@ std::vector<float> MelExtractor::compute(std::span<const float> audio, int paddi
            ++k) {
         sum += static_cast<double>(row[k]) * power[k];
       }
-      const float value = std::log10(std::max(static_cast<float>(sum), 1e-10f));
+      // fmax: a NaN power (a NaN sample in the frame) is the floor, as on the GPU.
+      const float value = std::log10(std::fmax(static_cast<float>(sum), 1e-10f));
       out[static_cast<size_t>(m) * static_cast<size_t>(frames) + static_cast<size_t>(t)] = value;
       peak = std::max(peak, value);
     }
