@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "voiceman/core/errors.h"
@@ -58,6 +59,14 @@ TEST(DiarizationOps, MaxPoolFloorsTheLastWindow) {
   max_pool1d(cpu(), x, 2, 1, y);
   EXPECT_EQ(y.to_vector(), (std::vector<float>{5, 5, 2, -1, -2, 9, 9}));
   EXPECT_THROW(max_pool1d(cpu(), x, 0, 1, y), Error);
+  // A NaN anywhere in a window is that window's maximum, first or not (torch's rule).
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  max_pool1d(cpu(), Tensor::from_vector({nan, 5, 2, 1, nan, 0, 4, 3, 2}, {1, 1, 9}), 3, 3, y);
+  const std::vector<float> got = y.to_vector();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(std::isnan(got[0]));
+  EXPECT_TRUE(std::isnan(got[1]));
+  EXPECT_EQ(got[2], 4);
 }
 
 TEST(DiarizationOps, LeakyReluAndAbsolute) {

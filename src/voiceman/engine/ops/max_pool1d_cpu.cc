@@ -1,4 +1,4 @@
-#include <algorithm>
+#include <cmath>
 
 #include "voiceman/engine/ops/ops_cpu.h"
 
@@ -13,7 +13,8 @@ void max_pool1d(const ExecContext& ctx, const Tensor& x, int kernel, int stride,
     for (int64_t t = 0; t < t_out; ++t) {
       const float* w = in + r * t_in + t * stride;
       float m = w[0];
-      for (int k = 1; k < kernel; ++k) m = std::max(m, w[k]);
+      // A NaN in the window is the result, as in torch's max_pool1d (and on the GPU).
+      for (int k = 1; k < kernel; ++k) m = w[k] > m || std::isnan(w[k]) ? w[k] : m;
       out[r * t_out + t] = m;
     }
 }

@@ -19,7 +19,10 @@ __global__ void max_pool1d_kernel(const T* x, int64_t rows, int64_t t_in, int64_
     const int64_t r = i / t_out, t = i % t_out;
     const T* w = x + r * t_in + t * stride;
     float m = prim::to_float(w[0]);
-    for (int k = 1; k < kernel; ++k) m = fmaxf(m, prim::to_float(w[k]));
+    for (int k = 1; k < kernel; ++k) {  // a NaN in the window is the result, as in torch
+      const float v = prim::to_float(w[k]);
+      m = v > m || isnan(v) ? v : m;
+    }
     y[i] = prim::from_float<T>(m);
   }
 }
