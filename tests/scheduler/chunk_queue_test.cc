@@ -75,6 +75,22 @@ TEST(ChunkQueue, RequeuedChunksComeFirst) {
   EXPECT_EQ(ids(q.next_batch(1)), (std::vector<std::pair<size_t, int>>{{1, 0}}));
 }
 
+// The pipeline tells a recording's admissions apart by it: a chunk of a failed earlier
+// attempt that comes back (put back after running out of memory) must say so.
+TEST(ChunkQueue, ChunksKeepTheirAttemptThroughHoldingAndRequeueing) {
+  ChunkQueue q;
+  q.add_file(0, {10, 10}, true, 7);
+  q.add_file(1, {10}, false);
+  auto first = q.next_batch(8);
+  ASSERT_EQ(first.size(), 2u);
+  for (const ChunkRef& r : first) EXPECT_EQ(r.attempt, r.file == 0 ? 7u : 0u);
+  q.requeue(first);
+  q.release_held(0);
+  const auto all = q.next_batch(8);
+  ASSERT_EQ(all.size(), 3u);
+  for (const ChunkRef& r : all) EXPECT_EQ(r.attempt, r.file == 0 ? 7u : 0u) << r.chunk;
+}
+
 TEST(ChunkQueue, DropRemovesWaitingAndHeld) {
   ChunkQueue q;
   q.add_file(0, {10, 10}, true);

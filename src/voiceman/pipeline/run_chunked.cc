@@ -110,7 +110,8 @@ void Run::admit(Prepared&& p) {
   else if (options_.transcribe.language)
     f.language = options_.transcribe.language;
   f.prepared = std::move(p);
-  queue_.add_file(index, durations, !f.language.has_value());
+  f.attempt = ++next_attempt_;
+  queue_.add_file(index, durations, !f.language.has_value(), f.attempt);
   in_flight_.emplace(index, std::move(f));
 }
 
@@ -121,6 +122,11 @@ void Run::fail_in_flight(size_t index, const std::exception_ptr& error) {
   const std::optional<manifest::FileDigest> before = it->second.prepared.before;
   in_flight_.erase(it);
   fail(index, error, "transcribe", before);
+}
+
+bool Run::is_current(const scheduler::ChunkRef& r) const {
+  const auto it = in_flight_.find(r.file);
+  return it != in_flight_.end() && it->second.attempt == r.attempt;
 }
 
 void Run::dispatch(bool partial_ok) {
@@ -145,8 +151,9 @@ void Run::dispatch(bool partial_ok) {
     } else if (partial_ok || queue_.waiting() >= static_cast<size_t>(size)) {
       job.refs = queue_.next_batch(size);
     }
-    // Chunks of recordings that failed since they were queued (in another engine's batch).
-    std::erase_if(job.refs, [this](const auto& r) { return !in_flight_.contains(r.file); });
+    // Chunks of recordings that failed since they were queued (in another engine's batch),
+    // or of an earlier admission of one that was admitted again.
+    std::erase_if(job.refs, [this](const auto& r) { return !is_current(r); });
     if (job.refs.empty()) continue;  // the next idle engine takes the next batch
     std::vector<asr::OwnedChunk> chunks;
     for (const auto& r : job.refs) {
@@ -166,16 +173,25 @@ void Run::dispatch(bool partial_ok) {
 
 void Run::collect(asr::EngineResult result) {
   auto node = running_.extract(result.tag);
-  const RunningBatch& batch = node.mapped();
+  RunningBatch& batch = node.mapped();
+  const double wall = result.wall_s();
+  double audio = 0;
+  for (const auto& r : batch.refs) audio += r.duration_s;
+  const auto size = static_cast<int>(batch.refs.size());
+  const auto files = static_cast<int>(files_of(batch.refs).size());
+  // A recording that failed while this batch ran may have been admitted again: what the
+  // batch holds of the earlier attempt goes nowhere.
+  for (size_t i = batch.refs.size(); i-- > 0;) {
+    if (is_current(batch.refs[i])) continue;
+    batch.refs.erase(batch.refs.begin() + static_cast<std::ptrdiff_t>(i));
+    if (!result.error)
+      result.outputs.erase(result.outputs.begin() + static_cast<std::ptrdiff_t>(i));
+  }
   if (result.error) {
     on_batch_error(batch, result);
     return;
   }
-  const double wall = result.wall_s();
-  double audio = 0;
-  for (const auto& r : batch.refs) audio += r.duration_s;
   const std::set<size_t> files_in = files_of(batch.refs);
-  const auto files = static_cast<int>(files_in.size());
   // Before deliver(), which hands finished recordings on: each names the engines it used.
   const manifest::EngineRecord used =
       engine_record(engine_device(result.engine), pool_.engine(result.engine).model());
@@ -185,9 +201,8 @@ void Run::collect(asr::EngineResult result) {
     std::vector<manifest::EngineRecord>& engines = it->second.engines;
     if (std::find(engines.begin(), engines.end(), used) == engines.end()) engines.push_back(used);
   }
-  deliver(batch.refs, std::move(result.outputs), wall);
-  record_batch(static_cast<int>(batch.refs.size()), files, audio, wall,
-               engine_device(result.engine), result.engine);
+  deliver(batch.refs, std::move(result.outputs), wall / static_cast<double>(size));
+  record_batch(size, files, audio, wall, engine_device(result.engine), result.engine);
   if (const auto change = batch_size_->on_batch(memory_fraction())) {
     log::info("batch size ", change->from, " -> ", change->to, " (", change->reason, ")");
     batch_size_history_.emplace_back(seconds_since(started_), change->to);
@@ -216,12 +231,13 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
       return;  // the GPU tries again (the failures count towards the fallback)
     }
     // The CPU at batch size 1: the recording itself does not fit.
-    fail_in_flight(batch.refs.front().file, result.error);
+    if (!batch.refs.empty()) fail_in_flight(batch.refs.front().file, result.error);
     return;
   } catch (...) {
     classify(result.error);  // rethrows errors that concern the whole run
   }
   const std::set<size_t> files = files_of(batch.refs);
+  if (files.empty()) return;  // its recordings' current attempts were not in it
   if (batch.solo || files.size() == 1) {
     fail_in_flight(*files.begin(), result.error);
     return;
@@ -238,8 +254,7 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
 }
 
 void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,
-                  std::vector<asr::ChunkOutput>&& outputs, double wall_s) {
-  const double share = wall_s / static_cast<double>(std::max<size_t>(1, batch.size()));
+                  std::vector<asr::ChunkOutput>&& outputs, double share_s) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const scheduler::ChunkRef& r = batch[i];
     auto it = in_flight_.find(r.file);
@@ -253,7 +268,7 @@ void Run::deliver(const std::vector<scheduler::ChunkRef>& batch,
                 "' with probability ", out.language_probability);
       queue_.release_held(r.file);
     }
-    f.engine_s += share;
+    f.engine_s += share_s;
     if (out.continue_from_s && options_.continue_chunks) continue_chunk(f, r, *out.continue_from_s);
     f.outputs[static_cast<size_t>(r.chunk)] = std::move(out);
     if (--f.remaining == 0) {
@@ -280,7 +295,7 @@ void Run::continue_chunk(InFlight& f, const scheduler::ChunkRef& parent, double 
   f.outputs.emplace_back();
   ++f.remaining;
   const int index = static_cast<int>(p.chunk_audio.size()) - 1;
-  queue_.requeue({scheduler::ChunkRef{parent.file, index, duration}});
+  queue_.requeue({scheduler::ChunkRef{parent.file, index, duration, parent.attempt}});
 }
 
 void Run::assemble(InFlight& f) {

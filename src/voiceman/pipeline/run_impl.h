@@ -72,6 +72,9 @@ manifest::EngineRecord engine_record(Device device, const models::WhisperModel& 
 // A recording whose chunks are in the engine.
 struct InFlight {
   Prepared prepared;
+  // This admission of the recording: chunks of an earlier one that failed (still in an
+  // engine, or put back after running out of memory) are stale.
+  uint32_t attempt = 0;
   std::vector<std::optional<asr::ChunkOutput>> outputs;
   int remaining = 0;
   std::optional<std::string> language;
@@ -139,9 +142,11 @@ class Run {
   void dispatch(bool partial_ok);
   void collect(asr::EngineResult result);
   void on_batch_error(const RunningBatch& batch, const asr::EngineResult& result);
+  // share_s: the engine seconds each chunk of the batch is charged.
   void deliver(const std::vector<scheduler::ChunkRef>& batch,
-               std::vector<asr::ChunkOutput>&& outputs, double wall_s);
+               std::vector<asr::ChunkOutput>&& outputs, double share_s);
   void fail_in_flight(size_t index, const std::exception_ptr& error);
+  bool is_current(const scheduler::ChunkRef& r) const;
   void continue_chunk(InFlight& f, const scheduler::ChunkRef& parent, double from_s);
   void assemble(InFlight& f);
   // To the CPU engine (loaded on first use) or back to the run's devices.
@@ -190,6 +195,7 @@ class Run {
   std::set<int> paused_gpus_;         // GPUs the governor found busy: no new batches
   std::map<uint64_t, RunningBatch> running_;
   uint64_t next_tag_ = 0;
+  uint32_t next_attempt_ = 0;
   std::deque<std::vector<scheduler::ChunkRef>> solo_;  // split failed batches, one file each
   std::map<size_t, InFlight> in_flight_;
   scheduler::ChunkQueue queue_;

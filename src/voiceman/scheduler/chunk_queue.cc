@@ -6,9 +6,9 @@
 namespace voiceman::scheduler {
 
 void ChunkQueue::add_file(size_t file, const std::vector<double>& chunk_durations,
-                          bool hold_after_first) {
+                          bool hold_after_first, uint32_t attempt) {
   for (size_t c = 0; c < chunk_durations.size(); ++c) {
-    Entry e{next_order_++, ChunkRef{file, static_cast<int>(c), chunk_durations[c]}};
+    Entry e{next_order_++, ChunkRef{file, static_cast<int>(c), chunk_durations[c], attempt}};
     if (hold_after_first && c > 0)
       held_[file].push_back(e);
     else

@@ -15,12 +15,14 @@ struct ChunkRef {
   size_t file = 0;  // the caller's index of the recording
   int chunk = 0;    // index within the recording
   double duration_s = 0;
+  uint32_t attempt = 0;  // the caller's, passed through: which admission of the recording
 };
 
 class ChunkQueue {
  public:
   // hold_after_first: release chunks 1.. only after release_held(file).
-  void add_file(size_t file, const std::vector<double>& chunk_durations, bool hold_after_first);
+  void add_file(size_t file, const std::vector<double>& chunk_durations, bool hold_after_first,
+                uint32_t attempt = 0);
   void release_held(size_t file);
   // Removes every waiting or held chunk of the recording (it failed).
   void drop_file(size_t file);
