@@ -157,6 +157,12 @@ TEST_F(RunTest, OriginalChangedDuringProcessingIsAnIntegrityViolation) {
   EXPECT_EQ(violated->after->size, violated->before->size + 1);
   EXPECT_TRUE(violated->outputs.empty());
   EXPECT_FALSE(fs::exists(out / "transcripts" / (violated->relative_path + ".json")));
+  // The original now matches its last digest, but the record of the change stands.
+  const manifest::VerifyReport v = manifest::verify(out);
+  ASSERT_EQ(v.differences.size(), 1u);
+  EXPECT_EQ(v.differences[0].kind, "violated");
+  EXPECT_EQ(v.differences[0].path, violated->path);
+  EXPECT_NE(v.differences[0].detail.find(violated->before->sha256), std::string::npos);
 }
 
 TEST_F(RunTest, ResumeSkipsFinishedInputsAndRedoesDamagedOnes) {

@@ -71,6 +71,14 @@ VerifyReport verify_out(const fs::path& out_dir, const Manifest& m) {
     check_original(r, report);
     if (r.status == InputStatus::pending)
       report.differences.push_back({"incomplete", r.path, "input was never processed"});
+    // The custody chain broke during the run: that the file now matches its last digest
+    // does not mend it.
+    if (r.status == InputStatus::integrity_violation)
+      report.differences.push_back(
+          {"violated", r.path,
+           "the original changed while it was processed (sha256 " +
+               (r.before ? r.before->sha256 : std::string("unknown")) + " before, " +
+               (r.after ? r.after->sha256 : std::string("unknown")) + " after)"});
     for (const OutputRecord& o : r.outputs) {
       check_output(out_dir, o, report);
       listed.insert((out_dir / o.path).lexically_normal());

@@ -8,7 +8,7 @@
 namespace voiceman::manifest {
 
 struct Difference {
-  std::string kind;    // changed, missing, unexpected, incomplete, mismatch
+  std::string kind;    // changed, missing, unexpected, incomplete, mismatch, violated
   std::string path;    // the original or output concerned
   std::string detail;  // what differs, e.g. "sha256 was ab12..., now 9f3c..."
 };
