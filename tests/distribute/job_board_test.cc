@@ -277,6 +277,44 @@ TEST(JobBoardUnix, AuthenticatesOverASocket) {
   EXPECT_THROW(JobBoard(JobOptions{"unix://" + path, "sock", 60}, "w", "i", "s", 1), ConfigError);
 }
 
+TEST(RedisErrors, AServersPassingStateIsToldFromAFaultyCommand) {
+  EXPECT_TRUE(server_state_error("LOADING Redis is loading the dataset in memory"));
+  EXPECT_TRUE(server_state_error("READONLY You can't write against a read only replica."));
+  EXPECT_TRUE(server_state_error("OOM command not allowed when used memory > 'maxmemory'."));
+  EXPECT_TRUE(server_state_error("BUSY Redis is busy running a script."));
+  EXPECT_TRUE(server_state_error("MASTERDOWN Link with MASTER is down"));
+  EXPECT_FALSE(server_state_error("ERR unknown command 'FOO'"));
+  EXPECT_FALSE(server_state_error("WRONGTYPE Operation against a key holding the wrong kind"));
+  EXPECT_FALSE(server_state_error("NOAUTH Authentication required."));
+  EXPECT_FALSE(server_state_error("BUSYKEY Target key name already exists."));
+  EXPECT_FALSE(server_state_error(""));
+}
+
+// A server made a replica (as after a failover) refuses writes for now: a claim then fails
+// as a connection failure does, to be retried, not as a fault of the recording.
+TEST(JobBoardReplica, AServerThatCannotWriteForNowIsATransientError) {
+  voiceman::testing::RedisServer server;
+  if (server.url().empty()) GTEST_SKIP() << "no redis-server";
+  JobBoard board(JobOptions{server.url(), "replica", 60}, "w", "i", "s", 1);
+  RedisClient admin(parse_redis_url(server.url()), 5);
+  admin.command({"REPLICAOF", "127.0.0.1", "1"});  // a master that is not there
+  try {
+    board.claim("a.wav");
+    FAIL() << "a read-only replica took a claim";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("READONLY"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(admin.command({"NO-SUCH-COMMAND"}), Error);
+  try {
+    admin.command({"NO-SUCH-COMMAND"});
+  } catch (const IoError&) {
+    ADD_FAILURE() << "an unknown command is not the server's passing state";
+  } catch (const Error&) {
+  }
+  admin.command({"REPLICAOF", "NO", "ONE"});
+  EXPECT_EQ(board.claim("a.wav").state, State::claimed);
+}
+
 TEST(JobBoardUnreachable, NamesTheServer) {
   try {
     JobBoard board(JobOptions{"unix:///nonexistent/redis.sock", "j", 60}, "w", "i", "s", 1);

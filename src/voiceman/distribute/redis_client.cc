@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string_view>
 
 #include "voiceman/core/errors.h"
@@ -135,6 +137,17 @@ std::string redact_redis_url(const std::string& url) {
   return url.substr(0, scheme + 3) + ":***" + url.substr(at);
 }
 
+bool server_state_error(std::string_view reply) {
+  // Redis's error codes for a server that cannot serve now but will: loading its data, a
+  // replica after a failover, out of memory, a script running, a cluster or its
+  // replication in trouble, a failed snapshot stopping writes.
+  static constexpr std::string_view kPassing[] = {"LOADING",     "READONLY",   "OOM",
+                                                  "BUSY",        "MASTERDOWN", "TRYAGAIN",
+                                                  "CLUSTERDOWN", "NOREPLICAS", "MISCONF"};
+  const std::string_view code = reply.substr(0, reply.find(' '));
+  return std::find(std::begin(kPassing), std::end(kPassing), code) != std::end(kPassing);
+}
+
 RedisClient::RedisClient(RedisAddress address, double timeout_s)
     : address_(std::move(address)), timeout_s_(timeout_s) {
   connect();
@@ -190,7 +203,12 @@ RedisReply RedisClient::command(const std::vector<std::string>& args) {
   if (reply->type == REDIS_REPLY_ERROR) {
     const std::string why(reply->str, reply->len);
     freeReplyObject(reply);
-    throw Error("Redis " + address_.display + ": " + args.at(0) + ": " + why);
+    const std::string message = "Redis " + address_.display + ": " + args.at(0) + ": " + why;
+    if (server_state_error(why)) {
+      disconnect();  // after a failover the name may lead to another server
+      throw IoError(message);
+    }
+    throw Error(message);
   }
   RedisReply out = copy_reply(reply);
   freeReplyObject(reply);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct redisContext;
@@ -36,6 +37,10 @@ struct RedisReply {
   std::vector<RedisReply> elements;
 };
 
+// An error reply whose code (its first word) is a server's passing state, such as
+// LOADING or READONLY, rather than a fault in the command.
+bool server_state_error(std::string_view reply);
+
 class RedisClient {
  public:
   // Connects (IoError if the server cannot be reached; ConfigError for a bad password).
@@ -44,8 +49,9 @@ class RedisClient {
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
-  // Runs one command. IoError on a connection failure (transient: the next call
-  // reconnects), Error on an error reply.
+  // Runs one command. IoError on a connection failure or an error reply that says the
+  // server cannot serve for now (server_state_error): transient, the next call
+  // reconnects. Error on any other error reply.
   RedisReply command(const std::vector<std::string>& args);
   // EVAL script with its keys and arguments.
   RedisReply eval(const std::string& script, const std::vector<std::string>& keys,
