@@ -214,8 +214,10 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
     std::rethrow_exception(result.error);
   } catch (const OutOfMemoryError& e) {
     queue_.requeue(batch.refs);
-    // Another engine already backed off below this batch's size: it is not news.
-    if (batch.batch_size > batch_size_->size()) return;
+    // Another engine already backed off below this batch's size: it is not news. Nor is
+    // a batch of the device the run has since left: the size is now another device's.
+    const bool left_behind = on_cpu_ ? result.engine != cpu_engine_ : result.engine == cpu_engine_;
+    if (left_behind || batch.batch_size > batch_size_->size()) return;
     const scheduler::BatchSizeChange change = batch_size_->on_out_of_memory();
     if (change.to < change.from) {
       const std::string line = "Reducing batch size to " + std::to_string(change.to);
@@ -225,9 +227,11 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
       return;
     }
     if (!engine_device(result.engine).is_cpu()) {
-      if (batch_size_->should_fall_back_to_cpu())
+      if (batch_size_->should_fall_back_to_cpu()) {
+        gpu_out_of_memory_ = true;  // switch_device resets the controller's count
         switch_device(true, "out of memory " + std::to_string(batch_size_->failures_at_minimum()) +
                                 " times in a row at batch size 1");
+      }
       return;  // the GPU tries again (the failures count towards the fallback)
     }
     // The CPU at batch size 1: the recording itself does not fit.
@@ -380,7 +384,7 @@ void Run::set_gpu_busy(int device, bool busy, const std::string& why) {
   for (Device d : setup_.devices) any_free |= !d.is_cpu() && !paused_gpus_.contains(d.index);
   if (!any_free)
     switch_device(true, setup_.devices.size() > 1 ? "every GPU busy" : "GPU busy");
-  else if (!batch_size_->should_fall_back_to_cpu())
+  else if (!gpu_out_of_memory_)  // a GPU coming free does not give it the memory it lacked
     switch_device(false, why);
 }
 

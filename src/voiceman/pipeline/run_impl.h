@@ -192,6 +192,7 @@ class Run {
   std::vector<int> primary_engines_;  // engines_per_device on each of the run's devices
   int cpu_engine_ = -1;               // loaded on a GPU fallback
   bool on_cpu_ = false;               // batches go to the CPU engine (after a fallback)
+  bool gpu_out_of_memory_ = false;    // fell back for want of GPU memory: no way back
   std::set<int> paused_gpus_;         // GPUs the governor found busy: no new batches
   std::map<uint64_t, RunningBatch> running_;
   uint64_t next_tag_ = 0;
