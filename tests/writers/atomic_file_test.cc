@@ -51,6 +51,29 @@ TEST(AtomicFile, FailedRenameRemovesTempAndKeepsTarget) {
   EXPECT_EQ(read_bytes(dir / "out.json" / "keep.txt"), "keep");
 }
 
+// Korean names take three bytes a character: 80 of them and ".json" are 245 of the 255
+// bytes a name may have, which the temporary file's marker must not push past.
+TEST(AtomicFile, ALongNameThatFitsIsWrittenAndOneThatCannotIsNoIoError) {
+  const fs::path dir = voiceman::testing::scratch_dir("atomic_long_name");
+  std::string name;
+  for (int i = 0; i < 80; ++i) name += "통";
+  name += ".json";
+  ASSERT_EQ(name.size(), 245u);
+  write_file_atomic(dir / name, "fits");
+  EXPECT_EQ(read_bytes(dir / name), "fits");
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{name});
+  const std::string too_long = std::string(300, 'a') + ".json";
+  try {
+    write_file_atomic(dir / too_long, "x");
+    FAIL() << "a 305-byte name was written";
+  } catch (const IoError& e) {
+    FAIL() << "retrying cannot mend a name too long: " << e.what();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(too_long), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{name});
+}
+
 TEST(AtomicFile, UncreatableFolderIsAnIoError) {
   const fs::path dir = voiceman::testing::scratch_dir("atomic_bad_parent");
   write_bytes(dir / "file", "x");

@@ -19,8 +19,23 @@ namespace fs = std::filesystem;
 // Hidden and clearly ours, so a later run can sweep what a killed one left behind.
 constexpr std::string_view kTempMarker = ".voiceman-tmp-";
 
+// Enough of the output's name to tell whose a leftover temporary file was, short enough
+// that the marker and mkstemp's suffix keep it within a file system's 255 bytes.
+constexpr size_t kTempNameBytes = 96;
+
 [[noreturn]] void fail(const fs::path& path, const std::string& what, int err) {
-  throw IoError(path.string() + ": cannot write (" + what + ": " + std::strerror(err) + ")");
+  const std::string message =
+      path.string() + ": cannot write (" + what + ": " + std::strerror(err) + ")";
+  // Retrying cannot shorten a name: a plain Error, which the retry policy does not repeat.
+  if (err == ENAMETOOLONG) throw Error(message);
+  throw IoError(message);
+}
+
+// The first `bytes` bytes of a UTF-8 name or fewer, not splitting a character.
+std::string utf8_prefix(const std::string& name, size_t bytes) {
+  if (name.size() <= bytes) return name;
+  while (bytes > 0 && (static_cast<unsigned char>(name[bytes]) & 0xC0) == 0x80) --bytes;
+  return name.substr(0, bytes);
 }
 
 void fsync_dir(const fs::path& dir) {
@@ -42,7 +57,7 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
   if (ec) fail(path, "create folder " + dir.string(), ec.value());
 
   std::string name = ".";
-  name += path.filename().string();
+  name += utf8_prefix(path.filename().string(), kTempNameBytes);
   name += kTempMarker;
   name += "XXXXXX";  // mkstemp fills these in
   std::string tmpl = (dir / name).string();
