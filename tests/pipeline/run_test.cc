@@ -194,6 +194,22 @@ TEST_F(RunTest, ResumeSkipsFinishedInputsAndRedoesDamagedOnes) {
   EXPECT_FALSE(fs::exists(out / "transcripts/.a.mp3.json.voiceman-tmp-Zx81Qa"));
   EXPECT_TRUE(manifest::verify(out).ok());
 
+  // Another day's recorder names its files the same: its a.mp3 would replace this one's
+  // transcripts, and the manifest would lose this one's record.
+  const fs::path day2 = base / "day2";
+  fs::create_directories(day2);
+  fs::copy_file(voiceman::testing::shared_data_dir() / "sample.wav", day2 / "a.mp3");
+  const std::string json = read_bytes(out / "transcripts/a.mp3.json");
+  try {
+    run_quietly(fast_options({day2.string()}, out));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find((in / "a.mp3").string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find((day2 / "a.mp3").string()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(out / "transcripts/a.mp3.json"), json);
+  EXPECT_TRUE(manifest::verify(out).ok());
+
   RunOptions other = o;
   other.transcribe.beam_size = 2;
   try {

@@ -77,6 +77,24 @@ void check_resume(journal::Journal& journal, const RunOptions& options,
   journal.set_meta(kSettingsKey, now);
 }
 
+// Outputs are named by relative path: a recording of this run under the name of another
+// original whose transcripts OUT holds would replace them, and the manifest would lose
+// the other's record.
+void check_same_originals(const std::map<std::string, manifest::InputRecord>& previous,
+                          const Discovery& d, const fs::path& out_dir) {
+  std::map<std::string, const manifest::InputRecord*> by_name;
+  for (const auto& [path, r] : previous)
+    if (!r.outputs.empty()) by_name.emplace(r.relative_path, &r);
+  for (const DiscoveredInput& in : d.inputs) {
+    const auto it = by_name.find(in.relative_path);
+    if (it == by_name.end() || it->second->path == in.path) continue;
+    throw ConfigError(out_dir.string() + " holds the transcripts of " + it->second->path +
+                      ", which " + in.path + " would replace (the same name, " + in.relative_path +
+                      "); use a new OUT for other recordings, or " +
+                      "--no-resume to start this one over");
+  }
+}
+
 }  // namespace
 
 DeviceChoice choose_devices(const std::string& requested, cuda::GpuProbe probe) {
@@ -197,6 +215,7 @@ RunSetup prepare_run(const RunOptions& options) {
   if (const int swept = writers::remove_stale_temp_files(s.out_dir); swept > 0)
     log::info("removed ", swept, " partial file(s) left by an interrupted run");
   s.previous = s.journal->load();
+  check_same_originals(s.previous, s.discovery, s.out_dir);
   if (!options.job.redis_url.empty()) s.job = join_job(options, s, model_id);
 
   ExecContext ctx;
