@@ -163,6 +163,54 @@ TEST_F(RunTest, OriginalChangedDuringProcessingIsAnIntegrityViolation) {
   EXPECT_EQ(v.differences[0].kind, "violated");
   EXPECT_EQ(v.differences[0].path, violated->path);
   EXPECT_NE(v.differences[0].detail.find(violated->before->sha256), std::string::npos);
+
+  // The same command again, as after any failure: the violation stands rather than being
+  // transcribed over; only a fresh start (--no-resume) transcribes the file again.
+  const RunReport again = run_quietly(fast_options({(base / "in").string()}, out));
+  EXPECT_EQ(again.integrity_violations, 1);
+  EXPECT_EQ(again.resumed, static_cast<int>(clips.size()) - 1);
+  EXPECT_EQ(manifest::verify(out).differences.size(), 1u);
+  RunOptions fresh = fast_options({(base / "in").string()}, out);
+  fresh.resume = false;
+  const RunReport over = run_quietly(fresh);
+  EXPECT_EQ(over.integrity_violations, 0);
+  EXPECT_EQ(over.ok, static_cast<int>(clips.size()));
+  EXPECT_TRUE(manifest::verify(out).ok());
+}
+
+TEST_F(RunTest, AnOriginalChangedBetweenRunsKeepsItsRecordAndTranscripts) {
+  const fs::path base = voiceman::testing::scratch_dir("run_changed_between");
+  const auto clips = voiceman::testing::make_good_clips(base / "in");
+  const fs::path out = base / "out";
+  const RunOptions o = fast_options({(base / "in").string()}, out);
+  EXPECT_EQ(run_quietly(o).ok, static_cast<int>(clips.size()));
+  const manifest::Manifest first = manifest::read_manifest(out);
+  const voiceman::testing::Clip& changed = clips[1];
+  const auto was = std::find_if(first.inputs.begin(), first.inputs.end(), [&](const auto& rec) {
+    return rec.relative_path == changed.relative_path;
+  });
+  ASSERT_NE(was, first.inputs.end());
+  const std::string json = read_bytes(out / "transcripts" / (changed.relative_path + ".json"));
+  std::ofstream(changed.path, std::ios::app) << "x";
+
+  LogCapture log;
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.integrity_violations, 1);
+  EXPECT_EQ(r.resumed, static_cast<int>(clips.size()) - 1);
+  EXPECT_TRUE(log.contains("INTEGRITY VIOLATION"));
+  EXPECT_EQ(read_bytes(out / "transcripts" / (changed.relative_path + ".json")), json);
+  const manifest::Manifest m = manifest::read_manifest(out);
+  const auto rec = std::find_if(m.inputs.begin(), m.inputs.end(), [&](const auto& x) {
+    return x.relative_path == changed.relative_path;
+  });
+  ASSERT_NE(rec, m.inputs.end());
+  EXPECT_EQ(rec->status, manifest::InputStatus::integrity_violation);
+  EXPECT_EQ(rec->before->sha256, was->before->sha256);  // the digest it was transcribed at
+  EXPECT_EQ(rec->after->size, was->before->size + 1);
+  EXPECT_EQ(rec->outputs.size(), was->outputs.size());  // still listed, still checked
+  const manifest::VerifyReport v = manifest::verify(out);
+  ASSERT_FALSE(v.ok());
+  for (const auto& d : v.differences) EXPECT_EQ(d.path, changed.path.string()) << d.detail;
 }
 
 TEST_F(RunTest, ResumeSkipsFinishedInputsAndRedoesDamagedOnes) {

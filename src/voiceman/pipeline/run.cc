@@ -88,6 +88,14 @@ Prepared Run::prepare(size_t index) {
     p.before = manifest::hash_file(in.path);
     if (options_.resume) {
       auto it = setup_.previous.find(in.path);
+      if (it != setup_.previous.end() &&
+          (it->second.status == InputStatus::integrity_violation ||
+           (it->second.status == InputStatus::ok && it->second.before &&
+            it->second.before->sha256 != p.before->sha256))) {
+        p.changed_since = true;
+        p.seconds = seconds_since(t0);
+        return p;
+      }
       if (it != setup_.previous.end() && it->second.status == InputStatus::ok &&
           it->second.before && it->second.before->sha256 == p.before->sha256 &&
           outputs_intact(it->second)) {
@@ -141,6 +149,8 @@ void Run::accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio
     fail(p.index, p.error, p.stage, p.before);
   } else if (p.elsewhere) {
     defer(p.index, *p.elsewhere);
+  } else if (p.changed_since) {
+    keep_broken_custody(p);
   } else if (p.already_done) {
     records_[p.index] = setup_.previous.at(records_[p.index].path);
     ++resumed_;
@@ -314,6 +324,26 @@ void Run::fail(size_t index, const std::exception_ptr& error, const std::string&
   setup_.journal->record(rec);
   report_to_job(index);
   complete(index, false);
+}
+
+void Run::keep_broken_custody(const Prepared& p) {
+  const InputRecord& was = setup_.previous.at(records_[p.index].path);
+  InputRecord rec = was;
+  rec.after = p.before;
+  if (was.status != InputStatus::integrity_violation) {
+    rec.status = InputStatus::integrity_violation;
+    rec.error_class = ErrorClass::integrity;
+    rec.stage = "hash";
+    rec.error = rec.path + ": changed since it was transcribed into this OUT (sha256 " +
+                (was.before ? was.before->sha256 : std::string("unknown")) + " then, " +
+                p.before->sha256 + " now); its record and transcripts are kept: a new OUT, " +
+                "or --no-resume, transcribes it again";
+  }
+  records_[p.index] = rec;
+  log::error("INTEGRITY VIOLATION: ", rec.error);
+  setup_.journal->record(rec);
+  report_to_job(p.index);
+  complete(p.index, false);
 }
 
 void Run::complete(size_t index, bool resumed) {

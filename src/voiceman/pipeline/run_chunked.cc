@@ -77,6 +77,10 @@ void Run::admit(Prepared&& p) {
     defer(p.index, *p.elsewhere);
     return;
   }
+  if (p.changed_since) {
+    keep_broken_custody(p);
+    return;
+  }
   if (p.already_done) {
     records_[p.index] = setup_.previous.at(records_[p.index].path);
     ++resumed_;

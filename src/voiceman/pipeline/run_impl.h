@@ -51,6 +51,9 @@ struct Prepared {
   std::vector<float> samples;  // 16 kHz mono (sequential mode)
   double audio_s = 0;
   bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
+  // Resume: the original differs from what an earlier run of this OUT recorded, or that
+  // run recorded it changing. That record stands; nothing is transcribed.
+  bool changed_since = false;
   // Shared job: another worker holds or has finished it; nothing was read.
   std::optional<distribute::JobEntry> elsewhere;
   std::exception_ptr error;
@@ -112,6 +115,7 @@ class Run {
   void fail(size_t index, const std::exception_ptr& error, const std::string& stage,
             const std::optional<manifest::FileDigest>& before);
   void complete(size_t index, bool resumed);
+  void keep_broken_custody(const Prepared& p);
   std::optional<size_t> take_due_retry();
   // Waits for the first retry to fall due, for at most `max_wait_s`.
   void wait_for_retry(double max_wait_s);
