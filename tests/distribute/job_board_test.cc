@@ -59,6 +59,17 @@ TEST(RedisUrl, ParsesTcpAndUnixAddresses) {
 TEST(RedisUrl, RedactsThePassword) {
   EXPECT_EQ(redact_redis_url("redis://:pw@h:1/0"), "redis://:***@h:1/0");
   EXPECT_EQ(redact_redis_url("redis://h:1"), "redis://h:1");
+  // Malformed addresses are refused without showing what may be a password.
+  for (const char* bad :
+       {"unix://:S3CR3T@run/redis.sock", "unix://:S3CR3T/run/redis.sock", "unix://S3CR3T",
+        "unix://me:S3CR3T@/run/redis.sock", "redis://me:S3CR3T@host", "redis://:S3CR3T@host:x"}) {
+    try {
+      parse_redis_url(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).find("S3CR3T"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(JobOptions, RedisAndJobGoTogether) {

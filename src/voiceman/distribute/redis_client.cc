@@ -128,8 +128,13 @@ RedisAddress parse_redis_url(const std::string& url) {
 
 std::string redact_redis_url(const std::string& url) {
   if (url.starts_with("unix://")) {
-    const size_t at = unix_password_end(std::string_view(url).substr(7));
-    return at == std::string::npos ? url : "unix://:***" + url.substr(7 + at);
+    const std::string_view rest = std::string_view(url).substr(7);
+    if (rest.starts_with('/')) return url;  // no credentials
+    const size_t at = unix_password_end(rest);
+    if (at != std::string::npos) return "unix://:***" + url.substr(7 + at);
+    // Malformed: whatever comes before the path may be a secret.
+    const size_t slash = rest.find('/');
+    return "unix://***" + (slash == std::string::npos ? std::string() : url.substr(7 + slash));
   }
   const size_t scheme = url.find("://");
   const size_t at = url.rfind('@');
