@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 
 #include "run_fixture.h"
 
@@ -48,6 +49,35 @@ TEST_F(RetryRun, TransientFaultIsRetriedWithBackoff) {
   EXPECT_EQ(m.inputs.at(0).attempts, 3);
   EXPECT_EQ(m.inputs.at(0).status, manifest::InputStatus::ok);
   EXPECT_TRUE(failed().empty());
+}
+
+// A retry reads the original again; changed since the first attempt read it, it is an
+// integrity violation with both digests, not a fresh start from the new one.
+TEST_F(RetryRun, AnOriginalChangedBetweenAttemptsIsAnIntegrityViolation) {
+  const fs::path original = base_ / "in" / "call 1.mp3";
+  const uint64_t size = fs::file_size(original);
+  bool changed = false;
+  // The warning is logged when the first attempt fails, before the retry is queued.
+  log::Sink previous = log::set_sink(
+      [&](log::Level, std::string_view m) {
+        if (!changed && m.find("transient error at decode") != std::string_view::npos) {
+          std::ofstream(original, std::ios::app) << "x";
+          changed = true;
+        }
+      },
+      log::Level::info);
+  const RunReport r = run_quietly(options("transient:call*.mp3:1"));
+  log::set_sink(std::move(previous));
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(r.integrity_violations, 1);
+  const manifest::Manifest m = manifest::read_manifest(base_ / "out");
+  const manifest::InputRecord& rec = m.inputs.at(0);
+  EXPECT_EQ(rec.status, manifest::InputStatus::integrity_violation);
+  EXPECT_EQ(rec.before->size, size);  // the first attempt's digest
+  EXPECT_EQ(rec.after->size, size + 1);
+  EXPECT_NE(rec.error.find("changed between attempts"), std::string::npos) << rec.error;
+  EXPECT_TRUE(rec.outputs.empty());
+  EXPECT_EQ(failed().at(0)["error_class"], "integrity");
 }
 
 TEST_F(RetryRun, TransientFaultAtWriteLeavesNoPartialOutput) {

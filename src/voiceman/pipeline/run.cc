@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <thread>
+#include <utility>
 
 #include "voiceman/asr/transcriber.h"
 #include "voiceman/assign/assign.h"
@@ -86,6 +87,16 @@ Prepared Run::prepare(size_t index) {
     p.stage = "hash";
     injector_.maybe_fail(p.stage, in.relative_path);
     p.before = manifest::hash_file(in.path);
+    // A retry reads the original again: it must be what the first attempt read. Only this
+    // input's worker touches its slot, and its attempts follow one another.
+    std::optional<manifest::FileDigest>& first = first_digest_[index];
+    if (!first) {
+      first = p.before;
+    } else if (*first != *p.before) {
+      p.changed_to = std::exchange(p.before, first);
+      throw IntegrityError(in.path + ": the original changed between attempts (sha256 " +
+                           first->sha256 + " -> " + p.changed_to->sha256 + ")");
+    }
     if (options_.resume) {
       auto it = setup_.previous.find(in.path);
       if (it != setup_.previous.end() &&
@@ -146,6 +157,7 @@ bool Run::outputs_intact(const InputRecord& previous) const {
 
 void Run::accept(Prepared&& p, std::vector<Prepared>& batch, double& batch_audio) {
   if (p.error) {
+    if (p.changed_to) records_[p.index].after = p.changed_to;
     fail(p.index, p.error, p.stage, p.before);
   } else if (p.elsewhere) {
     defer(p.index, *p.elsewhere);
@@ -448,6 +460,7 @@ RunReport Run::execute() {
   attempts_.assign(records_.size(), 0);
   resumed_inputs_.assign(records_.size(), false);
   retries_used_.assign(records_.size(), 0);
+  first_digest_.assign(records_.size(), std::nullopt);
   observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
                             d.total_bytes});
   save_manifest(false);

@@ -70,6 +70,7 @@ std::optional<size_t> Run::take_due_retry() {
 
 void Run::admit(Prepared&& p) {
   if (p.error) {
+    if (p.changed_to) records_[p.index].after = p.changed_to;
     fail(p.index, p.error, p.stage, p.before);
     return;
   }

@@ -57,6 +57,9 @@ struct Prepared {
   // Shared job: another worker holds or has finished it; nothing was read.
   std::optional<distribute::JobEntry> elsewhere;
   std::exception_ptr error;
+  // A retry found the original changed since the first attempt: `before` is then the
+  // first attempt's digest and this the one now.
+  std::optional<manifest::FileDigest> changed_to;
   std::string stage;
   double seconds = 0;  // spent hashing, decoding and detecting speech
   // Batched mode: the speech regions and the chunks made of them.
@@ -178,6 +181,8 @@ class Run {
   std::vector<manifest::InputRecord> records_;  // discovered inputs, then discovery failures
   std::vector<int> attempts_;
   std::vector<int> retries_used_;
+  // Per input: its digest at the first attempt, which a retry's must still be.
+  std::vector<std::optional<manifest::FileDigest>> first_digest_;
   std::vector<char> resumed_inputs_;  // per input: done by an earlier run
   std::deque<RetryItem> retries_;
   std::vector<size_t> watched_;  // held by other workers of the job
