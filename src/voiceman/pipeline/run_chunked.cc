@@ -150,9 +150,13 @@ void Run::dispatch(bool partial_ok) {
     RunningBatch job;
     job.batch_size = size;
     if (!solo_.empty()) {
-      job.refs = std::move(solo_.front());
+      // No more chunks than the size in force: it may have shrunk since the split.
+      std::vector<scheduler::ChunkRef>& own = solo_.front();
+      const auto take = std::min(own.size(), static_cast<size_t>(size));
+      job.refs.assign(own.begin(), own.begin() + static_cast<std::ptrdiff_t>(take));
+      own.erase(own.begin(), own.begin() + static_cast<std::ptrdiff_t>(take));
+      if (own.empty()) solo_.pop_front();
       job.solo = true;
-      solo_.pop_front();
     } else if (partial_ok || queue_.waiting() >= static_cast<size_t>(size)) {
       job.refs = queue_.next_batch(size);
     }
