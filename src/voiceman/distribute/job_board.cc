@@ -188,10 +188,21 @@ JobEntry JobBoard::finish(const std::string& key, const std::string& status,
                                          {"sha256", sha256},
                                          {"finished_utc", manifest::utc_now()}};
   std::lock_guard lock(mutex_);
-  held_.erase(key);
-  return parse(client_.eval(kFinish, {done_key(options_.name), claim_key(options_.name, key)},
-                            {key, record.dump(), worker_}),
-               key);
+  // Held, and renewed, until the outcome is recorded: a claim let go first would lapse
+  // after a failed call and another worker would transcribe the recording again. The
+  // script is safe to repeat (the first record stays), so a dropped reply is retried.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      RedisReply reply =
+          client_.eval(kFinish, {done_key(options_.name), claim_key(options_.name, key)},
+                       {key, record.dump(), worker_});
+      held_.erase(key);
+      return parse(reply, key);
+    } catch (const IoError&) {
+      if (attempt == kAttempts) throw;
+    }
+  }
 }
 
 void JobBoard::release(const std::string& key) {
