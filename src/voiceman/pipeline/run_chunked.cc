@@ -188,17 +188,16 @@ void Run::collect(asr::EngineResult result) {
   for (const auto& r : batch.refs) audio += r.duration_s;
   const auto size = static_cast<int>(batch.refs.size());
   const auto files = static_cast<int>(files_of(batch.refs).size());
+  if (result.error) {
+    on_batch_error(batch, result);
+    return;
+  }
   // A recording that failed while this batch ran may have been admitted again: what the
   // batch holds of the earlier attempt goes nowhere.
   for (size_t i = batch.refs.size(); i-- > 0;) {
     if (is_current(batch.refs[i])) continue;
     batch.refs.erase(batch.refs.begin() + static_cast<std::ptrdiff_t>(i));
-    if (!result.error)
-      result.outputs.erase(result.outputs.begin() + static_cast<std::ptrdiff_t>(i));
-  }
-  if (result.error) {
-    on_batch_error(batch, result);
-    return;
+    result.outputs.erase(result.outputs.begin() + static_cast<std::ptrdiff_t>(i));
   }
   const std::set<size_t> files_in = files_of(batch.refs);
   // Before deliver(), which hands finished recordings on: each names the engines it used.
@@ -222,7 +221,11 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
   try {
     std::rethrow_exception(result.error);
   } catch (const OutOfMemoryError& e) {
-    queue_.requeue(batch.refs);
+    // Chunks of an attempt that failed while this batch ran go nowhere (collect()).
+    std::vector<scheduler::ChunkRef> live;
+    for (const auto& r : batch.refs)
+      if (is_current(r)) live.push_back(r);
+    queue_.requeue(live);
     // Another engine already backed off below this batch's size: it is not news. Nor is
     // a batch of the device the run has since left: the size is now another device's.
     const bool left_behind = on_cpu_ ? result.engine != cpu_engine_ : result.engine == cpu_engine_;
@@ -244,15 +247,19 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
       return;  // the GPU tries again (the failures count towards the fallback)
     }
     // The CPU at batch size 1: the recording itself does not fit.
-    if (!batch.refs.empty()) fail_in_flight(batch.refs.front().file, result.error);
+    if (!live.empty()) fail_in_flight(live.front().file, result.error);
     return;
   } catch (...) {
     classify(result.error);  // rethrows errors that concern the whole run
   }
+  // Whose the error is follows from the whole batch, stale chunks included: they may be
+  // its cause. Only current attempts are failed or run again.
   const std::set<size_t> files = files_of(batch.refs);
-  if (files.empty()) return;  // its recordings' current attempts were not in it
   if (batch.solo || files.size() == 1) {
-    fail_in_flight(*files.begin(), result.error);
+    const size_t file = *files.begin();
+    if (std::any_of(batch.refs.begin(), batch.refs.end(),
+                    [&](const auto& r) { return is_current(r); }))
+      fail_in_flight(file, result.error);
     return;
   }
   log::warn("a batch of ", batch.refs.size(), " chunks from ", files.size(), " recordings failed (",
@@ -261,8 +268,8 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
   for (size_t file : files) {
     std::vector<scheduler::ChunkRef> own;
     for (const auto& r : batch.refs)
-      if (r.file == file) own.push_back(r);
-    solo_.push_back(std::move(own));
+      if (r.file == file && is_current(r)) own.push_back(r);
+    if (!own.empty()) solo_.push_back(std::move(own));
   }
 }
 
