@@ -188,9 +188,9 @@ JobEntry JobBoard::finish(const std::string& key, const std::string& status,
                                          {"sha256", sha256},
                                          {"finished_utc", manifest::utc_now()}};
   std::lock_guard lock(mutex_);
-  // Held, and renewed, until the outcome is recorded: a claim let go first would lapse
-  // after a failed call and another worker would transcribe the recording again. The
-  // script is safe to repeat (the first record stays), so a dropped reply is retried.
+  // Held, and renewed, while the outcome is being recorded. The script is safe to repeat
+  // (the first record stays), so a dropped reply is retried on a new connection; after
+  // that the claim is let go to lapse, and the other workers take the recording over.
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     try {
@@ -200,7 +200,12 @@ JobEntry JobBoard::finish(const std::string& key, const std::string& status,
       held_.erase(key);
       return parse(reply, key);
     } catch (const IoError&) {
-      if (attempt == kAttempts) throw;
+      if (attempt < kAttempts) continue;
+      held_.erase(key);
+      throw;
+    } catch (...) {
+      held_.erase(key);
+      throw;
     }
   }
 }
