@@ -62,12 +62,13 @@ TEST(RedisUrl, RedactsThePassword) {
   // Malformed addresses are refused without showing what may be a password.
   for (const char* bad :
        {"unix://:S3CR3T@run/redis.sock", "unix://:S3CR3T/run/redis.sock", "unix://S3CR3T",
-        "unix://me:S3CR3T@/run/redis.sock", "redis://me:S3CR3T@host", "redis://:S3CR3T@host:x"}) {
+        "unix://:S3/CR3T@run/redis.sock", "unix://me:S3CR3T@/run/redis.sock",
+        "redis://me:S3CR3T@host", "redis://:S3CR3T@host:x"}) {
     try {
       parse_redis_url(bad);
       ADD_FAILURE() << "accepted " << bad;
     } catch (const ConfigError& e) {
-      EXPECT_EQ(std::string(e.what()).find("S3CR3T"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("CR3T"), std::string::npos) << e.what();
     }
   }
 }
@@ -299,6 +300,12 @@ TEST(RedisErrors, AServersPassingStateIsToldFromAFaultyCommand) {
   EXPECT_FALSE(server_state_error("NOAUTH Authentication required."));
   EXPECT_FALSE(server_state_error("BUSYKEY Target key name already exists."));
   EXPECT_FALSE(server_state_error(""));
+  // Redis 6 wraps an error raised inside a script.
+  EXPECT_TRUE(server_state_error(
+      "ERR Error running script (call to f_3c1d): @user_script:2: @user_script: 2: -READONLY "
+      "You can't write against a read only replica."));
+  EXPECT_FALSE(server_state_error(
+      "ERR Error running script (call to f_3c1d): @user_script:2: -WRONGTYPE Operation"));
 }
 
 // A server made a replica (as after a failover) refuses writes for now: a claim then fails

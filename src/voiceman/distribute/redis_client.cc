@@ -130,10 +130,12 @@ std::string redact_redis_url(const std::string& url) {
   if (url.starts_with("unix://")) {
     const std::string_view rest = std::string_view(url).substr(7);
     if (rest.starts_with('/')) return url;  // no credentials
-    const size_t at = unix_password_end(rest);
-    if (at != std::string::npos) return "unix://:***" + url.substr(7 + at);
-    // Malformed: whatever comes before the path may be a secret.
-    const size_t slash = rest.find('/');
+    const size_t end = unix_password_end(rest);
+    if (end != std::string::npos) return "unix://:***" + url.substr(7 + end);
+    // Malformed: whatever comes before the path (after the last '@', where there is one)
+    // may be a secret.
+    const size_t last_at = rest.rfind('@');
+    const size_t slash = rest.find('/', last_at == std::string_view::npos ? 0 : last_at);
     return "unix://***" + (slash == std::string::npos ? std::string() : url.substr(7 + slash));
   }
   const size_t scheme = url.find("://");
@@ -149,8 +151,17 @@ bool server_state_error(std::string_view reply) {
   static constexpr std::string_view kPassing[] = {"LOADING",     "READONLY",   "OOM",
                                                   "BUSY",        "MASTERDOWN", "TRYAGAIN",
                                                   "CLUSTERDOWN", "NOREPLICAS", "MISCONF"};
-  const std::string_view code = reply.substr(0, reply.find(' '));
-  return std::find(std::begin(kPassing), std::end(kPassing), code) != std::end(kPassing);
+  auto passing = [&](std::string_view code) {
+    return std::find(std::begin(kPassing), std::end(kPassing), code) != std::end(kPassing);
+  };
+  if (passing(reply.substr(0, reply.find(' ')))) return true;
+  // Before Redis 7 an error inside a script comes back as "ERR Error running script ...:
+  // -READONLY ...": the code follows the last " -".
+  if (!reply.starts_with("ERR Error running script")) return false;
+  const size_t dash = reply.rfind(" -");
+  if (dash == std::string_view::npos) return false;
+  const std::string_view inner = reply.substr(dash + 2);
+  return passing(inner.substr(0, inner.find(' ')));
 }
 
 RedisClient::RedisClient(RedisAddress address, double timeout_s)
