@@ -88,6 +88,13 @@ void check_same_originals(const std::map<std::string, manifest::InputRecord>& pr
   for (const DiscoveredInput& in : d.inputs) {
     const auto it = by_name.find(in.relative_path);
     if (it == by_name.end() || it->second->path == in.path) continue;
+    // The same file reached by another path (a symlink), or the folder moved or remounted
+    // with the file's size unchanged: resume's digest check decides.
+    std::error_code ec;
+    const fs::path was = it->second->path;
+    if (fs::equivalent(was, in.path, ec)) continue;
+    if (!fs::exists(was, ec) && !ec && it->second->before && it->second->before->size == in.size)
+      continue;
     throw ConfigError(out_dir.string() + " holds the transcripts of " + it->second->path +
                       ", which " + in.path + " would replace (the same name, " + in.relative_path +
                       "); use a new OUT for other recordings, or " +
