@@ -105,6 +105,15 @@ TEST_F(ReadWav, FloatNanIsSilenceAndInfinityFullScale) {
   write_wav(dir_ / "damaged.wav", {.format_tag = 3, .bits = 32}, f32);
   EXPECT_EQ(read_wav(dir_ / "damaged.wav").samples,
             (std::vector<float>{0.25f, 0.0f, 1.0f, -1.0f, 0.5f}));
+  std::string f64;  // finite, but past float's range
+  for (double v : {1e300, -1e300, 0.5}) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    put32(f64, static_cast<uint32_t>(bits));
+    put32(f64, static_cast<uint32_t>(bits >> 32));
+  }
+  write_wav(dir_ / "huge.wav", {.format_tag = 3, .sample_rate = 8000, .bits = 64}, f64);
+  for (float v : read_wav(dir_ / "huge.wav").samples) ASSERT_TRUE(std::isfinite(v));
   // Resampled, a NaN would have spread through the filter to every sample near it.
   std::string long_f32;
   for (int i = 0; i < 800; ++i) {

@@ -36,13 +36,13 @@ struct WavFormat {
   int block_align = 0;
 };
 
-// A float sample the resampler and the features can take: a NaN (a damaged float file)
-// is silence and an infinity full scale, before a filter spreads either over its
-// neighbours. Finite values beyond full scale are clipped after resampling, as FFmpeg's.
+// A float sample the resampler and the features can take, before a filter spreads a
+// NaN or an infinity over its neighbours: a NaN (a damaged float file) is silence, and
+// anything far past full scale (an infinity, a float64 past float's range) is held at
+// 1e6. Values beyond full scale are clipped after resampling, as FFmpeg's are.
 float finite_sample(double v) {
   if (std::isnan(v)) return 0.0f;
-  if (std::isinf(v)) return v > 0 ? 1.0f : -1.0f;
-  return static_cast<float>(v);
+  return static_cast<float>(std::clamp(v, -1e6, 1e6));
 }
 
 // One sample at p in [-1, 1), scaled the way FFmpeg scales integer PCM to float.
