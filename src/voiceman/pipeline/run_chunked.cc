@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <set>
 
 #include "voiceman/core/errors.h"
@@ -218,13 +219,14 @@ void Run::collect(asr::EngineResult result) {
 }
 
 void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& result) {
+  // Chunks of an attempt that failed while this batch ran go nowhere (collect()); whose
+  // the error is still follows from the whole batch, as they may be its cause.
+  std::vector<scheduler::ChunkRef> live;
+  std::copy_if(batch.refs.begin(), batch.refs.end(), std::back_inserter(live),
+               [this](const auto& r) { return is_current(r); });
   try {
     std::rethrow_exception(result.error);
   } catch (const OutOfMemoryError& e) {
-    // Chunks of an attempt that failed while this batch ran go nowhere (collect()).
-    std::vector<scheduler::ChunkRef> live;
-    for (const auto& r : batch.refs)
-      if (is_current(r)) live.push_back(r);
     queue_.requeue(live);
     // Another engine already backed off below this batch's size: it is not news. Nor is
     // a batch of the device the run has since left: the size is now another device's.
@@ -252,14 +254,9 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
   } catch (...) {
     classify(result.error);  // rethrows errors that concern the whole run
   }
-  // Whose the error is follows from the whole batch, stale chunks included: they may be
-  // its cause. Only current attempts are failed or run again.
   const std::set<size_t> files = files_of(batch.refs);
   if (batch.solo || files.size() == 1) {
-    const size_t file = *files.begin();
-    if (std::any_of(batch.refs.begin(), batch.refs.end(),
-                    [&](const auto& r) { return is_current(r); }))
-      fail_in_flight(file, result.error);
+    if (!live.empty()) fail_in_flight(*files.begin(), result.error);
     return;
   }
   log::warn("a batch of ", batch.refs.size(), " chunks from ", files.size(), " recordings failed (",
@@ -267,8 +264,8 @@ void Run::on_batch_error(const RunningBatch& batch, const asr::EngineResult& res
   // File by file, so that one bad recording cannot sink its batch-mates.
   for (size_t file : files) {
     std::vector<scheduler::ChunkRef> own;
-    for (const auto& r : batch.refs)
-      if (r.file == file && is_current(r)) own.push_back(r);
+    for (const auto& r : live)
+      if (r.file == file) own.push_back(r);
     if (!own.empty()) solo_.push_back(std::move(own));
   }
 }
