@@ -97,20 +97,14 @@ Prepared Run::prepare(size_t index) {
       throw IntegrityError(in.path + ": the original changed between attempts (sha256 " +
                            first->sha256 + " -> " + p.changed_to->sha256 + ")");
     }
-    if (options_.resume) {
-      auto it = setup_.previous.find(in.path);
-      if (it != setup_.previous.end() &&
-          (it->second.status == InputStatus::integrity_violation ||
-           (it->second.status == InputStatus::ok && it->second.before &&
-            it->second.before->sha256 != p.before->sha256))) {
-        p.changed_since = true;
-        p.seconds = seconds_since(t0);
-        return p;
-      }
-      if (it != setup_.previous.end() && it->second.status == InputStatus::ok &&
-          it->second.before && it->second.before->sha256 == p.before->sha256 &&
-          outputs_intact(it->second)) {
-        p.already_done = true;
+    if (const auto it = setup_.previous.find(in.path);
+        options_.resume && it != setup_.previous.end()) {
+      const InputRecord& was = it->second;
+      const bool vouched = was.status == InputStatus::ok && was.before;
+      const bool same = vouched && was.before->sha256 == p.before->sha256;
+      p.changed_since = was.status == InputStatus::integrity_violation || (vouched && !same);
+      p.already_done = same && outputs_intact(was);
+      if (p.changed_since || p.already_done) {
         p.seconds = seconds_since(t0);
         return p;
       }
