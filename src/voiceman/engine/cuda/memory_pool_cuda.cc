@@ -121,8 +121,10 @@ void* allocate(Device device, size_t bytes) {
       return ptr;
     }
   }
-  if (p.stats.reserved + size > p.stats.cap) release_locked(p);
+  // An integrated GPU's cap first follows the system (it may have grown), then the cache
+  // goes back to the driver, which costs a device-wide wait.
   if (p.stats.reserved + size > p.stats.cap && follows_system(p)) take_default_cap(p);
+  if (p.stats.reserved + size > p.stats.cap) release_locked(p);
   if (p.stats.reserved + size > p.stats.cap)
     throw OutOfMemoryError(device.str() + ": out of memory: " + mib(size) + " requested, " +
                            mib(p.stats.in_use) + " in use, cap " + mib(p.stats.cap));
