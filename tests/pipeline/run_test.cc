@@ -362,5 +362,37 @@ TEST_F(RunTest, OutInsideAnInputIsRefusedBeforeAnythingIsWritten) {
   EXPECT_FALSE(fs::exists(base / "in" / "out"));
 }
 
+// A failure that ends the whole run (here a VAD model that cannot be loaded, found only
+// after the first manifest was written) leaves the manifest saying so, not "running";
+// the same command with a usable model then completes the run.
+TEST_F(RunTest, ARunThatCannotGoOnLeavesAnAbortedManifestThatResumes) {
+  const fs::path base = voiceman::testing::scratch_dir("run_aborted");
+  const auto clips = voiceman::testing::make_good_clips(base / "in");
+  const fs::path out = base / "out";
+  const fs::path broken_vad = base / "broken_vad.onnx";
+  write_bytes(broken_vad, "not an onnx model");
+  RunOptions o = fast_options({(base / "in").string()}, out);
+  o.vad_model = broken_vad.string();
+  EXPECT_THROW(run_quietly(o), ModelError);
+
+  const manifest::Manifest m = manifest::read_manifest(out);
+  EXPECT_EQ(m.status, "aborted");
+  EXPECT_NE(m.error.find("broken_vad.onnx"), std::string::npos) << m.error;
+  EXPECT_FALSE(m.finished_utc.empty());
+  EXPECT_EQ(m.inputs.size(), clips.size());
+  const manifest::VerifyReport v = manifest::verify(out);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.differences.front().detail.find("status aborted: "), std::string::npos)
+      << v.differences.front().detail;
+
+  o.vad_model = fast_options({}, out).vad_model;
+  const RunReport r = run_quietly(o);
+  EXPECT_EQ(r.ok, static_cast<int>(clips.size()));
+  const manifest::Manifest done = manifest::read_manifest(out);
+  EXPECT_EQ(done.status, "complete");
+  EXPECT_TRUE(done.error.empty());
+  EXPECT_TRUE(manifest::verify(out).ok());
+}
+
 }  // namespace
 }  // namespace voiceman::pipeline::test

@@ -71,31 +71,34 @@ nlohmann::ordered_json to_json(const Manifest& m) {
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
   for (const SkippedPath& s : m.skipped)
     skipped.push_back({{"path", s.path}, {"reason", s.reason}});
-  return {{"schema", kSchemaName},
-          {"schema_version", kSchemaVersion},
-          {"tool", {{"name", "voiceman"}, {"version", m.tool_version}, {"commit", m.tool_commit}}},
-          {"model", {{"name", m.model.name}, {"path", m.model.path}, {"sha256", m.model.sha256}}},
-          {"options", m.options},
-          {"host",
-           {{"hostname", m.host.hostname},
-            {"os", m.host.os},
-            {"machine", m.host.machine},
-            {"cpus", m.host.cpus}}},
-          {"out_dir", m.out_dir},
-          {"started_utc", m.started_utc},
-          {"finished_utc", m.finished_utc.empty() ? nlohmann::ordered_json(nullptr)
-                                                  : nlohmann::ordered_json(m.finished_utc)},
-          {"status", m.status},
-          {"summary",
-           {{"inputs", m.inputs.size()},
-            {"ok", ok},
-            {"failed", failed},
-            {"integrity_violations", violations},
-            {"pending", pending},
-            {"delegated", delegated},
-            {"skipped", m.skipped.size()}}},
-          {"inputs", std::move(inputs)},
-          {"skipped", std::move(skipped)}};
+  nlohmann::ordered_json j = {
+      {"schema", kSchemaName},
+      {"schema_version", kSchemaVersion},
+      {"tool", {{"name", "voiceman"}, {"version", m.tool_version}, {"commit", m.tool_commit}}},
+      {"model", {{"name", m.model.name}, {"path", m.model.path}, {"sha256", m.model.sha256}}},
+      {"options", m.options},
+      {"host",
+       {{"hostname", m.host.hostname},
+        {"os", m.host.os},
+        {"machine", m.host.machine},
+        {"cpus", m.host.cpus}}},
+      {"out_dir", m.out_dir},
+      {"started_utc", m.started_utc},
+      {"finished_utc", m.finished_utc.empty() ? nlohmann::ordered_json(nullptr)
+                                              : nlohmann::ordered_json(m.finished_utc)},
+      {"status", m.status}};
+  if (!m.error.empty()) j["error"] = m.error;
+  nlohmann::ordered_json& summary = j["summary"];
+  summary["inputs"] = m.inputs.size();
+  summary["ok"] = ok;
+  summary["failed"] = failed;
+  summary["integrity_violations"] = violations;
+  summary["pending"] = pending;
+  summary["delegated"] = delegated;
+  summary["skipped"] = m.skipped.size();
+  j["inputs"] = std::move(inputs);
+  j["skipped"] = std::move(skipped);
+  return j;
 }
 
 Manifest manifest_from_json(const nlohmann::ordered_json& j) {
@@ -121,6 +124,7 @@ Manifest manifest_from_json(const nlohmann::ordered_json& j) {
     m.started_utc = j.at("started_utc").get<std::string>();
     if (!j.at("finished_utc").is_null()) m.finished_utc = j.at("finished_utc").get<std::string>();
     m.status = j.at("status").get<std::string>();
+    if (j.contains("error")) m.error = j.at("error").get<std::string>();
     for (const auto& r : j.at("inputs")) m.inputs.push_back(input_from_json(r));
     for (const auto& s : j.at("skipped"))
       m.skipped.push_back({s.at("path").get<std::string>(), s.at("reason").get<std::string>()});

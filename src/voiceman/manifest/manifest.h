@@ -41,7 +41,8 @@ struct Manifest {
   std::string out_dir;
   std::string started_utc;
   std::string finished_utc;        // empty while running
-  std::string status = "running";  // running, complete, interrupted
+  std::string status = "running";  // running, complete, interrupted, aborted
+  std::string error;               // why an aborted run stopped; empty otherwise
   std::vector<InputRecord> inputs;
   std::vector<SkippedPath> skipped;
 };

@@ -65,6 +65,7 @@ VerifyReport verify_out(const fs::path& out_dir, const Manifest& m) {
   if (m.status != "complete")
     report.differences.push_back({"incomplete", (out_dir / kManifestFile).string(),
                                   "the run did not finish (status " + m.status +
+                                      (m.error.empty() ? "" : ": " + m.error) +
                                       "); re-run the same command to complete it"});
   std::set<fs::path> listed;
   for (const InputRecord& r : m.inputs) {

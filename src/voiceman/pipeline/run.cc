@@ -387,7 +387,10 @@ void Run::save_manifest(bool final) {
   const bool pending = std::any_of(records_.begin(), records_.end(), [](const InputRecord& r) {
     return r.status == InputStatus::pending;
   });
-  setup_.manifest.status = !final ? "running" : pending ? "interrupted" : "complete";
+  setup_.manifest.status = !final                           ? "running"
+                           : !setup_.manifest.error.empty() ? "aborted"
+                           : pending                        ? "interrupted"
+                                                            : "complete";
   setup_.manifest.finished_utc = final ? manifest::utc_now() : "";
   manifest::write_manifest(setup_.out_dir, setup_.manifest);
   manifest::write_failed_files(setup_.out_dir, records_);
@@ -438,28 +441,11 @@ void Run::run_sequential() {
   }
 }
 
-RunReport Run::execute() {
-  setup_ = prepare_run(options_);
-  const Discovery& d = setup_.discovery;
-  const size_t n = d.inputs.size();
-  auto add_record = [this](const auto& found) {
-    InputRecord r;
-    r.path = found.path;
-    r.relative_path = found.relative_path;
-    r.root = found.root;
-    records_.push_back(std::move(r));
-  };
-  for (const DiscoveredInput& in : d.inputs) add_record(in);
-  for (const DiscoveryFailure& f : d.failures) add_record(f);
-  attempts_.assign(records_.size(), 0);
-  resumed_inputs_.assign(records_.size(), false);
-  retries_used_.assign(records_.size(), 0);
-  first_digest_.assign(records_.size(), std::nullopt);
-  observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
-                            d.total_bytes});
-  save_manifest(false);
-  for (size_t i = 0; i < d.failures.size(); ++i)
-    fail(n + i, std::make_exception_ptr(MediaError(d.failures[i].error)), "discover", std::nullopt);
+void Run::process_inputs() {
+  const size_t n = setup_.discovery.inputs.size();
+  const std::vector<DiscoveryFailure>& failures = setup_.discovery.failures;
+  for (size_t i = 0; i < failures.size(); ++i)
+    fail(n + i, std::make_exception_ptr(MediaError(failures[i].error)), "discover", std::nullopt);
 
   // The engine's memory cap (its out-of-memory back-off is tested through it); removed
   // again when the run ends, whatever way it ends.
@@ -516,6 +502,39 @@ RunReport Run::execute() {
   else
     run_sequential();
   write_report();
+}
+
+RunReport Run::execute() {
+  setup_ = prepare_run(options_);
+  const Discovery& d = setup_.discovery;
+  auto add_record = [this](const auto& found) {
+    InputRecord r;
+    r.path = found.path;
+    r.relative_path = found.relative_path;
+    r.root = found.root;
+    records_.push_back(std::move(r));
+  };
+  for (const DiscoveredInput& in : d.inputs) add_record(in);
+  for (const DiscoveryFailure& f : d.failures) add_record(f);
+  attempts_.assign(records_.size(), 0);
+  resumed_inputs_.assign(records_.size(), false);
+  retries_used_.assign(records_.size(), 0);
+  first_digest_.assign(records_.size(), std::nullopt);
+  observer_.on_plan(RunPlan{static_cast<int>(records_.size()), static_cast<int>(d.skipped.size()),
+                            d.total_bytes});
+  save_manifest(false);
+  try {
+    process_inputs();
+  } catch (...) {
+    // The manifest must not keep saying "running" for a run that is over.
+    setup_.manifest.error = message_of(std::current_exception());
+    try {
+      save_manifest(true);
+    } catch (const std::exception& e) {
+      log::error("could not record the aborted run in the manifest: ", e.what());
+    }
+    throw;
+  }
   save_manifest(true);
 
   RunReport report;

@@ -109,6 +109,8 @@ class Run {
   RunReport execute();
 
  private:
+  // Everything between the first and the last manifest: the engines, then the inputs.
+  void process_inputs();
   // run.cc: the file life cycle.
   Prepared prepare(size_t index);
   void detect_speech(Prepared& p) const;
