@@ -46,6 +46,12 @@ TEST(RedisUrl, ParsesTcpAndUnixAddresses) {
   EXPECT_EQ(a.socket_path, "/run/r@dis.sock");
   EXPECT_EQ(a.db, 2);
   EXPECT_EQ(a.display, "unix://:***@/run/r@dis.sock?db=2");
+  // Percent escapes are decoded, as redis-cli -u does; a stray '%' is kept.
+  a = parse_redis_url("redis://:p%40ss%3aw%2Frd%25@host");
+  EXPECT_EQ(a.password, "p@ss:w/rd%");
+  EXPECT_EQ(a.host, "host");
+  a = parse_redis_url("unix://:50%%off%4@/run/redis.sock");
+  EXPECT_EQ(a.password, "50%%off%4");
   a = parse_redis_url("unix:///run/r@dis.sock");
   EXPECT_EQ(a.socket_path, "/run/r@dis.sock");
   EXPECT_TRUE(a.password.empty());

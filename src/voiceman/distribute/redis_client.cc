@@ -62,6 +62,28 @@ size_t unix_password_end(std::string_view after_scheme) {
   return after_scheme.starts_with(':') ? after_scheme.find("@/") : std::string_view::npos;
 }
 
+// %XX escapes, as in any URL (and as redis-cli -u reads them): a password may hold '@',
+// ':' or '/' written %40, %3A, %2F. A '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 RedisAddress parse_redis_url(const std::string& url) {
@@ -71,7 +93,7 @@ RedisAddress parse_redis_url(const std::string& url) {
   if (rest.starts_with("unix://")) {
     rest.remove_prefix(7);
     if (const size_t at = unix_password_end(rest); at != std::string_view::npos) {
-      a.password = std::string(rest.substr(1, at - 1));
+      a.password = percent_decode(rest.substr(1, at - 1));
       rest.remove_prefix(at + 1);
     } else if (rest.find('@') != std::string_view::npos && !rest.starts_with('/')) {
       throw ConfigError("--redis " + a.display +
@@ -103,7 +125,7 @@ RedisAddress parse_redis_url(const std::string& url) {
       throw ConfigError("--redis " + a.display +
                         ": only a password (redis://:PASSWORD@HOST) "
                         "is supported, not a user name");
-    a.password = std::string(credentials.substr(colon + 1));
+    a.password = percent_decode(credentials.substr(colon + 1));
     rest.remove_prefix(at + 1);
   }
   const size_t slash = rest.find('/');
