@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 
 #include "run_fixture.h"
 
@@ -98,6 +99,23 @@ TEST_F(RetryRun, FailureHalfwayThroughWritingRemovesWhatWasWritten) {
   EXPECT_EQ(r.failed, 1);
   EXPECT_EQ(failed().at(0)["stage"], "write");
   EXPECT_TRUE(fs::is_empty(base_ / "out/transcripts"));
+}
+
+// A re-run that fails while writing keeps the earlier run's transcripts whole: none of
+// them is replaced until every new one is written.
+TEST_F(RetryRun, AFailedRewriteKeepsTheEarlierTranscripts) {
+  ASSERT_EQ(run_quietly(fast_options({(base_ / "in").string()}, base_ / "out")).ok, 1);
+  std::map<std::string, std::string> before;
+  for (const auto& e : fs::recursive_directory_iterator(base_ / "out/transcripts"))
+    before[e.path().filename().string()] = read_bytes(e.path());
+  ASSERT_EQ(before.size(), 4u);
+  RunOptions o = options("permanent:*:1:write");
+  o.resume = false;
+  EXPECT_EQ(run_quietly(o).failed, 1);
+  std::map<std::string, std::string> after;
+  for (const auto& e : fs::recursive_directory_iterator(base_ / "out/transcripts"))
+    after[e.path().filename().string()] = read_bytes(e.path());
+  EXPECT_EQ(after, before);
 }
 
 TEST_F(RetryRun, PermanentFaultIsRecordedAfterOneAttempt) {

@@ -74,6 +74,55 @@ TEST(AtomicFile, ALongNameThatFitsIsWrittenAndOneThatCannotIsNoIoError) {
   EXPECT_EQ(names_in(dir), std::vector<std::string>{name});
 }
 
+// A set is replaced only once every member is written: until commit() the old files
+// stand, and what was staged and not committed leaves no temporary file behind.
+TEST(StagedFiles, NothingIsReplacedBeforeCommitAndEverythingAfter) {
+  const fs::path dir = voiceman::testing::scratch_dir("staged_files");
+  write_bytes(dir / "a.json", "old a");
+  write_bytes(dir / "a.srt", "old srt");
+  {
+    StagedFiles files;
+    files.stage(dir / "a.json", "new a");
+    files.stage(dir / "a.srt", "new srt");
+    EXPECT_EQ(read_bytes(dir / "a.json"), "old a");
+    EXPECT_EQ(names_in(dir).size(), 4u);  // two temporaries beside the targets
+  }                                       // abandoned
+  EXPECT_EQ(names_in(dir), (std::vector<std::string>{"a.json", "a.srt"}));
+  EXPECT_EQ(read_bytes(dir / "a.json"), "old a");
+  EXPECT_EQ(read_bytes(dir / "a.srt"), "old srt");
+
+  StagedFiles files;
+  files.stage(dir / "a.json", "new a");
+  files.stage(dir / "sub" / "a.txt", "new txt");
+  files.commit();
+  EXPECT_EQ(files.committed(), (std::vector<fs::path>{dir / "a.json", dir / "sub" / "a.txt"}));
+  EXPECT_EQ(read_bytes(dir / "a.json"), "new a");
+  EXPECT_EQ(read_bytes(dir / "sub" / "a.txt"), "new txt");
+  EXPECT_EQ(names_in(dir), (std::vector<std::string>{"a.json", "a.srt", "sub"}));
+}
+
+// A rename that fails part-way says which files are already in place; the rest are
+// neither in place nor left as temporaries.
+TEST(StagedFiles, AFailedCommitListsWhatIsInPlace) {
+  const fs::path dir = voiceman::testing::scratch_dir("staged_files_commit_fails");
+  write_bytes(dir / "b.srt" / "keep.txt", "keep");  // rename() cannot replace this folder
+  {
+    StagedFiles files;
+    files.stage(dir / "a.json", "new a");
+    files.stage(dir / "b.srt", "new b");
+    files.stage(dir / "c.txt", "new c");
+    try {
+      files.commit();
+      FAIL() << "expected IoError";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("b.srt"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(files.committed(), std::vector<fs::path>{dir / "a.json"});
+  }
+  EXPECT_EQ(names_in(dir), (std::vector<std::string>{"a.json", "b.srt"}));
+  EXPECT_EQ(read_bytes(dir / "b.srt" / "keep.txt"), "keep");
+}
+
 TEST(AtomicFile, UncreatableFolderIsAnIoError) {
   const fs::path dir = voiceman::testing::scratch_dir("atomic_bad_parent");
   write_bytes(dir / "file", "x");

@@ -223,7 +223,9 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
                  std::vector<manifest::EngineRecord> engines) {
   InputRecord& rec = records_[p.index];
   std::string stage = "integrity";
-  std::vector<fs::path> written;  // removed again if a later step fails
+  // Written as a set: a failure before the last of them is in place keeps the earlier
+  // set (of a re-run) whole; once in place, they are removed again if a later step fails.
+  writers::StagedFiles files;
   try {
     // The original must be byte-for-byte what we hashed before reading it.
     manifest::FileDigest after;
@@ -259,13 +261,13 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
       const fs::path path = setup_.out_dir / rel;
       check_output_path(path, setup_.discovery);
       const std::string content = writers::render(f, transcript, source);
-      writers::write_file_atomic(path, content);
-      written.push_back(path);
-      // Injected after the first file, where a failure leaves a half-written set behind.
-      if (written.size() == 1) injector_.maybe_fail(stage, rec.relative_path);
+      files.stage(path, content);
+      // Injected after the first file, where a failure could leave a half-written set.
+      if (outputs.empty()) injector_.maybe_fail(stage, rec.relative_path);
       outputs.push_back({std::string(writers::format_name(f)), rel, manifest::sha256_hex(content),
                          content.size()});
     }
+    files.commit();
     InputRecord done;
     done.path = rec.path;
     done.relative_path = rec.relative_path;
@@ -290,7 +292,7 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
     complete(p.index, false);
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
-    for (const fs::path& path : written) writers::remove_output(path);
+    for (const fs::path& path : files.committed()) writers::remove_output(path);
     classify(error);
     fail(p.index, error, stage, p.before);
   }

@@ -48,9 +48,9 @@ void fsync_dir(const fs::path& dir) {
   if (rc != 0 && err != EINVAL && err != ENOTSUP) fail(dir, "fsync folder", err);
 }
 
-}  // namespace
-
-void write_file_atomic(const fs::path& path, std::string_view content) {
+// The staged half of an atomic write: `content` in a new temporary file beside `path`,
+// written and fsynced. Returns the temporary file's path.
+fs::path write_temporary(const fs::path& path, std::string_view content) {
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -88,12 +88,39 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     ::unlink(tmp.c_str());
     fail(path, "close", err);
   }
+  return tmp;
+}
+
+void rename_into_place(const fs::path& tmp, const fs::path& path) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     fail(path, "rename", err);
   }
-  fsync_dir(dir);
+  fsync_dir(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view content) {
+  rename_into_place(write_temporary(path, content), path);
+}
+
+StagedFiles::~StagedFiles() {
+  for (const Staged& s : staged_) ::unlink(s.temporary.c_str());
+}
+
+void StagedFiles::stage(const fs::path& path, std::string_view content) {
+  staged_.push_back({write_temporary(path, content), path});
+}
+
+void StagedFiles::commit() {
+  while (!staged_.empty()) {
+    const Staged s = staged_.front();
+    staged_.erase(staged_.begin());
+    rename_into_place(s.temporary, s.target);
+    committed_.push_back(s.target);
+  }
 }
 
 bool remove_output(const fs::path& path) noexcept {
