@@ -114,5 +114,18 @@ TEST_F(BadInput, RandomBytes) {
   if (have_ffmpeg()) expect_both_fail(dir_ / "noise.ogg", "cannot decode");
 }
 
+// A playlist or concat script under a recording's name must not be "decoded" from the
+// files it names, which were never hashed.
+TEST_F(BadInput, PlaylistsAndConcatScriptsAreRefused) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "needs FFmpeg";
+  const std::string target = test::jfk().string();
+  write_text(dir_ / "call.mp3",
+             "#EXTM3U\n#EXT-X-TARGETDURATION:11\n#EXTINF:11,\n" + target + "\n#EXT-X-ENDLIST\n");
+  expect_both_fail(dir_ / "call.mp3", "not audio");
+  fs::copy_file(target, dir_ / "jfk.flac", fs::copy_options::overwrite_existing);
+  write_text(dir_ / "call2.wav", "ffconcat version 1.0\nfile jfk.flac\n");
+  expect_both_fail(dir_ / "call2.wav", "not audio");
+}
+
 }  // namespace
 }  // namespace voiceman::audio

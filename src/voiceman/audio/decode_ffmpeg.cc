@@ -14,6 +14,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
@@ -71,6 +72,11 @@ void silence_ffmpeg() {
 // Probe scores below this mean FFmpeg only guessed (e.g. from the file extension).
 constexpr int kConfidentProbe = AVPROBE_SCORE_RETRY;
 
+// The containers recordings come in. Others are refused before their header is read:
+// a playlist (hls) or concat script named call.mp3 would otherwise be "decoded" from
+// other files, which were never hashed, under the original's name.
+constexpr const char* kDemuxers = "wav,w64,mp3,flac,ogg,mov,matroska,aac,asf,amr,aiff,caf,wv";
+
 // After avformat_open_input failed: was this something FFmpeg recognises but cannot
 // read (corrupt/truncated), or not media at all?
 [[noreturn]] void throw_open_failure(const std::filesystem::path& path, int code) {
@@ -89,6 +95,11 @@ constexpr int kConfidentProbe = AVPROBE_SCORE_RETRY;
   const AVInputFormat* format = av_probe_input_format3(&probe, 1, &score);
   if (format == nullptr || score < kConfidentProbe) {
     throw_media_error(path, "not audio (unrecognised format)");
+  }
+  if (av_match_list(format->name, kDemuxers, ',') <= 0) {
+    throw_media_error(path,
+                      std::string("not audio in a supported container (FFmpeg reads it as '") +
+                          format->name + "', which voiceman refuses)");
   }
   throw_media_error(path, std::string("corrupt or truncated media (") + format->name + ": " +
                               av_error(code) + ")");
@@ -212,6 +223,7 @@ Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions&
   // protocol opens read-only for input.
   AVDictionary* raw_options = nullptr;
   av_dict_set(&raw_options, "protocol_whitelist", "file", 0);
+  av_dict_set(&raw_options, "format_whitelist", kDemuxers, 0);
   std::unique_ptr<AVDictionary*, void (*)(AVDictionary**)> open_options(
       &raw_options, [](AVDictionary** d) { av_dict_free(d); });
   AVFormatContext* raw_format = nullptr;
