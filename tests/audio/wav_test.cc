@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "media_fixture.h"
+#include "support/corpus.h"
 #include "voiceman/audio/decode.h"
 #include "voiceman/core/errors.h"
 
@@ -166,6 +167,21 @@ TEST_F(ReadWav, TruncatedDataKeepsWhatIsThere) {
   write_wav(dir_ / "cut.wav", {}, payload, 1000);
   EXPECT_EQ(read_wav(dir_ / "cut.wav").samples,
             (std::vector<float>{10.0f / 32768, 20.0f / 32768, 30.0f / 32768}));
+}
+
+// A recorder that stopped before writing the data size leaves 0 there: the samples are
+// read to the end of the file, as FFmpeg does.
+TEST_F(ReadWav, ZeroDataSizeReadsToTheEnd) {
+  const fs::path wav = dir_ / "unfinished.wav";
+  write_wav(wav, {}, test::pcm16({10, 20, 30}));
+  std::string bytes = voiceman::testing::read_bytes(wav);
+  const size_t data = bytes.find("data");
+  ASSERT_NE(data, std::string::npos);
+  bytes.replace(data + 4, 4, std::string(4, '\0'));
+  voiceman::testing::write_bytes(wav, bytes);
+  const std::vector<float> expected{10.0f / 32768, 20.0f / 32768, 30.0f / 32768};
+  EXPECT_EQ(read_wav(wav).samples, expected);
+  EXPECT_EQ(decode_file(wav).samples, expected);  // FFmpeg, where built in
 }
 
 TEST_F(ReadWav, BrokenHeadersNameTheFile) {

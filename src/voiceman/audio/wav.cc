@@ -142,7 +142,9 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
       have_data = true;
       data_offset = body;
       data_size = (rf64 && size == 0xFFFFFFFFu) ? rf64_data_size : size;
-      if (data_size > file_size - body || data_size == 0xFFFFFFFFu) {
+      // 0 and 0xFFFFFFFF: a recorder that streamed, or stopped before it could write the
+      // size. FFmpeg reads such data to the end of the file, and so do we.
+      if (data_size == 0 || data_size == 0xFFFFFFFFu || data_size > file_size - body) {
         if (data_size != 0xFFFFFFFFu && data_size != 0) {
           log::warn("WAV data chunk of '", path.string(), "' is cut short: ", file_size - body,
                     " of ", data_size, " bytes present");
