@@ -55,6 +55,27 @@ TEST(DecodeFile, ChannelPickingMatchesSplitStereo) {
   EXPECT_NEAR(test::rms(right.samples), 0.14227731, 1e-6);
 }
 
+// Channels with no speaker layout are microphones, not a surround mix: each counts the
+// same, as in the WAV reader. swresample's default layouts would weigh them unequally and
+// drop the one in the LFE position (channel 2 of 3, 3 of 6 or 8) altogether.
+TEST(DecodeFile, ChannelsWithoutALayoutAreAveraged) {
+  SKIP_WITHOUT_FFMPEG();
+  const fs::path dir = voiceman::testing::scratch_dir("decode_many_channels");
+  for (const auto& [channels, live] : {std::pair{3, 2}, {4, 0}, {6, 3}, {8, 3}}) {
+    SCOPED_TRACE(std::to_string(channels) + " channels, live " + std::to_string(live));
+    std::vector<int16_t> frames(static_cast<size_t>(channels) * 1600, 0);
+    for (size_t f = 0; f < 1600; ++f)
+      frames[f * channels + live] = static_cast<int16_t>(600 * channels);
+    const fs::path wav = dir / ("ch" + std::to_string(channels) + ".wav");
+    test::write_wav(wav, {.channels = static_cast<uint16_t>(channels)}, test::pcm16(frames));
+    const Audio audio = decode_file(wav);
+    ASSERT_EQ(audio.samples.size(), 1600u);
+    for (size_t i : {size_t{0}, size_t{800}, size_t{1599}})
+      EXPECT_NEAR(audio.samples[i], 600 * kLsb, kLsb) << i;
+    EXPECT_EQ(read_wav(wav).samples, std::vector<float>(1600, 600 * kLsb));
+  }
+}
+
 TEST(DecodeFile, ChannelOutOfRangeNamesTheFile) {
   SKIP_WITHOUT_FFMPEG();
   try {

@@ -181,6 +181,13 @@ class MonoConverter {
     int rc = swr_alloc_set_opts2(&raw, &mono.value, AV_SAMPLE_FMT_S16, kSampleRate, &source.value,
                                  format, frame->sample_rate, 0, nullptr);
     swr_.reset(raw);
+    // Channels without a speaker layout are separate microphones: their mean, as the WAV
+    // reader takes. swresample's default layout for the count would drop the "LFE" one.
+    const int n = frame->ch_layout.nb_channels;
+    if (rc >= 0 && channel_ < 0 && frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC && n > 2) {
+      const std::vector<double> mean(static_cast<size_t>(n), 1.0 / n);
+      rc = swr_set_matrix(swr_.get(), mean.data(), n);
+    }
     if (rc >= 0) rc = swr_init(swr_.get());
     if (rc < 0) {
       throw_media_error(path_,
