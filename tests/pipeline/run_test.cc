@@ -394,5 +394,20 @@ TEST_F(RunTest, ARunThatCannotGoOnLeavesAnAbortedManifestThatResumes) {
   EXPECT_TRUE(manifest::verify(out).ok());
 }
 
+// A report that cannot be written is logged; the run, its transcripts and its manifest
+// are complete all the same.
+TEST_F(RunTest, AReportThatCannotBeWrittenLeavesTheRunComplete) {
+  const fs::path base = voiceman::testing::scratch_dir("run_report_unwritable");
+  const auto clips = voiceman::testing::make_good_clips(base / "in");
+  const fs::path out = base / "out";
+  write_bytes(out / "report.html" / "keep.txt", "a folder where the report goes");
+  LogCapture log;
+  const RunReport r = run_quietly(fast_options({(base / "in").string()}, out));
+  EXPECT_EQ(r.ok, static_cast<int>(clips.size()));
+  EXPECT_TRUE(r.summary.empty());
+  EXPECT_TRUE(log.contains("could not write the performance report"));
+  EXPECT_EQ(manifest::read_manifest(out).status, "complete");
+}
+
 }  // namespace
 }  // namespace voiceman::pipeline::test

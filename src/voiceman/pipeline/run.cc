@@ -503,7 +503,6 @@ void Run::process_inputs() {
     run_chunked();
   else
     run_sequential();
-  write_report();
 }
 
 RunReport Run::execute() {
@@ -536,6 +535,12 @@ RunReport Run::execute() {
       log::error("could not record the aborted run in the manifest: ", e.what());
     }
     throw;
+  }
+  try {
+    write_report();
+  } catch (const std::exception& e) {
+    // The transcripts and their custody record are what the run is for: complete.
+    log::error("could not write the performance report: ", e.what());
   }
   save_manifest(true);
 
