@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 BatchMetrics gpu_batch() {
   BatchMetrics b;
   b.batch_id = 7;
+  b.run_started_utc = "2026-12-08T00:41:00Z";
   b.batch_size = 16;
   b.files = 5;
   b.audio_s = 431.25;
@@ -36,6 +37,7 @@ BatchMetrics gpu_batch() {
 
 void expect_same(const BatchMetrics& a, const BatchMetrics& b) {
   EXPECT_EQ(a.batch_id, b.batch_id);
+  EXPECT_EQ(a.run_started_utc, b.run_started_utc);
   EXPECT_EQ(a.batch_size, b.batch_size);
   EXPECT_EQ(a.files, b.files);
   EXPECT_EQ(a.audio_s, b.audio_s);

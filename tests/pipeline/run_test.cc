@@ -12,6 +12,7 @@
 #include "voiceman/core/errors.h"
 #include "voiceman/engine/primitives/cpu_primitives.h"
 #include "voiceman/manifest/verify.h"
+#include "voiceman/metrics/batch_metrics.h"
 
 namespace voiceman::pipeline::test {
 namespace {
@@ -291,12 +292,19 @@ TEST_F(RunTest, StopFinishesTheBatchAndLeavesAResumableState) {
   const manifest::Manifest m = manifest::read_manifest(out);
   EXPECT_EQ(m.status, "interrupted");
   EXPECT_FALSE(manifest::verify(out).ok());  // an unfinished run does not verify
+  const size_t first_batches = metrics::read_metrics_jsonl(out / "metrics.jsonl").size();
+  ASSERT_GE(first_batches, 1u);
 
   const RunReport rest = run_quietly(o);
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.ok, static_cast<int>(clips.size()));
   EXPECT_EQ(rest.resumed, 1);
   EXPECT_TRUE(manifest::verify(out).ok());
+  // The resumed run's batches follow the first run's, numbered on from them.
+  const auto batches = metrics::read_metrics_jsonl(out / "metrics.jsonl");
+  ASSERT_GT(batches.size(), first_batches);
+  for (size_t i = 0; i < batches.size(); ++i) EXPECT_EQ(batches[i].batch_id, i);
+  EXPECT_NE(batches.front().run_started_utc, "");
 }
 
 // With two engines, a stop lets the other engine's batch finish too: at most two

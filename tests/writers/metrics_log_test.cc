@@ -49,6 +49,18 @@ TEST(MetricsLog, AppendKeepsAndTruncateClears) {
   EXPECT_EQ(lines_of(file), (std::vector<std::string>{"{\"run\":3}"}));
 }
 
+// A crash can cut the last line short; appending after it would spoil the next line too.
+TEST(MetricsLog, AppendDropsALineACrashCutShortAndCountsTheRest) {
+  const fs::path file = voiceman::testing::scratch_dir("metrics_log_cut") / "m.jsonl";
+  voiceman::testing::write_bytes(file, "{\"run\":1}\n{\"run\":1,\"i\":2}\n{\"run\":1,\"i");
+  MetricsLog log(file, true);
+  EXPECT_EQ(log.lines_kept(), 2);
+  log.write({{"run", 2}});
+  EXPECT_EQ(lines_of(file),
+            (std::vector<std::string>{"{\"run\":1}", "{\"run\":1,\"i\":2}", "{\"run\":2}"}));
+  EXPECT_EQ(MetricsLog(file, false).lines_kept(), 0);
+}
+
 TEST(MetricsLog, ConcurrentWritersNeverInterleave) {
   const fs::path file = voiceman::testing::scratch_dir("metrics_log_threads") / "m.jsonl";
   {

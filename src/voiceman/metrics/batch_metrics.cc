@@ -36,6 +36,7 @@ void set_resources(BatchMetrics& batch, const ResourceSample& sample) {
 nlohmann::ordered_json to_json(const BatchMetrics& b) {
   nlohmann::ordered_json j;
   j["batch_id"] = b.batch_id;
+  j["run_started_utc"] = b.run_started_utc;
   j["batch_size"] = b.batch_size;
   j["files"] = b.files;
   j["audio_s"] = b.audio_s;
@@ -67,6 +68,7 @@ BatchMetrics batch_from_json(const nlohmann::json& line) {
   if (!line.is_object()) throw Error("metrics line: not a JSON object");
   BatchMetrics b;
   b.batch_id = get<int64_t>(line, "batch_id");
+  b.run_started_utc = get<std::string>(line, "run_started_utc");
   b.batch_size = get<int>(line, "batch_size");
   b.files = get<int>(line, "files");
   b.audio_s = get<double>(line, "audio_s");

@@ -14,6 +14,7 @@ namespace voiceman::metrics {
 
 struct BatchMetrics {
   int64_t batch_id = 0;           // 0, 1, 2... in the order the engine ran them
+  std::string run_started_utc;    // the run that ran it (a resumed run appends its lines)
   int batch_size = 0;             // batch size in force (30 s windows), not the windows filled
   int files = 0;                  // distinct files with speech in this batch
   double audio_s = 0;             // audio seconds in this batch's windows
@@ -34,8 +35,8 @@ void finalize_rates(BatchMetrics& batch);
 // Copies the resource fields (RSS, RAM %, CPU %, GPU) from a sampler reading.
 void set_resources(BatchMetrics& batch, const ResourceSample& sample);
 
-// One metrics.jsonl line. Keys: batch_id, batch_size, files, audio_s, wall_s, device,
-// engine, gpu_mem_used_mb, gpu_mem_total_mb, gpu_util_percent (null without a GPU), rss_mb,
+// One metrics.jsonl line. Keys: batch_id, run_started_utc, batch_size, files, audio_s, wall_s,
+// device, engine, gpu_mem_used_mb, gpu_mem_total_mb, gpu_util_percent (null without a GPU), rss_mb,
 // ram_percent, cpu_percent, files_done, files_failed, files_per_s, audio_s_per_s, t_end_s.
 // Numbers are not rounded, so sums over the file equal sums over the batches.
 nlohmann::ordered_json to_json(const BatchMetrics& batch);

@@ -71,8 +71,9 @@ metrics::GpuProbe nvml_probe(const std::vector<Device>& devices, const cuda::Gpu
 
 void Run::start_metrics() {
   started_utc_ = manifest::utc_now();
+  // A resumed run adds its batches to those of the runs before it.
   metrics_log_ = std::make_unique<writers::MetricsLog>(setup_.out_dir / "metrics.jsonl",
-                                                       /*append=*/false);
+                                                       /*append=*/options_.resume);
   governor_ = std::make_unique<scheduler::Governor>(options_.governor);
   const std::vector<Device> devices = setup_.devices;
   sampler_ = std::make_unique<metrics::ResourceSampler>(1.0, nvml_probe(devices, setup_.gpu_probe));
@@ -116,7 +117,8 @@ std::optional<double> Run::memory_fraction() const {
 void Run::record_batch(int windows, int files, double audio_s, double wall_s, Device device,
                        int engine) {
   metrics::BatchMetrics b;
-  b.batch_id = static_cast<int64_t>(batches_.size());
+  b.batch_id = metrics_log_->lines_kept() + static_cast<int64_t>(batches_.size());
+  b.run_started_utc = started_utc_;
   b.batch_size = batch_size_ ? batch_size_->size() : windows;
   b.files = files;
   b.audio_s = audio_s;

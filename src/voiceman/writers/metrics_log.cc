@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 
@@ -29,6 +32,20 @@ MetricsLog::MetricsLog(std::filesystem::path file, bool append) : file_(std::mov
   const int mode = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   fd_ = ::open(file_.c_str(), mode, 0644);
   if (fd_ < 0) fail(file_, "open", errno);
+  if (!append) return;
+  std::ifstream in(file_, std::ios::binary);
+  const std::string existing((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  const size_t end = existing.rfind('\n');
+  const size_t keep = end == std::string::npos ? 0 : end + 1;
+  lines_kept_ = std::count(existing.begin(), existing.begin() + static_cast<ptrdiff_t>(keep), '\n');
+  // A line cut short by a crash would run into the next one written.
+  if (keep < existing.size() && ::ftruncate(fd_, static_cast<off_t>(keep)) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    fail(file_, "truncate a cut-short line", err);
+  }
 }
 
 MetricsLog::~MetricsLog() {

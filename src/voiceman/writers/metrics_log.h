@@ -10,8 +10,9 @@ namespace voiceman::writers {
 
 class MetricsLog {
  public:
-  // Opens (creating parent folders) `file`; append keeps existing lines (a resumed run),
-  // otherwise the file is truncated. Throws IoError naming the file.
+  // Opens (creating parent folders) `file`; append keeps existing lines (a resumed run)
+  // but drops a last line a crash cut short, otherwise the file is truncated. Throws
+  // IoError naming the file.
   MetricsLog(std::filesystem::path file, bool append);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
@@ -22,11 +23,14 @@ class MetricsLog {
   void write(const nlohmann::ordered_json& line);
 
   const std::filesystem::path& path() const { return file_; }
+  // Complete lines the file held when it was opened (0 unless appending).
+  int64_t lines_kept() const { return lines_kept_; }
 
  private:
   std::filesystem::path file_;
   std::mutex mutex_;
   int fd_ = -1;
+  int64_t lines_kept_ = 0;
 };
 
 }  // namespace voiceman::writers
