@@ -58,8 +58,8 @@ void expect_two_speakers_on_the_words(const fs::path& seg, const fs::path& spk,
                                       const std::string& products) {
   const fs::path data = voiceman::testing::shared_data_dir();
   const fs::path base = voiceman::testing::scratch_dir("diarized_run_" + name);
-  fs::create_directories(base / "in");
-  fs::copy_file(data / "sample.wav", base / "in" / "sample.wav");
+  fs::create_directories(base / "in" / "day 1");
+  fs::copy_file(data / "sample.wav", base / "in" / "day 1" / "sample.wav");
   RunOptions o = fast_options({(base / "in").string()}, base / "out");
   o.compute_type = compute_type;
   o.diarize = true;
@@ -70,7 +70,7 @@ void expect_two_speakers_on_the_words(const fs::path& seg, const fs::path& spk,
   ASSERT_EQ(r.ok, 1);
 
   // RTTM: exactly two speakers.
-  std::ifstream rttm(base / "out" / "transcripts" / "sample.wav.rttm");
+  std::ifstream rttm(base / "out" / "transcripts" / "day 1" / "sample.wav.rttm");
   ASSERT_TRUE(rttm.good());
   std::set<std::string> rttm_speakers;
   std::string line;
@@ -79,13 +79,14 @@ void expect_two_speakers_on_the_words(const fs::path& seg, const fs::path& spk,
     std::string type, file, channel, start, dur, o1, o2, speaker;
     ls >> type >> file >> channel >> start >> dur >> o1 >> o2 >> speaker;
     EXPECT_EQ(type, "SPEAKER");
+    EXPECT_EQ(file, "day_1/sample.wav");  // the relative path: unique within OUT
     rttm_speakers.insert(speaker);
   }
   EXPECT_EQ(rttm_speakers.size(), 2u);
 
   // Words: each reference turn's words are matched by time (word middles inside the turn);
   // our labels are mapped to the reference names by the most frequent pairing.
-  std::ifstream json_in(base / "out" / "transcripts" / "sample.wav.json");
+  std::ifstream json_in(base / "out" / "transcripts" / "day 1" / "sample.wav.json");
   const nlohmann::json j = nlohmann::json::parse(json_in);
   struct W {
     double mid;

@@ -251,9 +251,10 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
         speakers.push_back({s.speaker, s.seconds, s.words, s.segments});
     }
     stage = "write";
-    const writers::SourceInfo source{rec.path,
-                                     writers::rttm_file_id(fs::path(rec.path).filename().string()),
-                                     p.audio_s, p.before->sha256, p.before->md5};
+    // The relative path, not the file name: two recorders' REC001.WAV in one OUT must not
+    // share an RTTM file id when their RTTMs are scored together.
+    const writers::SourceInfo source{rec.path, writers::rttm_file_id(rec.relative_path), p.audio_s,
+                                     p.before->sha256, p.before->md5};
     std::vector<manifest::OutputRecord> outputs;
     for (writers::Format f : options_.formats) {
       const std::string rel = std::string(manifest::kTranscriptsDir) + "/" + rec.relative_path +
