@@ -292,6 +292,11 @@ TEST_F(RunTest, StopFinishesTheBatchAndLeavesAResumableState) {
   const manifest::Manifest m = manifest::read_manifest(out);
   EXPECT_EQ(m.status, "interrupted");
   EXPECT_FALSE(manifest::verify(out).ok());  // an unfinished run does not verify
+  // The report counts the files the stop left, and names where each file ran.
+  const auto report = nlohmann::json::parse(read_bytes(out / "performance_report.json"));
+  EXPECT_EQ(report["total_files"], clips.size());
+  EXPECT_EQ(report["not_processed"], clips.size() - 1);
+  EXPECT_EQ(report["files"].at(0)["device"], "cpu");
   const size_t first_batches = metrics::read_metrics_jsonl(out / "metrics.jsonl").size();
   ASSERT_GE(first_batches, 1u);
 

@@ -42,6 +42,7 @@ TEST(PerformanceReport, CountsAndTimes) {
   EXPECT_EQ(r["resumed"], 1);
   EXPECT_EQ(r["integrity_violations"], 1);
   EXPECT_EQ(r["successful"].get<int>() + r["failed"].get<int>(), r["total_files"].get<int>());
+  EXPECT_EQ(r["not_processed"], 0);
   EXPECT_EQ(r["total_time"], "01:12");
   EXPECT_DOUBLE_EQ(r["total_time_minutes"].get<double>(), 1.207);
   EXPECT_DOUBLE_EQ(r["avg_time_per_file_seconds"].get<double>(), std::round(72.4 / 23 * 1e3) / 1e3);
@@ -194,6 +195,16 @@ TEST(TerminalSummary, AlignedLinesWithTheKeyFigures) {
   EXPECT_EQ(lines[1].rfind("Time      01:12 (1.21 min)", 0), 0u) << lines[1];
   EXPECT_NE(text.find("GPU       mean"), std::string::npos) << text;
   EXPECT_NE(text.find("Batches   12 batches, size 20 -> 10 -> 14"), std::string::npos) << text;
+  // Files a stop left for the next run count in the total and are named.
+  RunSummaryInput stopped = sample_run(true);
+  stopped.not_processed = 6;
+  const ordered_json stopped_report = performance_report(stopped);
+  EXPECT_EQ(stopped_report["total_files"], 30);
+  EXPECT_EQ(stopped_report["not_processed"], 6);
+  const std::string stopped_summary = terminal_summary(stopped_report);
+  EXPECT_EQ(stopped_summary.substr(0, stopped_summary.find('\n')),
+            "Files     30 total, 22 done (1 resumed), 2 failed, 6 not processed");
+  EXPECT_NE(render_html(stopped, stopped_report).find("6 not processed"), std::string::npos);
   RunSummaryInput many = sample_run(false);
   for (int i = 0; i < 10; ++i) many.batch_size_history.emplace_back(60 + i, 1 + i);
   EXPECT_NE(terminal_summary(performance_report(many)).find("size 8 -> ... -> 10 (12 changes)"),

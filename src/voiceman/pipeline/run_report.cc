@@ -1,6 +1,7 @@
 // Metrics of `voiceman run`: the 1 s resource sampler (which also feeds the governance
 // rules), one OUT/metrics.jsonl line per engine batch, and at the end
 // OUT/performance_report.json and OUT/report.html.
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -155,15 +156,23 @@ void Run::write_report() {
   in.cpu_audio_s = cpu_audio_s_;
   for (size_t i = 0; i < records_.size(); ++i) {
     const manifest::InputRecord& r = records_[i];
-    // Not processed here: the report is about this worker's run.
-    if (r.status == manifest::InputStatus::pending || r.status == manifest::InputStatus::delegated)
+    // Done by another worker of the job: the report is about this worker's run.
+    if (r.status == manifest::InputStatus::delegated) continue;
+    if (r.status == manifest::InputStatus::pending) {
+      ++in.not_processed;
       continue;
+    }
     report::FileOutcome f;
     f.path = r.relative_path;
     f.status = resumed_inputs_[i] ? "resumed" : std::string(manifest::status_name(r.status));
     f.audio_s = r.audio_s;
     f.processing_s = resumed_inputs_[i] ? 0 : r.processing_s;
-    f.device = in.device;
+    std::vector<std::string> devices;  // where it was transcribed, each once
+    for (const manifest::EngineRecord& e : r.transcribed_on)
+      if (std::find(devices.begin(), devices.end(), e.device) == devices.end()) {
+        f.device += (devices.empty() ? "" : ",") + e.device;
+        devices.push_back(e.device);
+      }
     if (r.status != manifest::InputStatus::ok) {
       f.stage = r.stage;
       f.error = r.error;

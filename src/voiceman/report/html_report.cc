@@ -83,7 +83,11 @@ std::string summary_table(const ordered_json& rep) {
       row("Files", std::to_string(rep.value("total_files", 0)) + " total, <span class=\"ok\">" +
                        std::to_string(rep.value("successful", 0)) + " successful</span> (" +
                        std::to_string(rep.value("resumed", 0)) + " resumed), <span class=\"bad\">" +
-                       std::to_string(rep.value("failed", 0)) + " failed</span>");
+                       std::to_string(rep.value("failed", 0)) + " failed</span>" +
+                       (rep.value("not_processed", 0) > 0
+                            ? ", " + std::to_string(rep.value("not_processed", 0)) +
+                                  " not processed (stopped early)"
+                            : std::string()));
   s += row("Total time", escape(rep.value("total_time", std::string())) + " (" +
                              figure(rep.value("total_time_minutes", ordered_json()), 2) + " min)");
   s += row("Average time per file",

@@ -106,9 +106,10 @@ ordered_json performance_report(const RunSummaryInput& in) {
   j["model"] = in.model;
   j["compute_type"] = in.compute_type;
   j["device"] = in.device;
-  j["total_files"] = in.files.size();
+  j["total_files"] = static_cast<int>(in.files.size()) + in.not_processed;
   j["successful"] = ok + resumed;
   j["failed"] = failed + integrity;
+  j["not_processed"] = in.not_processed;
   j["resumed"] = resumed;
   j["integrity_violations"] = integrity;
   j["processed_this_run"] = processed;
@@ -195,6 +196,7 @@ ordered_json performance_report(const RunSummaryInput& in) {
   j["definitions"] = {
       {"successful", "files transcribed, by this run or (resumed) an earlier one"},
       {"failed", "files that failed, integrity violations included"},
+      {"not_processed", "files a stop left for the next run (counted in total_files)"},
       {"total_time", "wall time of this run, mm:ss"},
       {"avg_time_per_file_seconds",
        "wall time of this run / files processed by this run (resumed ones excluded)"},
@@ -232,6 +234,8 @@ std::string terminal_summary(const ordered_json& rep) {
   if (rep.value("resumed", 0) > 0)
     files += " (" + std::to_string(rep.value("resumed", 0)) + " resumed)";
   files += ", " + std::to_string(rep.value("failed", 0)) + " failed";
+  if (rep.value("not_processed", 0) > 0)
+    files += ", " + std::to_string(rep.value("not_processed", 0)) + " not processed";
   out += line("Files", files);
   out += line("Time", rep.value("total_time", std::string("00:00")) + " (" +
                           number(rep.value("total_time_minutes", ordered_json()), 2) + " min), " +

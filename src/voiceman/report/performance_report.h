@@ -17,7 +17,7 @@ struct FileOutcome {
   std::string status;       // ok, failed, integrity_violation, resumed
   double audio_s = 0;       // duration of the recording
   double processing_s = 0;  // wall time spent on it by this run (0 when resumed)
-  std::string device;       // where it was transcribed: "cpu", "cuda:0"
+  std::string device;       // where it was transcribed: "cpu", "cuda:0", "cuda:0,cpu"
   std::string stage;        // failed ones: where it failed (decode, transcribe, write...)
   std::string error;        // failed ones: the message
   std::string error_class;  // failed ones: MediaError, IoError...
@@ -29,6 +29,7 @@ struct RunSummaryInput {
   std::vector<metrics::BatchMetrics> batches;
   std::vector<metrics::ResourceSample> samples;
   std::vector<FileOutcome> files;
+  int not_processed = 0;  // left for a later run by a stop (signal or resource limit)
   std::vector<std::pair<double, int>> batch_size_history;  // (t_s, new size)
   std::vector<std::string> events;                         // "Reducing batch size to 8"
   double gpu_audio_s = 0, cpu_audio_s = 0;                 // audio transcribed on each
