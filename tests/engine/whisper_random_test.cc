@@ -233,16 +233,27 @@ TEST(RandomWhisper, AlignmentKeepsItsHeadsAndEachTokensProbability) {
 
   ASSERT_EQ(got.token_probs.size(), seq.size());
   EXPECT_EQ(got.token_probs[0], 1.f);
+  // Over the text tokens only (here the first 45; 50 and 60 are past them), as the
+  // reference's word probabilities are.
+  constexpr int32_t kText = 45;
+  const AlignmentData text = part->start_decoder(ctx, encoded)->align(1, seq, kText);
+  ASSERT_EQ(text.token_probs.size(), seq.size());
   for (size_t i = 1; i < seq.size(); ++i) {
     auto session = part->start_decoder(ctx, encoded);
     std::vector<float> logits, sot;
     session->start({std::vector<int32_t>(seq.begin(), seq.begin() + std::ptrdiff_t(i))},
                    std::vector<int32_t>{1}, std::vector<int32_t>{-1}, logits, sot);
     const double mx = *std::max_element(logits.begin(), logits.end());
-    double sum = 0;
-    for (float v : logits) sum += std::exp(v - mx);
+    double sum = 0, text_sum = 0;
+    for (size_t v = 0; v < logits.size(); ++v) {
+      sum += std::exp(logits[v] - mx);
+      if (v < kText) text_sum += std::exp(logits[v] - mx);
+    }
     const double p = std::exp(logits[size_t(seq[i])] - mx) / sum;
     EXPECT_NEAR(got.token_probs[i], p, 1e-5 * p + 1e-7) << "token " << i;
+    const double q = seq[i] < kText ? std::exp(logits[size_t(seq[i])] - mx) / text_sum : 0.0;
+    EXPECT_NEAR(text.token_probs[i], q, 1e-5 * q + 1e-7) << "token " << i;
+    if (seq[i] < kText) EXPECT_GT(text.token_probs[i], got.token_probs[i]) << "token " << i;
   }
 }
 

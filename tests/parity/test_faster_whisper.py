@@ -7,7 +7,8 @@ Checks run cheapest and most basic first (CTest runs pytest with -x):
   json      `voiceman transcribe --json` has the documented shape
   greedy    identical normalized text on >= 90 % of clips; WER within 0.5 points of fw's
   beam5     WER within 0.5 points of fw's
-  words     median |start diff| and |end diff| of matched words <= 0.1 s
+  words     median |start diff| and |end diff| of matched words <= 0.1 s; median
+            |probability diff| <= 0.001 (a softmax over the text tokens, as the reference)
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ SAME_TEXT_MIN = 0.90
 WER_POINTS = 0.5
 WORD_TIME_TOL = 0.1
 WORD_MATCH_MIN = 0.90
+WORD_PROB_TOL = 0.001
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 
@@ -195,14 +197,14 @@ def test_beam5(clips, oracle, voiceman, figures):
 
 
 def _words(result):
-    """[(normalized word, start, end)] over all segments; words that are only punctuation
-    are dropped."""
+    """[(normalized word, start, end, probability)] over all segments; words that are only
+    punctuation are dropped."""
     out = []
     for s in result["segments"]:
         for w in s.get("words") or []:
             n = normalize_text(w["word"])
             if n:
-                out.append((n, float(w["start"]), float(w["end"])))
+                out.append((n, float(w["start"]), float(w["end"]), float(w["probability"])))
     return out
 
 
@@ -225,7 +227,7 @@ def test_match_words_aligns_by_sequence():
 
 def test_word_timestamps(clips, oracle, voiceman, figures):
     fig = figures("words")
-    d_start, d_end = [], []
+    d_start, d_end, d_prob = [], [], []
     n_ref = n_matched = 0
     missing = []
     for c in clips:
@@ -240,6 +242,7 @@ def test_word_timestamps(clips, oracle, voiceman, figures):
         for o, r in pairs:
             d_start.append(abs(o[1] - r[1]))
             d_end.append(abs(o[2] - r[2]))
+            d_prob.append(abs(o[3] - r[3]))
     assert n_ref > 0, "faster-whisper produced no words: nothing to compare"
     fig.update(clips=len(clips), reference_words=n_ref, matched_words=n_matched,
                matched_fraction=n_matched / n_ref,
@@ -247,6 +250,8 @@ def test_word_timestamps(clips, oracle, voiceman, figures):
                median_end_diff_s=statistics.median(d_end) if d_end else None,
                p90_start_diff_s=float(np.percentile(d_start, 90)) if d_start else None,
                p90_end_diff_s=float(np.percentile(d_end, 90)) if d_end else None,
+               median_probability_diff=statistics.median(d_prob) if d_prob else None,
+               p90_probability_diff=float(np.percentile(d_prob, 90)) if d_prob else None,
                ours_wall_s=voiceman.wall.get("words"),
                faster_whisper_wall_s=sum(oracle.transcript(c["path"], "words")["_oracle"]["wall_s"]
                                          for c in clips),
@@ -257,3 +262,6 @@ def test_word_timestamps(clips, oracle, voiceman, figures):
     ms, me = statistics.median(d_start), statistics.median(d_end)
     assert ms <= WORD_TIME_TOL and me <= WORD_TIME_TOL, \
         f"median |start diff| {ms:.3f} s, |end diff| {me:.3f} s (limit {WORD_TIME_TOL} s)"
+    mp = statistics.median(d_prob)
+    assert mp <= WORD_PROB_TOL, \
+        f"median |word probability diff| {mp:.4f} (limit {WORD_PROB_TOL})"

@@ -194,8 +194,9 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
       requests.push_back({static_cast<int32_t>(i), alignment_sequence(w, splits[i]->segments)});
     }
   }
-  // A GPU aligns runs of windows in one padded pass (WhisperDecoder::pad_runs).
-  const auto alignments = session->align(requests);
+  // A GPU aligns runs of windows in one padded pass (WhisperDecoder::pad_runs). Word
+  // probabilities are over the text tokens, those before <|endoftext|>.
+  const auto alignments = session->align(requests, specials_.eot);
 
   for (size_t i = 0; i < n; ++i) {
     if (!splits[i]) continue;

@@ -18,14 +18,18 @@ constexpr int64_t kLogitRows = 512;
 
 }  // namespace
 
-AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> sequence) {
+AlignmentData WhisperDecoder::align(int32_t source, std::span<const int32_t> sequence,
+                                    int32_t text_vocab) {
   const std::array<AlignRequest, 1> one = {
       AlignRequest{source, std::vector<int32_t>(sequence.begin(), sequence.end())}};
-  return std::move(align(one).front());
+  return std::move(align(one, text_vocab).front());
 }
 
-std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> requests) {
+std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> requests,
+                                                 int32_t text_vocab) {
   const auto& c = model_.config();
+  if (text_vocab < 0 || text_vocab > c.vocab_size) throw Error("align: text_vocab out of range");
+  if (text_vocab == 0) text_vocab = c.vocab_size;
   for (const auto& r : requests) {
     if (r.source < 0 || r.source >= windows_) throw Error("align: source window out of range");
     if (r.sequence.empty()) throw Error("align: empty sequence");
@@ -44,13 +48,13 @@ std::vector<AlignmentData> WhisperDecoder::align(std::span<const AlignRequest> r
       if ((i1 - i0 + 1) * t * layer_bytes > kWeightsBudget) break;
       longest = t;
     }
-    align_run(requests.subspan(i0, i1 - i0), static_cast<int64_t>(longest),
+    align_run(requests.subspan(i0, i1 - i0), static_cast<int64_t>(longest), text_vocab,
               std::span(out).subspan(i0, i1 - i0));
   }
   return out;
 }
 
-void WhisperDecoder::align_run(std::span<const AlignRequest> run, int64_t t_max,
+void WhisperDecoder::align_run(std::span<const AlignRequest> run, int64_t t_max, int32_t text_vocab,
                                std::span<AlignmentData> out) {
   const auto& c = model_.config();
   const auto g = static_cast<int64_t>(run.size());
@@ -99,11 +103,11 @@ void WhisperDecoder::align_run(std::span<const AlignRequest> run, int64_t t_max,
     std::memcpy(out[b].weights.data<float>(), picked.data<float>() + base[b],
                 sizeof(float) * static_cast<size_t>(picked_heads * len * frames));
   }
-  token_probabilities(run, t_max, out);
+  token_probabilities(run, t_max, text_vocab, out);
 }
 
 void WhisperDecoder::token_probabilities(std::span<const AlignRequest> run, int64_t t_max,
-                                         std::span<AlignmentData> out) {
+                                         int32_t text_vocab, std::span<AlignmentData> out) {
   // p(seq[i] | seq[<i]) comes from the logits of row b * t_max + i - 1. Those rows are
   // gathered, projected in blocks, and softmaxed where they are; one value per token
   // leaves the device, not rows of 51,866 logits.
@@ -131,20 +135,37 @@ void WhisperDecoder::token_probabilities(std::span<const AlignRequest> run, int6
     Tensor projected;
     ops::linear(ctx_, normed_, model_.projection_, projected);
     Tensor logits = float32_logits(projected);  // shares its storage: softmaxed in place
+    if (text_vocab < vocab) {
+      // The text tokens' columns only, softmaxed on their own.
+      Tensor text({r1 - r0, text_vocab}, DType::f32, logits.device());
+      from.clear();
+      to.clear();
+      for (int64_t r = 0; r < r1 - r0; ++r) {
+        from.push_back(r * vocab);
+        to.push_back(r * text_vocab);
+      }
+      widths.assign(static_cast<size_t>(r1 - r0), text_vocab);
+      ops::copy_runs(ctx_, logits, from, text, to, widths);
+      logits = std::move(text);
+    }
     ops::softmax(ctx_, logits);
     from.clear();
     to.clear();
     widths.assign(static_cast<size_t>(r1 - r0), 1);
     for (int64_t r = r0; r < r1; ++r) {
-      from.push_back((r - r0) * vocab + next[static_cast<size_t>(r)]);
+      // A token past the text vocabulary reads column 0 here and is given 0 below.
+      const int32_t token = next[static_cast<size_t>(r)];
+      from.push_back((r - r0) * text_vocab + (token < text_vocab ? token : 0));
       to.push_back(r);
     }
     ops::copy_runs(ctx_, logits, from, chosen, to, widths);
   }
   if (!chosen.device().is_cpu()) chosen = chosen.to(Device::cpu(), ctx_);
   const float* p = chosen.data<float>();
+  const int32_t* token = next.data();
   for (auto& data : out)
-    for (size_t i = 1; i < data.token_probs.size(); ++i) data.token_probs[i] = *p++;
+    for (size_t i = 1; i < data.token_probs.size(); ++i, ++p, ++token)
+      data.token_probs[i] = *token < text_vocab ? *p : 0.f;
 }
 
 }  // namespace voiceman::models

@@ -47,11 +47,14 @@ class WhisperDecoder final : public decoding::StepModel {
   std::vector<std::vector<float>> language_probs(int32_t sot, std::span<const int32_t> lang_ids);
 
   // Runs the whole sequence against window `source` and returns the alignment heads'
-  // cross-attention and the per-token probabilities. Does not touch the session's rows.
-  AlignmentData align(int32_t source, std::span<const int32_t> sequence);
+  // cross-attention and the per-token probabilities. With text_vocab > 0 these are a
+  // softmax over tokens [0, text_vocab) only, and 0 for tokens past it: the reference's
+  // word probabilities are over the text tokens (those before <|endoftext|>). Does not
+  // touch the session's rows.
+  AlignmentData align(int32_t source, std::span<const int32_t> sequence, int32_t text_vocab = 0);
   // The same for several sequences, in order; requests over consecutive windows go
   // through one padded pass where pad_runs is on.
-  std::vector<AlignmentData> align(std::span<const AlignRequest> requests);
+  std::vector<AlignmentData> align(std::span<const AlignRequest> requests, int32_t text_vocab = 0);
 
   // Every buffer a step reads or writes besides the weights and encoder states, and the
   // row count: a recorded step is replayed only while these are unchanged. With
@@ -75,9 +78,10 @@ class WhisperDecoder final : public decoding::StepModel {
   void run_sequences(int64_t batch, int32_t first_source, std::span<const int32_t> tokens,
                      int64_t first_slot, const WeightsSink* sink);
   // align() for requests over consecutive windows, padded to t_max tokens, in one pass.
-  void align_run(std::span<const AlignRequest> run, int64_t t_max, std::span<AlignmentData> out);
+  void align_run(std::span<const AlignRequest> run, int64_t t_max, int32_t text_vocab,
+                 std::span<AlignmentData> out);
   // out[b].token_probs from the hidden states align_run's pass left (rows b * t_max + i).
-  void token_probabilities(std::span<const AlignRequest> run, int64_t t_max,
+  void token_probabilities(std::span<const AlignRequest> run, int64_t t_max, int32_t text_vocab,
                            std::span<AlignmentData> out);
   // Windows [first, first + count) of an int8 cache as [count, frames, d] in the model's
   // dtype.
