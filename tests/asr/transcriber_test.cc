@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include "support/paths.h"
 #include "voiceman/asr/prompt.h"
@@ -129,6 +130,37 @@ TEST_F(TranscriberTest, SilenceBehavesAsTheReference) {
   EXPECT_NEAR(t.segments[0].no_speech_prob, 0.9393, 2e-3);
   EXPECT_NEAR(t.segments[0].avg_logprob, -0.9262, 2e-3);
   EXPECT_DOUBLE_EQ(t.segments[0].end, 2.0);
+}
+
+// A window skipped as silence does not reset the prompt (faster-whisper's
+// generate_segments leaves the loop before its reset): after 31 s of faint noise the
+// initial prompt still conditions the speech, even without condition_on_previous_text.
+TEST_F(TranscriberTest, ASkippedWindowKeepsTheInitialPrompt) {
+  // Faint Gaussian noise (Box-Muller over an LCG, the same on every standard library).
+  std::vector<float> audio(16000 * 31);
+  uint32_t state = 1;
+  auto uniform = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<double>(state >> 8) / 16777216.0;
+  };
+  for (float& x : audio) {
+    const double u1 = uniform() + 1.0 / 16777216.0, u2 = uniform();
+    x = static_cast<float>(0.002 * std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2));
+  }
+  const auto jfk = audio::decode_file(testing::shared_data_dir() / "jfk.flac");
+  audio.insert(audio.end(), jfk.samples.begin(), jfk.samples.end());
+  TranscribeOptions plain;
+  plain.condition_on_previous_text = false;
+  TranscribeOptions prompted = plain;
+  prompted.initial_prompt = "THE MEDICAL PRACTITIONER IS ENDOWED";
+  const Transcript a = transcriber_->transcribe(audio, plain);
+  const Transcript b = transcriber_->transcribe(audio, prompted);
+  ASSERT_FALSE(a.segments.empty());
+  ASSERT_FALSE(b.segments.empty());
+  EXPECT_GE(a.segments.front().start, 30.0) << "the noise window was not skipped";
+  EXPECT_GE(b.segments.front().start, 30.0) << "the noise window was not skipped";
+  EXPECT_NE(a.segments.front().avg_logprob, b.segments.front().avg_logprob)
+      << "the prompt was lost with the skipped window";
 }
 
 TEST_F(TranscriberTest, InvalidOptionsAreRejected) {

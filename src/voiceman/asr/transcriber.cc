@@ -137,8 +137,9 @@ std::vector<Transcript> Transcriber::transcribe(const std::vector<std::span<cons
         out.id = static_cast<int>(s.result.segments.size()) + 1;
         s.result.segments.push_back(std::move(out));
       }
-      if (!options.condition_on_previous_text ||
-          r.temperature > options.prompt_reset_on_temperature)
+      // A skipped window leaves the prompt as it was (generate_segments' `continue`).
+      if (!r.skipped && (!options.condition_on_previous_text ||
+                         r.temperature > options.prompt_reset_on_temperature))
         s.prompt_reset_since = s.all_tokens.size();
     }
     for (const size_t i : round)

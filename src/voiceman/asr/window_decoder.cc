@@ -182,6 +182,7 @@ std::vector<WindowResult> WindowDecoder::decode(const Tensor& encoded,
     r.last_speech_timestamp = w.last_speech_timestamp;
     if (decoding::should_skip_window(d.no_speech_prob, d.avg_logprob, policy)) {
       r.next_seek = w.seek + w.segment_size;  // silence: fast-forward over the window
+      r.skipped = true;
       continue;
     }
     const double time_offset = w.time_offset.value_or(w.seek * kTimePerFrame);

@@ -48,6 +48,7 @@ struct WindowResult {
   int next_seek = 0;
   double last_speech_timestamp = 0;
   float temperature = 0;  // the last temperature tried (drives the prompt reset)
+  bool skipped = false;   // no speech: passed over, and (as the reference) no prompt reset
   std::optional<PendingWordTimes> pending_words;  // with defer_word_timestamps
 };
 
