@@ -31,8 +31,10 @@ std::vector<int32_t> build_prompt(const tokenizer::Tokenizer& tok,
     if (ids.size() >= half) ids.resize(half - 1);
     return ids;
   };
+  // faster-whisper tests these strings for truth: an empty one is as if not given.
+  const bool has_prefix = in.prefix && !in.prefix->empty();
+  const bool use_hotwords = in.hotwords && !in.hotwords->empty() && !has_prefix;
   std::vector<int32_t> prompt;
-  const bool use_hotwords = in.hotwords && !in.prefix;
   if (!in.previous_tokens.empty() || use_hotwords) {
     prompt.push_back(specials.sot_prev);
     if (use_hotwords) {
@@ -44,7 +46,7 @@ std::vector<int32_t> build_prompt(const tokenizer::Tokenizer& tok,
   }
   prompt.insert(prompt.end(), sot_seq.begin(), sot_seq.end());
   if (in.without_timestamps) prompt.push_back(specials.no_timestamps);
-  if (in.prefix) {
+  if (has_prefix) {
     const auto ids = encode_hint(*in.prefix);
     if (!in.without_timestamps) prompt.push_back(specials.timestamp_begin);
     prompt.insert(prompt.end(), ids.begin(), ids.end());
