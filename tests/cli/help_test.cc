@@ -15,9 +15,10 @@ void expect_all(const std::string& text, const std::vector<std::string>& needles
 TEST(Help, TopLevelListsSubcommandsAndExitCodes) {
   std::string out;
   ASSERT_EQ(voiceman("--help", &out), 0);
-  expect_all(out, {"transcribe", "run", "verify", "job", "--version",
-                   "Exit codes:", "0  all inputs done", "1  some inputs failed",
-                   "2  usage or configuration error", "3  integrity violation", "130"});
+  expect_all(
+      out, {"transcribe", "run", "verify", "job", "--version", "Exit codes:", "0  all inputs done",
+            "1  some inputs failed", "2  usage or configuration error", "3  integrity violation",
+            "4  stopped by an error that is not one input's", "130"});
 }
 
 TEST(Help, RunDocumentsEveryOption) {
@@ -100,6 +101,20 @@ TEST(Transcribe, CudaWithoutAGpuFallsBackToTheCpu) {
   EXPECT_EQ(voiceman("transcribe " + jfk + " --device tpu", &out), 2) << out;
 }
 
+// transcribe's one input that cannot be read is that input's failure (1), not 4.
+TEST(Transcribe, AnUnreadableFileExitsOne) {
+  if (!std::filesystem::exists(voiceman::testing::model_dir("tiny.en") / "model.bin"))
+    GTEST_SKIP() << "models/tiny.en not fetched";
+  const std::filesystem::path dir = voiceman::testing::scratch_dir("cli_transcribe_unreadable");
+  voiceman::testing::write_bytes(dir / "noise.wav", "not audio at all");
+  std::string out;
+  EXPECT_EQ(voiceman("transcribe " + voiceman::testing::quote((dir / "noise.wav").string()) +
+                         " --threads 2",
+                     &out),
+            1)
+      << out;
+}
+
 TEST(Usage, ErrorsExitTwo) {
   const std::string dir = voiceman::testing::scratch_dir("cli_usage").string();
   const std::string data = voiceman::testing::quote(voiceman::testing::shared_data_dir().string());
@@ -124,6 +139,42 @@ TEST(Usage, ErrorsExitTwo) {
   log.clear();
   EXPECT_EQ(voiceman("verify " + voiceman::testing::quote(dir), &log), 3);  // no manifest
   EXPECT_NE(log.find("manifest.json: missing"), std::string::npos) << log;
+}
+
+// Options that would overflow, be read wrong or be ignored are usage errors.
+TEST(Usage, OptionsThatWouldBeMisreadOrIgnoredExitTwo) {
+  const std::string dir = voiceman::testing::scratch_dir("cli_usage_ignored").string();
+  const std::string data = voiceman::testing::quote(voiceman::testing::shared_data_dir().string());
+  const std::string run = "run " + data + " -o " + voiceman::testing::quote(dir + "/out");
+  std::string log;
+  EXPECT_EQ(voiceman(run + " --engine-memory-cap-mb -1", &log), 2) << log;
+  EXPECT_EQ(voiceman(run + " --retry-backoff 5,15,", &log), 2) << log;
+  EXPECT_EQ(voiceman(run + " --temperature 0,nan", &log), 2) << log;
+  log.clear();
+  EXPECT_EQ(voiceman(run + " --num-speakers 2", &log), 2) << log;
+  EXPECT_NE(log.find("--num-speakers needs --diarize"), std::string::npos) << log;
+  EXPECT_EQ(voiceman(run + " --lease 30", &log), 2) << log;
+  EXPECT_EQ(voiceman(run + " --mode sequential --batch-size 4", &log), 2) << log;
+  const std::string jfk =
+      voiceman::testing::quote((voiceman::testing::shared_data_dir() / "jfk.flac").string());
+  EXPECT_EQ(voiceman("transcribe " + jfk + " --temperature 0.2abc,1x", &log), 2) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out"));
+}
+
+// An error that ends the run without being one input's failure has its own exit code:
+// 1 would send the user to a failed_files.json that does not exist.
+TEST(Usage, ARunThatCannotGoOnExitsFour) {
+  const std::filesystem::path dir = voiceman::testing::scratch_dir("cli_run_error");
+  voiceman::testing::write_bytes(dir / "a-file", "");
+  const std::string jfk =
+      voiceman::testing::quote((voiceman::testing::shared_data_dir() / "jfk.flac").string());
+  std::string log;
+  EXPECT_EQ(
+      voiceman("run " + jfk + " -o " + voiceman::testing::quote((dir / "a-file" / "out").string()),
+               &log),
+      4)
+      << log;
+  EXPECT_NE(log.find("cannot create the output folder"), std::string::npos) << log;
 }
 
 }  // namespace

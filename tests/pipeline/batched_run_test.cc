@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -342,6 +343,28 @@ TEST(RunBatchOptions, AGpuGrowsTheBatchWhileTheCpuHoldsUnlessAMaximumIsGiven) {
   o.batch.initial = 0;
   o.batch.max = -1;
   EXPECT_THROW(validate(o), ConfigError);
+}
+
+// The run shifts the cap from MiB into bytes: what would overflow is refused.
+TEST(RunOptionsValidate, EngineMemoryCapHasAMaximum) {
+  RunOptions o = fast_options({"in"}, "out");
+  o.engine_memory_cap_mb = kMaxEngineMemoryCapMb;
+  EXPECT_NO_THROW(validate(o));
+  EXPECT_LT(kMaxEngineMemoryCapMb, std::numeric_limits<uint64_t>::max() >> 20);
+  for (const uint64_t bad : {kMaxEngineMemoryCapMb + 1, std::numeric_limits<uint64_t>::max()}) {
+    o.engine_memory_cap_mb = bad;  // 2^64-1 is what CLI11 makes of "-1"
+    EXPECT_THROW(validate(o), ConfigError) << bad;
+  }
+}
+
+TEST(RunOptionsValidate, RetryDelaysMustBeFinite) {
+  RunOptions o = fast_options({"in"}, "out");
+  o.retry_backoff_s = {5, std::numeric_limits<double>::infinity()};
+  EXPECT_THROW(validate(o), ConfigError);
+  o.retry_backoff_s = {std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_THROW(validate(o), ConfigError);
+  o.retry_backoff_s = {0, 1.5};
+  EXPECT_NO_THROW(validate(o));
 }
 
 TEST(RunDevices, RequestsAreCheckedAndFallBackToTheCpuWithoutAGpu) {

@@ -19,6 +19,7 @@ constexpr const char* kExitCodes =
     "  1  some inputs failed (see failed_files.json)\n"
     "  2  usage or configuration error\n"
     "  3  integrity violation (an original changed, or verify found a mismatch)\n"
+    "  4  stopped by an error that is not one input's (e.g. OUT not writable; see the log)\n"
     "  130  run interrupted by SIGINT/SIGTERM (re-run the same command to resume)\n";
 
 void install_stderr_logger(bool verbose, bool quiet) {
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const std::exception& e) {
     log::error(e.what());
-    return kExitSomeFailed;
+    return kExitAborted;
   }
 }
 

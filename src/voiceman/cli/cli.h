@@ -9,6 +9,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitSomeFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIntegrity = 3;
+// An error ended the command that is not one input's failure (OUT not writable, a device
+// or Redis failure...): 1 would send the user to a failed_files.json that lists nothing.
+inline constexpr int kExitAborted = 4;
 inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM; the run can be resumed
 
 // The exit-code table shown in --help.

@@ -1,6 +1,7 @@
 #pragma once
 // Subcommands: each parses into a plain args struct, then calls the library.
 #include <CLI/CLI.hpp>
+#include <set>
 #include <string>
 
 #include "voiceman/asr/options.h"
@@ -40,9 +41,15 @@ struct RunArgs {
   std::string retry_backoff = "5,15,30";
   bool no_resume = false;
   pipeline::RunOptions options;
+  // Long names of the options given on the command line (filled by the parse): whether
+  // an option was given, even at its default value, decides some checks.
+  std::set<std::string> given;
 };
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args);
+// The pipeline's options from the parsed arguments. ConfigError for options that need
+// another one that is missing; pipeline::validate checks the rest when the run starts.
+pipeline::RunOptions run_options(const RunArgs& args);
 int run_run(const RunArgs& args);
 
 struct VerifyArgs {

@@ -7,6 +7,7 @@
 #include "voiceman/cli/cli.h"
 #include "voiceman/cli/commands.h"
 #include "voiceman/cli/defaults.h"
+#include "voiceman/cli/numbers.h"
 #include "voiceman/cli/progress.h"
 #include "voiceman/cli/signals.h"
 #include "voiceman/core/errors.h"
@@ -15,20 +16,40 @@
 namespace voiceman::cli {
 namespace {
 
-std::vector<double> parse_numbers(const std::string& list, const char* option) {
-  std::vector<double> out;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw ConfigError(std::string(option) + ": '" + item + "' is not a number");
-    }
-  }
-  return out;
+// For unsigned options: CLI11 reads "-1" into a uint64_t as 2^64-1.
+const CLI::Validator kNotNegative(
+    [](std::string& value) {
+      return value.find('-') == std::string::npos ? std::string() : "cannot be negative";
+    },
+    "", "NOT_NEGATIVE");
+
+// Options that act only with another one are refused without it, not silently dropped.
+void reject_ignored_options(const RunArgs& args) {
+  const pipeline::RunOptions& o = args.options;
+  const bool batched = pipeline::parse_run_mode(args.mode) == pipeline::RunMode::batched;
+  const bool job = !o.job.redis_url.empty();
+  struct Rule {
+    const char* option;
+    bool used;  // whether the option acts in this run
+    const char* needs;
+  };
+  const Rule rules[] = {{"--num-speakers", o.diarize, "--diarize"},
+                        {"--min-speakers", o.diarize, "--diarize"},
+                        {"--max-speakers", o.diarize, "--diarize"},
+                        {"--segmentation-model", o.diarize, "--diarize"},
+                        {"--speaker-model", o.diarize, "--diarize"},
+                        {"--lease", job, "--redis and --job"},
+                        {"--batch-size", batched, "--mode batched"},
+                        {"--max-batch-size", batched, "--mode batched"},
+                        {"--chunk-length", batched, "--mode batched"},
+                        {"--no-continue-chunks", batched, "--mode batched"},
+                        {"--concatenate-speech", batched, "--mode batched"},
+                        {"--vad-model", batched, "--mode batched"},
+                        {"--batch-windows", !batched, "--mode sequential"}};
+  for (const Rule& r : rules)
+    if (!r.used && args.given.contains(r.option))
+      throw ConfigError(std::string("invalid option: ") + r.option + " needs " + r.needs +
+                        " (without it, it would be ignored)");
 }
 
 log::Level current_level() {
@@ -168,15 +189,17 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   cmd->add_option("--vad-model", o.vad_model, "Silero VAD model (batched mode)")
       ->capture_default_str();
   cmd->add_option("--batch-size", o.batch.initial,
-                  "30 s windows per batch at the start (0 = auto: 20 on a GPU, 8 on the CPU)")
+                  "Batched mode: 30 s windows per batch at the start (0 = auto: 20 on a "
+                  "GPU, 8 on the CPU)")
       ->capture_default_str();
   cmd->add_option("--max-batch-size", o.batch.max,
-                  "Largest batch the size control may reach (0 = auto: 32 on a GPU; the CPU "
-                  "holds its starting size)")
+                  "Batched mode: largest batch the size control may reach (0 = auto: 32 on a GPU; "
+                  "the CPU holds its starting size)")
       ->capture_default_str();
   cmd->add_option("--engine-memory-cap-mb", o.engine_memory_cap_mb,
                   "Cap on the engine's working memory beyond the model (0 = none on the CPU, "
                   "95% of a GPU, 80% of the available memory of an integrated GPU)")
+      ->check(kNotNegative)
       ->capture_default_str();
   cmd->add_option("--ram-cap", args.ram_cap_percent,
                   "Stop taking new files when this process uses more than this % of RAM")
@@ -185,24 +208,28 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
   auto& d = o.diarization;
   cmd->add_flag("--diarize", o.diarize,
                 "Speaker diarization: speaker labels on words and segments, RTTM output");
-  cmd->add_option("--num-speakers", d.num_speakers, "Exactly this many speakers (0 = estimate)")
+  cmd->add_option("--num-speakers", d.num_speakers,
+                  "With --diarize: exactly this many speakers (0 = estimate)")
       ->capture_default_str();
-  cmd->add_option("--min-speakers", d.min_speakers, "At least this many speakers")
+  cmd->add_option("--min-speakers", d.min_speakers, "With --diarize: at least this many speakers")
       ->capture_default_str();
-  cmd->add_option("--max-speakers", d.max_speakers, "At most this many speakers (0 = no limit)")
+  cmd->add_option("--max-speakers", d.max_speakers,
+                  "With --diarize: at most this many speakers (0 = no limit)")
       ->capture_default_str();
   cmd->add_option("--segmentation-model", o.segmentation_model,
-                  "pyannote segmentation checkpoint (PyanNet)")
+                  "With --diarize: pyannote segmentation checkpoint (PyanNet)")
       ->capture_default_str();
   cmd->add_option("--speaker-model", o.speaker_model,
-                  "Speaker embedding checkpoint (resemblyzer GE2E or WeSpeaker ResNet34)")
+                  "With --diarize: speaker embedding checkpoint (resemblyzer GE2E or WeSpeaker "
+                  "ResNet34)")
       ->capture_default_str();
   cmd->add_option("--batch-windows", t.batch_windows,
                   "Sequential mode: recordings decoded together (one 30 s window each)")
       ->capture_default_str();
   cmd->add_option("--channel", o.channel, "Transcribe only this channel (default: downmix)");
-  cmd->add_option("--formats", args.formats,
-                  "Outputs: json,srt,vtt,txt[,rttm] (--diarize adds rttm by default)")
+  cmd->add_option(
+         "--formats", args.formats,
+         "Outputs: json,srt,vtt,txt[,rttm] (--diarize adds rttm when --formats is not given)")
       ->capture_default_str();
   cmd->add_option("--max-retries", o.max_retries, "Retries of a transiently failing file")
       ->capture_default_str();
@@ -220,7 +247,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
                   "Name of the shared run: every worker gives the same INPUTs, options and "
                   "job name, each its own OUT");
   cmd->add_option("--lease", o.job.lease_s,
-                  "Seconds after which a silent worker's recordings go to the others")
+                  "With --redis: seconds after which a silent worker's recordings go to the others")
       ->capture_default_str();
   cmd->footer(
       std::string(
@@ -240,17 +267,21 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
           "times (KIND transient|permanent; STAGE hash|decode|transcribe|write) to test "
           "recovery.\n\n") +
       exit_codes_help());
+  // Which options were given, not just their values: an explicit default counts.
+  cmd->final_callback([cmd, &args] {
+    for (const CLI::Option* option : cmd->get_options())
+      if (option->count() > 0) args.given.insert(option->get_name());
+  });
   return cmd;
 }
 
-int run_run(const RunArgs& args) {
+pipeline::RunOptions run_options(const RunArgs& args) {
+  reject_ignored_options(args);
   pipeline::RunOptions o = args.options;
   o.model_dir = args.model_dir.empty() ? default_model_dir().string() : args.model_dir;
   if (args.language != "auto") o.transcribe.language = args.language;
-  if (!args.temperatures.empty()) {
-    const std::vector<double> temps = parse_numbers(args.temperatures, "--temperature");
-    o.transcribe.temperatures.assign(temps.begin(), temps.end());
-  }
+  if (!args.temperatures.empty())
+    o.transcribe.temperatures = parse_floats(args.temperatures, "--temperature");
   o.mode = pipeline::parse_run_mode(args.mode);
   o.continue_chunks = !args.no_continue_chunks;
   if (o.vad_model == pipeline::RunOptions{}.vad_model) o.vad_model = default_vad_model().string();
@@ -260,9 +291,9 @@ int run_run(const RunArgs& args) {
   o.transcribe.condition_on_previous_text = args.condition;
   o.governor.ram_cap_fraction = args.ram_cap_percent / 100.0;
   o.transcribe.word_timestamps = !args.no_word_timestamps;
-  const bool default_formats = args.formats == RunArgs{}.formats;
   o.formats = writers::parse_formats(args.formats);
-  if (o.diarize && default_formats) o.formats.push_back(writers::Format::rttm);
+  // RTTM is added only to the default list: an explicit --formats is taken as given.
+  if (o.diarize && !args.given.contains("--formats")) o.formats.push_back(writers::Format::rttm);
   if (o.segmentation_model == pipeline::RunOptions{}.segmentation_model)
     o.segmentation_model = default_segmentation_model().string();
   if (o.speaker_model == pipeline::RunOptions{}.speaker_model)
@@ -274,7 +305,11 @@ int run_run(const RunArgs& args) {
     o.fault = pipeline::parse_fault_spec(fault);
     log::warn("fault injection active: ", fault);
   }
+  return o;
+}
 
+int run_run(const RunArgs& args) {
+  const pipeline::RunOptions o = run_options(args);
   ConsoleProgress progress(::isatty(STDERR_FILENO) == 1);
   pipeline::RunReport report;
   {

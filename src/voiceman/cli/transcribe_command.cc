@@ -1,6 +1,5 @@
 #include <chrono>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "voiceman/asr/transcriber.h"
@@ -8,29 +7,13 @@
 #include "voiceman/cli/cli.h"
 #include "voiceman/cli/commands.h"
 #include "voiceman/cli/defaults.h"
+#include "voiceman/cli/numbers.h"
 #include "voiceman/core/errors.h"
 #include "voiceman/core/log.h"
 #include "voiceman/pipeline/run_setup.h"
 #include "voiceman/writers/json_writer.h"
 
 namespace voiceman::cli {
-namespace {
-
-std::vector<float> parse_floats(const std::string& list) {
-  std::vector<float> out;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      out.push_back(std::stof(item));
-    } catch (const std::exception&) {
-      throw ConfigError("--temperature: '" + item + "' is not a number");
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
   auto& o = args.options;
@@ -77,7 +60,8 @@ CLI::App* add_transcribe_command(CLI::App& app, TranscribeArgs& args) {
 int run_transcribe(const TranscribeArgs& args) {
   TranscribeArgs a = args;
   if (a.model_dir.empty()) a.model_dir = default_model_dir().string();
-  if (!a.temperatures.empty()) a.options.temperatures = parse_floats(a.temperatures);
+  if (!a.temperatures.empty())
+    a.options.temperatures = parse_floats(a.temperatures, "--temperature");
   a.options.condition_on_previous_text = !a.no_condition;
   asr::validate(a.options);
   ExecContext ctx;
@@ -92,7 +76,13 @@ int run_transcribe(const TranscribeArgs& args) {
   auto tok = tokenizer::Tokenizer::load(a.model_dir);
   const asr::Transcriber transcriber(model, std::move(tok), ctx);
   const auto t1 = clock::now();
-  const audio::Audio audio = audio::decode_file(a.file);
+  audio::Audio audio;
+  try {
+    audio = audio::decode_file(a.file);
+  } catch (const MediaError& e) {
+    log::error(e.what());
+    return kExitSomeFailed;  // its one input failed, which is not an aborted command
+  }
   const auto t2 = clock::now();
   const Transcript result = transcriber.transcribe(audio.samples, a.options);
   const auto t3 = clock::now();

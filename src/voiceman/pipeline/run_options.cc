@@ -59,7 +59,7 @@ void validate(const RunOptions& o) {
   if (o.max_retries < 0) fail("--max-retries cannot be negative");
   if (o.retry_backoff_s.empty()) fail("--retry-backoff needs at least one delay");
   for (double d : o.retry_backoff_s)
-    if (!(d >= 0)) fail("--retry-backoff delays cannot be negative");
+    if (!(d >= 0) || !std::isfinite(d)) fail("--retry-backoff delays must be finite and >= 0");
   if (!(o.max_batch_audio_s > 0)) fail("the batch audio limit must be positive");
   if (o.mode == RunMode::batched) {
     if (o.vad_model.empty()) fail("--vad-model is empty");
@@ -71,6 +71,10 @@ void validate(const RunOptions& o) {
           "--condition-on-previous-text needs --mode sequential (batched chunks are "
           "decoded independently)");
   }
+  // The run shifts MiB into bytes: a larger cap would overflow uint64_t.
+  if (o.engine_memory_cap_mb > kMaxEngineMemoryCapMb)
+    fail("--engine-memory-cap-mb must be at most " + std::to_string(kMaxEngineMemoryCapMb) +
+         " (1 PiB)");
   if (o.batch.initial < 0) fail("--batch-size cannot be negative");
   if (o.batch.max < 0) fail("--max-batch-size cannot be negative");
   scheduler::validate(effective_batch_options(o, false));

@@ -104,6 +104,10 @@ struct RunOptions {
   }();
 };
 
+// The largest engine_memory_cap_mb (1 PiB): far above any device, and in bytes far from
+// overflowing uint64_t.
+inline constexpr uint64_t kMaxEngineMemoryCapMb = uint64_t{1} << 30;
+
 // Throws ConfigError naming the first bad option.
 void validate(const RunOptions& options);
 
