@@ -15,10 +15,10 @@ void expect_all(const std::string& text, const std::vector<std::string>& needles
 TEST(Help, TopLevelListsSubcommandsAndExitCodes) {
   std::string out;
   ASSERT_EQ(voiceman("--help", &out), 0);
-  expect_all(
-      out, {"transcribe", "run", "verify", "job", "--version", "Exit codes:", "0  all inputs done",
-            "1  some inputs failed", "2  usage or configuration error", "3  integrity violation",
-            "4  stopped by an error that is not one input's", "130"});
+  expect_all(out, {"transcribe", "run", "verify", "job", "--version", "Exit codes:",
+                   "0  all inputs done", "1  some inputs failed", "2  usage or configuration error",
+                   "3  integrity violation", "4  stopped by an error that is not one input's",
+                   "5  run stopped at the RAM cap", "130"});
 }
 
 TEST(Help, RunDocumentsEveryOption) {
@@ -175,6 +175,26 @@ TEST(Usage, ARunThatCannotGoOnExitsFour) {
       4)
       << log;
   EXPECT_NE(log.find("cannot create the output folder"), std::string::npos) << log;
+}
+
+// A run the RAM cap stops is told apart from one a signal stopped (130): a cap below what
+// the loaded model alone takes stops it before the first file, and the same command
+// without it resumes and finishes.
+TEST(Usage, ARunStoppedAtTheRamCapExitsFiveAndResumes) {
+  if (!std::filesystem::exists(voiceman::testing::model_dir("tiny.en") / "model.bin"))
+    GTEST_SKIP() << "models/tiny.en not fetched";
+  const std::filesystem::path dir = voiceman::testing::scratch_dir("cli_ram_cap");
+  const std::string jfk =
+      voiceman::testing::quote((voiceman::testing::shared_data_dir() / "jfk.flac").string());
+  const std::string run = "run " + jfk + " -o " + voiceman::testing::quote((dir / "out").string()) +
+                          " --threads 2 --beam-size 1";
+  std::string log;
+  EXPECT_EQ(voiceman(run + " --ram-cap 0.001", &log), 5) << log;
+  EXPECT_NE(log.find("1 not processed (stopped at the RAM cap)"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped early: memory use"), std::string::npos) << log;
+  log.clear();
+  EXPECT_EQ(voiceman(run, &log), 0) << log;
+  EXPECT_NE(log.find("1 ok"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -422,5 +422,34 @@ TEST_F(RunTest, AReportThatCannotBeWrittenLeavesTheRunComplete) {
   EXPECT_EQ(manifest::read_manifest(out).status, "complete");
 }
 
+// Over the RAM cap no new work starts, in either mode: a cap below what the loaded model
+// alone takes is crossed at the first reading, taken before the first batch. The files
+// stay pending and the run resumes once the cap allows.
+TEST_F(RunTest, OverTheRamCapNoWorkStartsAndTheRunResumes) {
+  for (const RunMode mode : {RunMode::batched, RunMode::sequential}) {
+    const std::string name = mode == RunMode::batched ? "batched" : "sequential";
+    SCOPED_TRACE(name);
+    const fs::path base = voiceman::testing::scratch_dir("run_ram_cap_" + name);
+    const auto clips = voiceman::testing::make_good_clips(base / "in");
+    const fs::path out = base / "out";
+    RunOptions o = fast_options({(base / "in").string()}, out);
+    o.mode = mode;
+    o.governor.ram_cap_fraction = 1e-5;
+    const RunReport r = run_quietly(o);
+    EXPECT_TRUE(r.interrupted);
+    EXPECT_EQ(r.ok, 0);
+    EXPECT_EQ(r.pending, static_cast<int>(clips.size()));
+    EXPECT_NE(r.stop_reason.find("over the cap"), std::string::npos) << r.stop_reason;
+    EXPECT_EQ(manifest::read_manifest(out).status, "interrupted");
+
+    o.governor = {};
+    const RunReport rest = run_quietly(o);
+    EXPECT_FALSE(rest.interrupted);
+    EXPECT_TRUE(rest.stop_reason.empty());
+    EXPECT_EQ(rest.ok, static_cast<int>(clips.size()));
+    EXPECT_TRUE(manifest::verify(out).ok());
+  }
+}
+
 }  // namespace
 }  // namespace voiceman::pipeline::test

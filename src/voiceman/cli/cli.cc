@@ -20,6 +20,7 @@ constexpr const char* kExitCodes =
     "  2  usage or configuration error\n"
     "  3  integrity violation (an original changed, or verify found a mismatch)\n"
     "  4  stopped by an error that is not one input's (e.g. OUT not writable; see the log)\n"
+    "  5  run stopped at the RAM cap (--ram-cap) before every file was done (re-run to resume)\n"
     "  130  run interrupted by SIGINT/SIGTERM (re-run the same command to resume)\n";
 
 void install_stderr_logger(bool verbose, bool quiet) {

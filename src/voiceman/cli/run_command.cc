@@ -91,7 +91,9 @@ void print_summary(const pipeline::RunReport& r) {
     out << ")";
   }
   if (r.integrity_violations > 0) out << ", " << r.integrity_violations << " INTEGRITY VIOLATIONS";
-  if (r.pending > 0) out << ", " << r.pending << " not processed (interrupted)";
+  if (r.pending > 0)
+    out << ", " << r.pending << " not processed ("
+        << (r.stop_reason.empty() ? "interrupted" : "stopped at the RAM cap") << ")";
   if (r.delegated > 0) out << ", " << r.delegated << " done by other workers of the job";
   out << "\n  total time " << format_duration(r.elapsed_s) << ", audio "
       << format_duration(r.audio_s) << ", realtime factor ";
@@ -202,8 +204,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->check(kNotNegative)
       ->capture_default_str();
   cmd->add_option("--ram-cap", args.ram_cap_percent,
-                  "Stop taking new files when this process uses more than this % of RAM")
-      ->check(CLI::Range(1.0, 100.0))
+                  "Stop taking new files when this process uses more than this % of RAM "
+                  "(exit 5; the same command resumes)")
+      ->check(CLI::Range(0.001, 100.0))
       ->capture_default_str();
   auto& d = o.diarization;
   cmd->add_flag("--diarize", o.diarize,
@@ -312,10 +315,12 @@ int run_run(const RunArgs& args) {
   const pipeline::RunOptions o = run_options(args);
   ConsoleProgress progress(::isatty(STDERR_FILENO) == 1);
   pipeline::RunReport report;
+  bool signalled = false;
   {
     ProgressSink sink(progress);
     StopOnSignals signals;
     report = pipeline::run(o, progress, signals.flag());
+    signalled = signals.flag().load();
   }
   print_summary(report);
   if (!report.summary.empty())
@@ -323,7 +328,8 @@ int run_run(const RunArgs& args) {
   if (!report.stop_reason.empty())
     std::cerr << "voiceman run: stopped early: " << report.stop_reason << "\n";
   if (report.integrity_violations > 0) return kExitIntegrity;
-  if (report.interrupted) return kExitInterrupted;
+  if (report.interrupted)
+    return signalled || report.stop_reason.empty() ? kExitInterrupted : kExitResourceStop;
   if (report.failed > 0) return kExitSomeFailed;
   return kExitOk;
 }

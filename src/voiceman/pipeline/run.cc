@@ -408,7 +408,9 @@ void Run::run_sequential() {
         n, options_.workers, per_batch, options_.max_batch_audio_s,
         [this](size_t i) { return prepare(i); }, [](const Prepared& p) { return p.audio_s; }, stop_,
         kPrefetchNice);
-    while (!stop_.load() && !stop_new_work_) {
+    for (;;) {
+      handle_governor_events();  // the RAM cap stops new work here too
+      if (stop_.load() || stop_new_work_) break;
       std::vector<Prepared> batch;
       double batch_audio = 0;
       const auto now = Clock::now();

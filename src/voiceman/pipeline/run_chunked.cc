@@ -415,13 +415,18 @@ void Run::handle_governor_events() {
         break;
       case scheduler::Action::shrink_batch:
         log::warn(e.message);
+        // Sequential mode's batches are a fixed number of windows; only RAM rules act there.
+        if (!batch_size_) break;
         if (const auto f = memory_fraction())
           if (const auto c = batch_size_->on_critical(*f))
             batch_size_history_.emplace_back(seconds_since(started_), c->to);
         break;
       case scheduler::Action::gpu_busy:
       case scheduler::Action::gpu_free:
-        set_gpu_busy(e.device, e.action == scheduler::Action::gpu_busy, e.message);
+        if (batch_size_)
+          set_gpu_busy(e.device, e.action == scheduler::Action::gpu_busy, e.message);
+        else
+          log::warn(e.message);
         break;
       case scheduler::Action::release_caches: {
         const double before = metrics::sample_now().rss_mb;
