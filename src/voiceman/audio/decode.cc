@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "voiceman/audio/media_file.h"
+#include "voiceman/core/log.h"
 
 #if VOICEMAN_HAVE_FFMPEG
 #include "voiceman/audio/decode_ffmpeg.h"
@@ -21,7 +22,12 @@ bool have_ffmpeg() {
 
 Audio decode_file(const std::filesystem::path& path, const DecodeOptions& options) {
 #if VOICEMAN_HAVE_FFMPEG
-  return detail::decode_with_ffmpeg(path, options);
+  Audio audio = detail::decode_with_ffmpeg(path, options);
+  if (auto cut = detail::wav_cut_short(path)) {
+    log::warn("'", path.string(), "': ", *cut);
+    audio.warnings.push_back(std::move(*cut));
+  }
+  return audio;
 #else
   // Without FFmpeg only WAV can be read; decide by content, not by the file name.
   check_media_file(path);

@@ -3,6 +3,8 @@
 // PCM in [-1, 1], the form every later stage expects.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace voiceman::audio {
@@ -17,6 +19,9 @@ struct Audio {
   std::vector<float> samples;  // 16 kHz mono
   int source_sample_rate = 0;
   int source_channels = 0;
+  // What the decode could not take whole (it stopped at bad data, or the container
+  // declares more audio than was there). The run keeps these in the manifest.
+  std::vector<std::string> warnings;
   double duration_s() const { return static_cast<double>(samples.size()) / kSampleRate; }
 };
 
@@ -32,5 +37,11 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options =
 
 // Whether this build can decode more than WAV.
 bool have_ffmpeg();
+
+namespace detail {
+// For a RIFF/WAVE file whose header declares more data than the file holds, says so;
+// FFmpeg reads such a file to its end without a word. nullopt for anything else.
+std::optional<std::string> wav_cut_short(const std::filesystem::path& path);
+}  // namespace detail
 
 }  // namespace voiceman::audio

@@ -1,7 +1,9 @@
 // FFmpeg decoding that reproduces faster-whisper's PyAV pipeline sample for sample.
 #include "voiceman/audio/decode_ffmpeg.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -219,6 +221,23 @@ class MonoConverter {
   std::vector<int16_t> buffer_;
 };
 
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+// The audio's length as the container states it, or 0 where it only guesses it from the
+// bitrate (an mp3 without a header): a guess is no evidence of a missing part.
+double declared_duration_s(const AVFormatContext& format, const AVStream& stream) {
+  if (format.duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) return 0;
+  if (stream.duration != AV_NOPTS_VALUE && stream.duration > 0)
+    return static_cast<double>(stream.duration) * av_q2d(stream.time_base);
+  if (format.duration != AV_NOPTS_VALUE && format.duration > 0)
+    return static_cast<double>(format.duration) / AV_TIME_BASE;
+  return 0;
+}
+
 }  // namespace
 
 Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions& options) {
@@ -347,11 +366,22 @@ Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions&
       }
       throw_media_error(path, "corrupt or truncated media (" + stopped + ")");
     }
-    log::warn("decoding of '", path.string(), "' stopped early (", stopped, ") after ",
-              audio.duration_s(), " s; keeping the audio before that point");
   } else if (audio.samples.empty() && format->probe_score < kConfidentProbe) {
     throw_media_error(path, "not audio (no decodable audio found)");
   }
+  // The container's own length tells a cut-off file from a short one.
+  const double declared = declared_duration_s(*format, *stream);
+  const bool short_of_declared = declared - audio.duration_s() > std::max(1.0, 0.02 * declared);
+  const std::string of_declared =
+      short_of_declared ? " of the " + seconds_text(declared) + " the container declares" : "";
+  if (!stopped.empty())
+    audio.warnings.push_back("decoding stopped at " + seconds_text(audio.duration_s()) +
+                             of_declared + " (" + stopped +
+                             "); the audio after that point is not transcribed");
+  else if (short_of_declared)
+    audio.warnings.push_back("decoded " + seconds_text(audio.duration_s()) + of_declared +
+                             " (the file may be truncated)");
+  for (const std::string& w : audio.warnings) log::warn("'", path.string(), "': ", w);
   return audio;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "voiceman/audio/decode.h"
@@ -101,13 +102,15 @@ WavFormat parse_fmt(const std::filesystem::path& path, const unsigned char* p, u
   return f;
 }
 
-}  // namespace
+// Where a RIFF/WAVE file keeps its samples, and how they are stored.
+struct WavLayout {
+  WavFormat format;
+  uint64_t data_offset = 0;
+  uint64_t data_size = 0;  // what is there to read
+  std::string cut_short;   // set when the header declares more data than the file holds
+};
 
-Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) {
-  const uint64_t file_size = check_media_file(path);
-  std::ifstream in(path, std::ios::binary | std::ios::in);
-  if (!in) throw_media_error(path, "unreadable");
-
+WavLayout scan_wav(const std::filesystem::path& path, std::ifstream& in, uint64_t file_size) {
   std::array<unsigned char, 12> riff{};
   if (!in.read(reinterpret_cast<char*>(riff.data()), riff.size()) ||
       (std::memcmp(riff.data(), "RIFF", 4) != 0 && std::memcmp(riff.data(), "RF64", 4) != 0) ||
@@ -117,9 +120,9 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
   const bool rf64 = std::memcmp(riff.data(), "RF64", 4) == 0;
 
   // Walk the chunks until both fmt and data are known; data may come before fmt.
-  WavFormat format;
+  WavLayout w;
   bool have_fmt = false, have_data = false;
-  uint64_t data_offset = 0, data_size = 0, rf64_data_size = 0;
+  uint64_t rf64_data_size = 0;
   uint64_t pos = 12;
   while (!(have_fmt && have_data) && pos + 8 <= file_size) {
     unsigned char header[8];
@@ -133,23 +136,23 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
                    static_cast<std::streamsize>(chunk.size())))
         throw_media_error(path, "corrupt or truncated media (WAV header cut short)");
       if (header[0] == 'f') {
-        format = parse_fmt(path, chunk.data(), static_cast<uint32_t>(chunk.size()));
+        w.format = parse_fmt(path, chunk.data(), static_cast<uint32_t>(chunk.size()));
         have_fmt = true;
       } else if (chunk.size() >= 16) {
         rf64_data_size = le64(chunk.data() + 8);  // RF64 keeps the real data size here
       }
     } else if (std::memcmp(header, "data", 4) == 0) {
       have_data = true;
-      data_offset = body;
-      data_size = (rf64 && size == 0xFFFFFFFFu) ? rf64_data_size : size;
+      w.data_offset = body;
+      w.data_size = (rf64 && size == 0xFFFFFFFFu) ? rf64_data_size : size;
       // 0 and 0xFFFFFFFF: a recorder that streamed, or stopped before it could write the
       // size. FFmpeg reads such data to the end of the file, and so do we.
-      if (data_size == 0 || data_size == 0xFFFFFFFFu || data_size > file_size - body) {
-        if (data_size != 0xFFFFFFFFu && data_size != 0) {
-          log::warn("WAV data chunk of '", path.string(), "' is cut short: ", file_size - body,
-                    " of ", data_size, " bytes present");
-        }
-        data_size = file_size - body;  // streamed or truncated: read what is there
+      if (w.data_size == 0 || w.data_size == 0xFFFFFFFFu || w.data_size > file_size - body) {
+        if (w.data_size != 0xFFFFFFFFu && w.data_size != 0)
+          w.cut_short = "the WAV data chunk is cut short: " + std::to_string(file_size - body) +
+                        " of " + std::to_string(w.data_size) +
+                        " bytes present (the file may be truncated)";
+        w.data_size = file_size - body;  // streamed or truncated: read what is there
       }
     }
     pos = body + size + (size & 1u);  // chunks are padded to an even length
@@ -158,6 +161,37 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
     throw_media_error(path, std::string("corrupt or truncated media (no WAV ") +
                                 (have_fmt ? "data" : "fmt") + " chunk)");
   }
+  return w;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::optional<std::string> wav_cut_short(const std::filesystem::path& path) {
+  try {
+    const uint64_t file_size = check_media_file(path);
+    std::ifstream in(path, std::ios::binary | std::ios::in);
+    if (!in) return std::nullopt;
+    WavLayout w = scan_wav(path, in, file_size);
+    if (w.cut_short.empty()) return std::nullopt;
+    return std::move(w.cut_short);
+  } catch (const std::exception&) {
+    return std::nullopt;  // not a WAV file, or one FFmpeg reads better than we do
+  }
+}
+
+}  // namespace detail
+
+Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) {
+  const uint64_t file_size = check_media_file(path);
+  std::ifstream in(path, std::ios::binary | std::ios::in);
+  if (!in) throw_media_error(path, "unreadable");
+  const WavLayout layout = scan_wav(path, in, file_size);
+  const WavFormat& format = layout.format;
+  const uint64_t data_offset = layout.data_offset;
+  const uint64_t data_size = layout.data_size;
+  if (!layout.cut_short.empty()) log::warn("'", path.string(), "': ", layout.cut_short);
   if (options.channel >= format.channels) {
     throw_media_error(path, "channel " + std::to_string(options.channel) +
                                 " requested but the file has " + std::to_string(format.channels) +
@@ -167,6 +201,7 @@ Audio read_wav(const std::filesystem::path& path, const DecodeOptions& options) 
   Audio audio;
   audio.source_sample_rate = format.sample_rate;
   audio.source_channels = format.channels;
+  if (!layout.cut_short.empty()) audio.warnings.push_back(layout.cut_short);
   const uint64_t frames = data_size / static_cast<uint64_t>(format.block_align);
   const bool direct = format.sample_rate == kSampleRate;
   Resampler resampler(format.sample_rate, kSampleRate);
