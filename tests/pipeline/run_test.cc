@@ -451,5 +451,37 @@ TEST_F(RunTest, OverTheRamCapNoWorkStartsAndTheRunResumes) {
   }
 }
 
+// A recording cut off in the middle is transcribed as far as it decodes, and its manifest
+// record says so; the warning survives a resumed run, which takes the record as it was.
+TEST_F(RunTest, ARecordingThatDecodesOnlyInPartIsMarkedInTheManifest) {
+  const fs::path base = voiceman::testing::scratch_dir("run_partial_decode");
+  const fs::path whole = base / "whole.flac";
+  voiceman::testing::ffmpeg_convert(voiceman::testing::shared_data_dir() / "jfk.flac", whole,
+                                    "-c:a flac");
+  const std::string bytes = read_bytes(whole);
+  write_bytes(base / "in" / "cut.flac", bytes.substr(0, bytes.size() / 2));
+  voiceman::testing::ffmpeg_convert(voiceman::testing::shared_data_dir() / "jfk.flac",
+                                    base / "in" / "whole.m4a", "-c:a aac");
+  const fs::path out = base / "out";
+  const RunOptions o = fast_options({(base / "in").string()}, out);
+  for (const bool resumed : {false, true}) {
+    SCOPED_TRACE(resumed ? "resumed" : "first run");
+    const RunReport r = run_quietly(o);
+    EXPECT_EQ(r.ok, 2);
+    EXPECT_EQ(r.resumed, resumed ? 2 : 0);
+    EXPECT_EQ(r.with_warnings, 1);
+    const manifest::Manifest m = manifest::read_manifest(out);
+    const manifest::InputRecord* cut = find_input(m, "cut.flac");
+    ASSERT_NE(cut, nullptr);
+    EXPECT_EQ(cut->status, manifest::InputStatus::ok);
+    EXPECT_LT(cut->audio_s, 8.0);
+    ASSERT_EQ(cut->warnings.size(), 1u);
+    EXPECT_NE(cut->warnings[0].find("the container declares"), std::string::npos)
+        << cut->warnings[0];
+    EXPECT_TRUE(find_input(m, "whole.m4a")->warnings.empty());
+    EXPECT_NE(read_bytes(out / manifest::kManifestFile).find("\"warnings\": ["), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace voiceman::pipeline::test

@@ -84,6 +84,23 @@ TEST(HtmlReport, NoFailuresStillHasTheTable) {
   EXPECT_NE(html.find("No failures."), std::string::npos);
 }
 
+// A file transcribed from only part of its recording is listed beside the failures, with
+// its warning, and counted in the summary and the JSON report.
+TEST(HtmlReport, AFileDecodedInPartIsListedWithItsWarning) {
+  RunSummaryInput in = sample_run(false);
+  for (FileOutcome& f : in.files) f.status = "ok";
+  in.files[1].warnings = {"decoding stopped at 5.4 s of the 11.0 s the container declares <x>"};
+  const nlohmann::ordered_json rep = performance_report(in);
+  EXPECT_EQ(rep["decoded_in_part"], 1);
+  EXPECT_EQ(rep["files"][1]["warnings"][0], in.files[1].warnings[0]);
+  EXPECT_FALSE(rep["files"][0].contains("warnings"));
+  const std::string html = render_html(in, rep);
+  EXPECT_EQ(count(html, "<tr class=\"partial\">"), 1u);
+  EXPECT_NE(html.find("of the 11.0 s the container declares &lt;x&gt;"), std::string::npos);
+  EXPECT_NE(html.find("and files decoded in part (1)"), std::string::npos);
+  EXPECT_EQ(html.find("No failures."), std::string::npos);
+}
+
 TEST(HtmlReport, ThousandsOfFilesAreCapped) {
   const RunSummaryInput in = sample_run(false, 5000, 400);
   const std::string html = render(in);

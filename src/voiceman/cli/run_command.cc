@@ -95,6 +95,8 @@ void print_summary(const pipeline::RunReport& r) {
     out << ", " << r.pending << " not processed ("
         << (r.stop_reason.empty() ? "interrupted" : "stopped at the RAM cap") << ")";
   if (r.delegated > 0) out << ", " << r.delegated << " done by other workers of the job";
+  if (r.with_warnings > 0)
+    out << ", " << r.with_warnings << " decoded only in part (warnings in manifest.json)";
   out << "\n  total time " << format_duration(r.elapsed_s) << ", audio "
       << format_duration(r.audio_s) << ", realtime factor ";
   char buf[64];

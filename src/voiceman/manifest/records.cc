@@ -62,6 +62,7 @@ nlohmann::ordered_json to_json(const InputRecord& r) {
       {"audio_seconds", std::round(r.audio_s * 1000) / 1000},
       {"processing_seconds", std::round(r.processing_s * 1000) / 1000},
       {"outputs", std::move(outputs)}};
+  if (!r.warnings.empty()) j["warnings"] = r.warnings;
   if (!r.speakers.empty()) {
     nlohmann::ordered_json speakers = nlohmann::ordered_json::array();
     for (const SpeakerRecord& s : r.speakers)
@@ -105,6 +106,7 @@ InputRecord input_from_json(const nlohmann::ordered_json& j) {
     r.error_class = parse_error_class(j.value("error_class", "none"));
     r.worker = j.value("worker", "");
     r.worker_status = j.value("worker_status", "");
+    if (j.contains("warnings")) r.warnings = j.at("warnings").get<std::vector<std::string>>();
     for (const auto& o : j.at("outputs"))
       r.outputs.push_back({o.at("format").get<std::string>(), o.at("path").get<std::string>(),
                            o.at("sha256").get<std::string>(), o.at("size").get<uint64_t>()});

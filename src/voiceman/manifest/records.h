@@ -59,8 +59,9 @@ struct InputRecord {
   std::string stage;  // failed stage: discover, hash, decode, transcribe, integrity, write
   std::string error;  // message naming the file and the reason
   ErrorClass error_class = ErrorClass::none;
-  double audio_s = 0;       // decoded duration
-  double processing_s = 0;  // wall time of the attempt that produced the result
+  double audio_s = 0;                 // decoded duration
+  std::vector<std::string> warnings;  // what decoding could not take whole (stopped early...)
+  double processing_s = 0;            // wall time of the attempt that produced the result
   std::vector<OutputRecord> outputs;
   std::vector<SpeakerRecord> speakers;       // diarized runs only
   std::vector<EngineRecord> transcribed_on;  // ok: the engines of its transcript (none: no speech)

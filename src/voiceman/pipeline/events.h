@@ -42,6 +42,7 @@ struct RunReport {
   std::map<std::string, int> skipped_by_reason;  // "hidden" -> 3, "duplicate" -> 1...
   int pending = 0;                               // not processed because the run was interrupted
   int delegated = 0;                             // processed by other workers of the job
+  int with_warnings = 0;  // ok, but the decode could not take the whole file (manifest)
   bool interrupted = false;
   double audio_s = 0;    // audio transcribed by this run
   double elapsed_s = 0;  // wall time of this run

@@ -113,6 +113,7 @@ Prepared Run::prepare(size_t index) {
     injector_.maybe_fail(p.stage, in.relative_path);
     audio::Audio audio = audio::decode_file(in.path, audio::DecodeOptions{options_.channel});
     p.audio_s = audio.duration_s();
+    p.decode_warnings = std::move(audio.warnings);
     p.samples = std::move(audio.samples);
     if (diarizer_) {
       p.stage = "diarize";
@@ -281,6 +282,7 @@ void Run::finish(Prepared& p, Transcript transcript, double engine_s,
     done.status = InputStatus::ok;
     done.attempts = attempts_[p.index] + 1;
     done.audio_s = p.audio_s;
+    done.warnings = p.decode_warnings;
     done.processing_s = p.seconds + engine_s;
     diarize_s_ += p.diarize_s;
     // Committed only now, after every output is durably in place.
@@ -554,6 +556,7 @@ RunReport Run::execute() {
     report.integrity_violations += r.status == InputStatus::integrity_violation;
     report.pending += r.status == InputStatus::pending;
     report.delegated += r.status == InputStatus::delegated;
+    report.with_warnings += r.status == InputStatus::ok && !r.warnings.empty();
   }
   report.resumed = resumed_;
   report.skipped = static_cast<int>(d.skipped.size());

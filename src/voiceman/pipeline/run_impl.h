@@ -50,6 +50,7 @@ struct Prepared {
   std::optional<manifest::FileDigest> before;
   std::vector<float> samples;  // 16 kHz mono (sequential mode)
   double audio_s = 0;
+  std::vector<std::string> decode_warnings;  // kept in the manifest
   bool already_done = false;  // resume: sha256 and outputs unchanged since an earlier run
   // Resume: the original differs from what an earlier run of this OUT recorded, or that
   // run recorded it changing. That record stands; nothing is transcribed.

@@ -173,6 +173,7 @@ void Run::write_report() {
         f.device += (devices.empty() ? "" : ",") + e.device;
         devices.push_back(e.device);
       }
+    f.warnings = r.warnings;
     if (r.status != manifest::InputStatus::ok) {
       f.stage = r.stage;
       f.error = r.error;

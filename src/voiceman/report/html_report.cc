@@ -208,8 +208,17 @@ std::string failures_table(const RunSummaryInput& in) {
       "<th>Stage</th><th>Error class</th><th>Error</th></tr></thead><tbody>";
   int n = 0;
   for (const FileOutcome& f : in.files) {
-    if (f.status == "ok" || f.status == "resumed") continue;
+    const bool done = f.status == "ok" || f.status == "resumed";
+    if (done && f.warnings.empty()) continue;
     ++n;
+    if (done) {  // transcribed, but not the whole recording: listed beside the failures
+      std::string all;
+      for (const std::string& w : f.warnings) all += (all.empty() ? "" : "; ") + w;
+      s += "<tr class=\"partial\"><td>" + escape(f.path) + "</td><td>" + escape(f.status) +
+           ", decoded in part</td><td>decode</td><td></td><td class=\"error\">" + escape(all) +
+           "</td></tr>";
+      continue;
+    }
     s += "<tr class=\"failure\"><td>" + escape(f.path) + "</td><td>" + escape(f.status) +
          "</td><td>" + escape(f.stage) + "</td><td>" + escape(f.error_class) +
          "</td><td class=\"error\">" + escape(f.error) + "</td></tr>";
@@ -240,8 +249,10 @@ std::string render_html(const RunSummaryInput& in, const ordered_json& rep) {
   h += "<div>" + memory_chart(in, ta) + "</div>";
   h += "<div>" + batch_size_chart(in, ta) + "</div>";
   h += "</div><div>" + per_file_chart(in) + "</div></section>\n";
-  h += "<section id=\"failures\"><h2>Failures (" + std::to_string(rep.value("failed", 0)) +
-       ")</h2>" + failures_table(in) + "</section>\n";
+  const int partial = rep.value("decoded_in_part", 0);
+  h += "<section id=\"failures\"><h2>Failures (" + std::to_string(rep.value("failed", 0)) + ")" +
+       (partial > 0 ? " and files decoded in part (" + std::to_string(partial) + ")" : "") +
+       "</h2>" + failures_table(in) + "</section>\n";
   h += "<section id=\"events\"><h2>Events</h2>";
   if (in.events.empty()) {
     h += "<p>None.</p>";

@@ -110,6 +110,8 @@ ordered_json performance_report(const RunSummaryInput& in) {
   j["successful"] = ok + resumed;
   j["failed"] = failed + integrity;
   j["not_processed"] = in.not_processed;
+  j["decoded_in_part"] = static_cast<int>(std::count_if(
+      in.files.begin(), in.files.end(), [](const FileOutcome& f) { return !f.warnings.empty(); }));
   j["resumed"] = resumed;
   j["integrity_violations"] = integrity;
   j["processed_this_run"] = processed;
@@ -178,6 +180,7 @@ ordered_json performance_report(const RunSummaryInput& in) {
     e["audio_s"] = r(f.audio_s, 3);
     e["processing_s"] = r(f.processing_s, 3);
     e["device"] = f.device;
+    if (!f.warnings.empty()) e["warnings"] = f.warnings;
     if (f.status != "ok" && f.status != "resumed") {
       e["stage"] = f.stage;
       e["error_class"] = f.error_class;
@@ -197,6 +200,9 @@ ordered_json performance_report(const RunSummaryInput& in) {
       {"successful", "files transcribed, by this run or (resumed) an earlier one"},
       {"failed", "files that failed, integrity violations included"},
       {"not_processed", "files a stop left for the next run (counted in total_files)"},
+      {"decoded_in_part",
+       "successful files whose decode stopped short of the whole recording (see their "
+       "warnings)"},
       {"total_time", "wall time of this run, mm:ss"},
       {"avg_time_per_file_seconds",
        "wall time of this run / files processed by this run (resumed ones excluded)"},
@@ -236,6 +242,8 @@ std::string terminal_summary(const ordered_json& rep) {
   files += ", " + std::to_string(rep.value("failed", 0)) + " failed";
   if (rep.value("not_processed", 0) > 0)
     files += ", " + std::to_string(rep.value("not_processed", 0)) + " not processed";
+  if (rep.value("decoded_in_part", 0) > 0)
+    files += ", " + std::to_string(rep.value("decoded_in_part", 0)) + " decoded in part";
   out += line("Files", files);
   out += line("Time", rep.value("total_time", std::string("00:00")) + " (" +
                           number(rep.value("total_time_minutes", ordered_json()), 2) + " min), " +

@@ -13,14 +13,15 @@
 namespace voiceman::report {
 
 struct FileOutcome {
-  std::string path;         // as shown to the user (relative to the input root)
-  std::string status;       // ok, failed, integrity_violation, resumed
-  double audio_s = 0;       // duration of the recording
-  double processing_s = 0;  // wall time spent on it by this run (0 when resumed)
-  std::string device;       // where it was transcribed: "cpu", "cuda:0", "cuda:0,cpu"
-  std::string stage;        // failed ones: where it failed (decode, transcribe, write...)
-  std::string error;        // failed ones: the message
-  std::string error_class;  // failed ones: MediaError, IoError...
+  std::string path;                   // as shown to the user (relative to the input root)
+  std::string status;                 // ok, failed, integrity_violation, resumed
+  double audio_s = 0;                 // duration of the recording
+  double processing_s = 0;            // wall time spent on it by this run (0 when resumed)
+  std::string device;                 // where it was transcribed: "cpu", "cuda:0", "cuda:0,cpu"
+  std::string stage;                  // failed ones: where it failed (decode, transcribe, write...)
+  std::string error;                  // failed ones: the message
+  std::string error_class;            // failed ones: MediaError, IoError...
+  std::vector<std::string> warnings;  // ok ones the decode could not take whole
 };
 
 struct RunSummaryInput {
