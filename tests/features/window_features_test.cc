@@ -77,5 +77,41 @@ TEST(WindowFeatures, ACudaContextWithoutTheBackendIsADeviceError) {
 }
 #endif
 
+// faster-whisper's batched language detection reads the chunks' frames end to end, then
+// one frame of -1.5, in windows of 3000 frames: 20 s + 15 s of chunks and one more frame
+// make two windows, the second holding 500 frames of the second chunk, the -1.5 frame and
+// zeros.
+TEST(LanguageWindows, ChunksEndToEndThenOneFrameOfMinusOnePointFive) {
+  const MelExtractor mel(80);
+  std::vector<std::vector<float>> audio = {tone(20 * 16000, 300.f), tone(15 * 16000, 500.f),
+                                           tone(5 * 16000, 700.f)};
+  std::vector<std::span<const float>> chunks(audio.begin(), audio.end());
+  const ExecContext ctx;
+  const WindowFeatures own = window_features(ctx, mel, chunks);
+  ASSERT_EQ(own.content_frames, (std::vector<int>{2000, 1500, 500}));
+  EXPECT_EQ(language_window_chunks({20 * 16000, 15 * 16000, 5 * 16000}, 1), 2u);
+  EXPECT_EQ(language_window_chunks({20 * 16000, 15 * 16000, 5 * 16000}, 2), 3u);
+  EXPECT_EQ(language_window_chunks({30 * 16000, 15 * 16000}, 1), 1u);
+
+  const std::vector<std::span<const float>> two(chunks.begin(), chunks.begin() + 2);
+  const Tensor one_window = language_windows(ctx, mel, two, 1);
+  ASSERT_EQ(one_window.shape(), (Shape{1, 80, 3000}));
+  const Tensor both = language_windows(ctx, mel, two, 2);
+  ASSERT_EQ(both.shape(), (Shape{2, 80, 3000}));
+  auto at = [](const Tensor& t, int64_t w, int64_t r, int64_t f) {
+    return t.data<float>()[(w * 80 + r) * 3000 + f];
+  };
+  for (int64_t r : {0, 40, 79}) {
+    EXPECT_EQ(at(both, 0, r, 1999), at(own.features, 0, r, 1999));
+    EXPECT_EQ(at(both, 0, r, 2000), at(own.features, 1, r, 0));
+    EXPECT_EQ(at(both, 0, r, 2999), at(own.features, 1, r, 999));
+    EXPECT_EQ(at(both, 1, r, 499), at(own.features, 1, r, 1499));
+    EXPECT_EQ(at(both, 1, r, 500), -1.5f);
+    EXPECT_EQ(at(both, 1, r, 501), 0.f);
+    EXPECT_EQ(at(one_window, 0, r, 2999), at(own.features, 1, r, 999));
+  }
+  EXPECT_THROW(language_windows(ctx, mel, {}, 1), Error);
+}
+
 }  // namespace
 }  // namespace voiceman::features

@@ -102,7 +102,8 @@ std::vector<std::vector<Segment>> transcribe_chunks(
         chunks.push_back({{audio.begin(), audio.end()},
                           static_cast<double>(p.begin) / audio::kSampleRate,
                           p.begin == 0,
-                          std::nullopt});
+                          std::nullopt,
+                          {}});
         batch.push_back(p);
       }
       pool.submit(e, next_tag, std::move(chunks), options);

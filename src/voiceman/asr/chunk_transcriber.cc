@@ -83,10 +83,20 @@ std::vector<ChunkOutput> ChunkTranscriber::transcribe(const std::vector<ChunkInp
   for (size_t i = 0; i < chunks.size(); ++i)
     if (out[i].language.empty()) detect.push_back(i);
   for (size_t i : detect) {
-    // One chunk's encoder states: rows [i] of the batch.
-    const auto [code, prob] = decoder.detect_language(
-        encoded.slice_rows(static_cast<int64_t>(i), static_cast<int64_t>(i) + 1),
-        options.language_detection_threshold);
+    // faster-whisper's windows over the recording's first chunks. Where they are this
+    // chunk's own window (a full 30 s chunk, one segment), its encoder states serve.
+    std::vector<std::span<const float>> audio = chunks[i].language_audio;
+    if (audio.empty()) audio.push_back(chunks[i].audio);
+    const bool own_window =
+        options.language_detection_segments == 1 &&
+        features::content_frames(static_cast<int64_t>(audio[0].size())) == kWindowFrames;
+    const Tensor windows =
+        own_window
+            ? encoded.slice_rows(static_cast<int64_t>(i), static_cast<int64_t>(i) + 1)
+            : model_->encode(ctx_, features::language_windows(ctx_, mel, audio,
+                                                              options.language_detection_segments));
+    const auto [code, prob] =
+        decoder.detect_language(windows, options.language_detection_threshold);
     out[i].language = code;
     out[i].language_probability = prob;
     out[i].language_detected = true;

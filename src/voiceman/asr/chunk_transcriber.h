@@ -26,6 +26,10 @@ struct ChunkInput {
   // The recording's language; unset on a multilingual model without options.language
   // means: detect it on this chunk.
   std::optional<std::string> language;
+  // Detecting: the recording's chunks from its first on, as far as detection reads
+  // (features::language_window_chunks); faster-whisper reads their features end to end.
+  // Empty: this chunk alone.
+  std::vector<std::span<const float>> language_audio;
 };
 
 struct ChunkOutput {

@@ -111,8 +111,11 @@ void EnginePool::work(Slot& s) {
     try {
       std::vector<ChunkInput> inputs;
       inputs.reserve(chunks.size());
-      for (const OwnedChunk& c : chunks)
-        inputs.push_back(ChunkInput{c.audio, c.offset, c.first, c.language});
+      for (const OwnedChunk& c : chunks) {
+        inputs.push_back(ChunkInput{c.audio, c.offset, c.first, c.language, {}});
+        for (const std::vector<float>& a : c.language_audio)
+          inputs.back().language_audio.emplace_back(a);
+      }
       r.outputs = s.engine->transcribe(inputs, options);
     } catch (...) {
       r.error = std::current_exception();

@@ -27,6 +27,7 @@ struct OwnedChunk {
   double offset = 0;
   bool first = false;
   std::optional<std::string> language;
+  std::vector<std::vector<float>> language_audio;  // see ChunkInput
 };
 
 struct EngineResult {

@@ -54,4 +54,43 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
   return w;
 }
 
+size_t language_window_chunks(const std::vector<int64_t>& chunk_samples, int segments) {
+  const int64_t wanted = static_cast<int64_t>(std::max(segments, 1)) * kWindowFrames;
+  int64_t frames = 0;
+  size_t n = 0;
+  while (n < chunk_samples.size() && frames < wanted) frames += content_frames(chunk_samples[n++]);
+  return n;
+}
+
+Tensor language_windows(const ExecContext& ctx, const MelExtractor& mel,
+                        const std::vector<std::span<const float>>& chunks, int segments) {
+  if (chunks.empty()) throw Error("language_windows: no chunks");
+  ExecContext host;
+  host.threads = ctx.threads;
+  const WindowFeatures w = window_features(host, mel, chunks);
+  const int n_mels = mel.n_mels();
+  // The frames end to end, then faster-whisper's one dummy frame of -1.5.
+  int64_t total = 1;
+  for (int c : w.content_frames) total += c;
+  const int64_t used =
+      std::min<int64_t>(total, static_cast<int64_t>(std::max(segments, 1)) * kWindowFrames);
+  const int64_t k = (used + kWindowFrames - 1) / kWindowFrames;
+  Tensor out = Tensor::zeros({k, n_mels, kWindowFrames});
+  auto put = [&](int64_t frame, int row, float value) {
+    if (frame >= used) return;
+    const int64_t window = frame / kWindowFrames;
+    out.data<float>()[(window * n_mels + row) * kWindowFrames + frame % kWindowFrames] = value;
+  };
+  int64_t at = 0;
+  for (size_t c = 0; c < chunks.size() && at < used; ++c) {
+    const float* src = w.features.data<float>() + c * static_cast<size_t>(n_mels) * kWindowFrames;
+    for (int r = 0; r < n_mels; ++r)
+      for (int f = 0; f < w.content_frames[c]; ++f)
+        put(at + f, r, src[static_cast<size_t>(r) * kWindowFrames + f]);
+    at += w.content_frames[c];
+  }
+  for (int r = 0; r < n_mels; ++r) put(at, r, -1.5f);
+  return ctx.device.is_cpu() ? out : out.to(ctx.device, ctx);
+}
+
 }  // namespace voiceman::features

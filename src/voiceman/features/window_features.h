@@ -40,6 +40,18 @@ WindowFeatures window_features(const ExecContext& ctx, const MelExtractor& mel,
                                const std::vector<std::span<const float>>& chunks,
                                SpectrumPrecision precision = SpectrumPrecision::float64);
 
+// The input of faster-whisper's language detection in BatchedInferencePipeline: the
+// recording's chunk features (as window_features makes them) end to end, one frame of
+// -1.5 after them, cut into up to `segments` windows of 3000 frames, the last one
+// zero-padded. [k, n_mels, 3000] on ctx's device. The spectrum is taken on the host; a few
+// windows per recording are not worth a device pass. `chunks` must not be empty.
+Tensor language_windows(const ExecContext& ctx, const MelExtractor& mel,
+                        const std::vector<std::span<const float>>& chunks, int segments);
+
+// How many of a recording's chunks language_windows reads for `segments` windows, given
+// each chunk's length in samples (in order): the ones whose frames start within them.
+size_t language_window_chunks(const std::vector<int64_t>& chunk_samples, int segments);
+
 namespace cuda {
 // The CUDA implementation (mel_cuda.cu): fills `out`, already [n, n_mels, 3000] on the
 // device, for a non-empty batch.

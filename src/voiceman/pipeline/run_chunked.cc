@@ -14,6 +14,7 @@
 #include "voiceman/core/log.h"
 #include "voiceman/decoding/text_utils.h"
 #include "voiceman/engine/cuda/runtime.h"
+#include "voiceman/features/window_features.h"
 #include "voiceman/pipeline/prefetch.h"
 #include "voiceman/pipeline/retry.h"
 #include "voiceman/pipeline/run_impl.h"
@@ -27,6 +28,15 @@ std::set<size_t> files_of(const std::vector<scheduler::ChunkRef>& batch) {
   std::set<size_t> files;
   for (const auto& r : batch) files.insert(r.file);
   return files;
+}
+
+// The first chunks of a recording whose language is to be detected, as far as
+// faster-whisper's detection reads them.
+std::vector<std::vector<float>> language_audio(const Prepared& p, int segments) {
+  std::vector<int64_t> samples;
+  for (const auto& a : p.chunk_audio) samples.push_back(static_cast<int64_t>(a.size()));
+  const size_t n = features::language_window_chunks(samples, segments);
+  return {p.chunk_audio.begin(), p.chunk_audio.begin() + static_cast<std::ptrdiff_t>(n)};
 }
 
 }  // namespace
@@ -169,8 +179,14 @@ void Run::dispatch(bool partial_ok) {
     for (const auto& r : job.refs) {
       const InFlight& f = in_flight_.at(r.file);
       const auto chunk = static_cast<size_t>(r.chunk);
-      chunks.push_back({f.prepared.chunk_audio[chunk], f.prepared.chunk_offsets[chunk],
-                        r.chunk == 0, f.language});
+      chunks.push_back({f.prepared.chunk_audio[chunk],
+                        f.prepared.chunk_offsets[chunk],
+                        r.chunk == 0,
+                        f.language,
+                        {}});
+      if (r.chunk == 0 && !f.language)
+        chunks.back().language_audio =
+            language_audio(f.prepared, options_.transcribe.language_detection_segments);
     }
     std::vector<std::string> names;
     for (size_t file : files_of(job.refs)) names.push_back(records_[file].relative_path);
