@@ -4,7 +4,6 @@
 #include <fstream>
 
 #include "voiceman/audio/media_file.h"
-#include "voiceman/core/log.h"
 
 #if VOICEMAN_HAVE_FFMPEG
 #include "voiceman/audio/decode_ffmpeg.h"
@@ -22,12 +21,7 @@ bool have_ffmpeg() {
 
 Audio decode_file(const std::filesystem::path& path, const DecodeOptions& options) {
 #if VOICEMAN_HAVE_FFMPEG
-  Audio audio = detail::decode_with_ffmpeg(path, options);
-  if (auto cut = detail::wav_cut_short(path)) {
-    log::warn("'", path.string(), "': ", *cut);
-    audio.warnings.push_back(std::move(*cut));
-  }
-  return audio;
+  return detail::decode_with_ffmpeg(path, options);
 #else
   // Without FFmpeg only WAV can be read; decide by content, not by the file name.
   check_media_file(path);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -381,6 +382,9 @@ Audio decode_with_ffmpeg(const std::filesystem::path& path, const DecodeOptions&
   else if (short_of_declared)
     audio.warnings.push_back("decoded " + seconds_text(audio.duration_s()) + of_declared +
                              " (the file may be truncated)");
+  // FFmpeg reads a WAV cut short to the end of the file without a word; its header says more.
+  if (std::strcmp(format->iformat->name, "wav") == 0)
+    if (auto cut = wav_cut_short(path)) audio.warnings.push_back(std::move(*cut));
   for (const std::string& w : audio.warnings) log::warn("'", path.string(), "': ", w);
   return audio;
 }
